@@ -1,0 +1,64 @@
+#!/bin/sh
+# pochta's one entry point.
+#   ./build.sh deps        install what is missing (Debian; as root)
+#   ./build.sh build       build every program into build/bin
+#   ./build.sh run         build and start a demo instance under ./run on loopback
+#   ./build.sh test [--san] [FILES...]   build and run every test (--san: ASan+UBSan build)
+#   ./build.sh fuzz [SECONDS]             build the fuzz targets and run each for a while
+#   ./build.sh bench       run the benchmarks in tests/bench (figures only)
+set -eu
+cd "$(dirname "$0")"
+top=$(pwd)
+
+DEPS="build-essential clang libclang-rt-14-dev libbearssl-dev skalibs-dev libowfat-dev
+libcrypt-dev bats bats-assert bats-support ucspi-tcp swaks python3 openssl strace
+mutt fetchmail isync getmail6 testssl.sh dnsmasq iproute2 procps psmisc file"
+
+deps() {
+  missing=
+  for p in $DEPS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  if [ "$(id -u)" != 0 ]; then echo "build.sh: missing packages:$missing (run as root)" >&2; exit 111; fi
+  echo "build.sh: installing$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  # postfix is a test peer: never let its install start a system-wide instance.
+  apt-get install -y -qq --no-install-recommends $missing >&2
+}
+
+build() {
+  jobs=$(nproc 2>/dev/null || echo 2)
+  make -j"$jobs" "$@" >&2
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) shift; deps; build "$@" ;;
+  run) shift; deps; build; exec sh tools/demo-run "$@" ;;
+  test)
+    shift; deps
+    o=build san=
+    if [ "${1:-}" = --san ]; then shift; o=build-san; san=1; fi
+    if [ -n "$san" ]; then build O="$o" SAN=1; else build; fi
+    build O="$o" check-progs
+    export POCHTA_BIN="$top/$o/bin" POCHTA_BUILD="$top/$o" POCHTA_SAN="$san"
+    export PATH="$POCHTA_BIN:$PATH"
+    if [ $# -eq 0 ]; then set -- tests/*.bats; fi
+    exec prove -j2 --timer -e 'bats --tap' "$@"
+    ;;
+  fuzz)
+    shift; deps; build fuzz
+    secs=${1:-60}
+    for f in build/fuzz/*; do
+      [ -x "$f" ] || continue
+      name=$(basename "$f"); corpus="tests/fuzz/$name"
+      mkdir -p "build/fuzz-corpus/$name"
+      echo "fuzz: $name for ${secs}s" >&2
+      "$f" -max_total_time="$secs" "build/fuzz-corpus/$name" "$corpus" >&2
+    done
+    ;;
+  bench) shift; deps; build; for b in tests/bench/*.sh; do sh "$b" "$@"; done ;;
+  *) sed -n '2,9p' "$0" >&2; exit 100 ;;
+esac

@@ -1,0 +1,205 @@
+#include <errno.h>
+#include <string.h>
+#include <crypt.h>
+
+#include <skalibs/cdb.h>
+#include <skalibs/stralloc.h>
+
+#include "conf.h"
+#include "users.h"
+
+int users_open(users *u)
+{
+  char path[4096];
+  u->c = cdb_zero;
+  if (!conf_path(path, sizeof path, "users.cdb")) { errno = ENAMETOOLONG; return -1; }
+  if (!cdb_init(&u->c, path)) return errno == ENOENT ? 0 : -1;
+  return 1;
+}
+
+void users_close(users *u)
+{
+  if (u->c.map) cdb_free(&u->c);
+  u->c = cdb_zero;
+}
+
+int users_canon(stralloc *sa, char const *addr, size_t len)
+{
+  size_t at = len, i, start = sa->len;
+  for (i = 0; i < len; i++) if (addr[i] == '@') at = i;
+  if (at == len || at + 1 == len) return 0;
+  if (!stralloc_readyplus(sa, len + 1)) return 0;
+  for (i = 0; i < len; i++) {
+    char c = addr[i];
+    if (!c) { sa->len = start; return 0; }
+    sa->s[sa->len++] = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  }
+  sa->s[sa->len] = 0;
+  return 1;
+}
+
+/* Look up prefix+key; 1 found (data set), 0 not, -1 error. */
+static int find(users const *u, char prefix, char const *key, cdb_data *data)
+{
+  char k[1024];
+  size_t n = strlen(key);
+  if (!u->c.map) return 0;
+  if (n + 3 > sizeof k) return 0;
+  k[0] = prefix; k[1] = ':';
+  memcpy(k + 2, key, n);
+  return cdb_find(&u->c, data, k, n + 2);
+}
+
+int users_domain_local(users const *u, char const *domain)
+{
+  cdb_data d;
+  return find(u, 'd', domain, &d);
+}
+
+int users_maildir(users const *u, char const *addr, stralloc *sa)
+{
+  cdb_data d;
+  int r = find(u, 'u', addr, &d);
+  if (r <= 0) return r;
+  if (!stralloc_catb(sa, d.s, d.len) || !stralloc_0(sa)) return -1;
+  return 1;
+}
+
+/* Append the \n-separated targets in d to sa as NUL-terminated strings. */
+static int cat_targets(stralloc *sa, cdb_data const *d)
+{
+  uint32_t i = 0;
+  while (i < d->len) {
+    uint32_t j = i;
+    while (j < d->len && d->s[j] != '\n') j++;
+    if (j > i && (!stralloc_catb(sa, d->s + i, j - i) || !stralloc_0(sa))) return -1;
+    i = j + 1;
+  }
+  return 1;
+}
+
+int users_alias(users const *u, char const *addr, stralloc *sa)
+{
+  cdb_data d;
+  char const *at = strrchr(addr, '@');
+  int r = find(u, 'a', addr, &d);
+  if (r) return r < 0 ? r : cat_targets(sa, &d);
+  if (!at) return 0;
+  r = find(u, 'u', addr, &d);
+  if (r) return r < 0 ? r : 0;
+  r = find(u, 'a', at, &d);   /* "@domain": the catch-all */
+  if (r <= 0) return r;
+  return cat_targets(sa, &d);
+}
+
+static int has(stralloc const *sa, size_t from, char const *s)
+{
+  size_t i = from;
+  while (i < sa->len) {
+    size_t n = strlen(sa->s + i);
+    if (!strcmp(sa->s + i, s)) return 1;
+    i += n + 1;
+  }
+  return 0;
+}
+
+static int resolve(users const *u, char const *addr, stralloc *out, size_t base, unsigned depth)
+{
+  stralloc t = STRALLOC_ZERO;
+  char const *at = strrchr(addr, '@');
+  int r, found = 0;
+  size_t i;
+  if (!at) return 0;
+  r = users_domain_local(u, at + 1);
+  if (r < 0) return -1;
+  if (!r) {   /* remote address: final */
+    if (has(out, base, addr)) return 1;
+    return stralloc_catb(out, addr, strlen(addr) + 1) ? 1 : -1;
+  }
+  if (depth > 8) return 0;
+  r = users_alias(u, addr, &t);
+  if (r < 0) goto err;
+  if (r > 0) {
+    for (i = 0; i < t.len; i += strlen(t.s + i) + 1) {
+      stralloc c = STRALLOC_ZERO;
+      int q;
+      if (!strcmp(t.s + i, addr)) {   /* alias that also delivers to itself */
+        cdb_data d;
+        q = find(u, 'u', addr, &d);
+        if (q < 0) goto err;
+        if (q && !has(out, base, addr)) {
+          if (!stralloc_catb(out, addr, strlen(addr) + 1)) goto err;
+        }
+        found |= q;
+        continue;
+      }
+      if (!users_canon(&c, t.s + i, strlen(t.s + i))) { stralloc_free(&c); continue; }
+      q = resolve(u, c.s, out, base, depth + 1);
+      stralloc_free(&c);
+      if (q < 0) goto err;
+      found |= q;
+    }
+    stralloc_free(&t);
+    return found;
+  }
+  stralloc_free(&t);
+  {
+    cdb_data d;
+    r = find(u, 'u', addr, &d);
+    if (r <= 0) return r;
+  }
+  if (has(out, base, addr)) return 1;
+  return stralloc_catb(out, addr, strlen(addr) + 1) ? 1 : -1;
+ err:
+  stralloc_free(&t);
+  return -1;
+}
+
+int users_resolve(users const *u, char const *addr, stralloc *sa)
+{
+  return resolve(u, addr, sa, sa->len, 0);
+}
+
+int users_password_check(users const *u, char const *addr, char const *pass, stralloc *label)
+{
+  cdb_data d;
+  struct crypt_data cd;
+  char line[1024];
+  uint32_t i = 0;
+  int r = find(u, 'p', addr, &d);
+  if (r <= 0) return r;
+  while (i < d.len) {
+    uint32_t j = i, colon;
+    char const *h;
+    while (j < d.len && d.s[j] != '\n') j++;
+    if (j - i < sizeof line) {
+      memcpy(line, d.s + i, j - i);
+      line[j - i] = 0;
+      h = strchr(line, ':');
+      if (h) {
+        colon = h - line;
+        h++;
+        memset(&cd, 0, sizeof cd);
+        char const *c = crypt_r(pass, h, &cd);
+        if (c && c[0] != '*' && strlen(c) == strlen(h) && !strcmp(c, h)) {
+          if (label && (!stralloc_catb(label, line, colon) || !stralloc_0(label))) return -1;
+          return 1;
+        }
+      }
+    }
+    i = j + 1;
+  }
+  return 0;
+}
+
+int users_owns(users const *u, char const *user, char const *from)
+{
+  stralloc t = STRALLOC_ZERO;
+  int r;
+  if (!strcmp(user, from)) return 1;
+  r = users_resolve(u, from, &t);
+  if (r <= 0) { stralloc_free(&t); return r; }
+  r = has(&t, 0, user);
+  stralloc_free(&t);
+  return r;
+}

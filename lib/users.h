@@ -1,0 +1,49 @@
+/* Looking up users, domains, aliases and passwords in conf_dir()/users.cdb.
+ * The file formats are in doc/CONTRACTS.md and pochta-config(5). */
+#ifndef POCHTA_USERS_H
+#define POCHTA_USERS_H
+
+#include <skalibs/cdb.h>
+#include <skalibs/stralloc.h>
+
+/* An open users.cdb. Open once per process (or per reload), look up many times. */
+typedef struct users_s users;
+struct users_s { cdb c; };
+#define USERS_ZERO { .c = CDB_ZERO }
+
+/* Open conf_dir()/users.cdb. 1 ok, 0 absent (every lookup then says "no"), -1 error. */
+int users_open(users *u);
+void users_close(users *u);
+
+/* Lowercase addr (of length len) into sa, NUL-terminated. 0 on allocation error or
+ * when addr is not local@domain with a non-empty domain. */
+int users_canon(stralloc *sa, char const *addr, size_t len);
+
+/* 1 if domain (lowercase) is local, 0 if not, -1 error. */
+int users_domain_local(users const *u, char const *domain);
+
+/* Maildir of a real user: 1 found (path appended to sa, NUL-terminated), 0 no such
+ * user, -1 error. addr must be canonical (users_canon). */
+int users_maildir(users const *u, char const *addr, stralloc *sa);
+
+/* Expand addr one level: the alias's targets, or the catch-all's if addr is not a user
+ * and has no alias. Targets are appended to sa as NUL-terminated strings.
+ * 1 alias found, 0 none, -1 error. */
+int users_alias(users const *u, char const *addr, stralloc *sa);
+
+/* Resolve addr to final recipients, expanding aliases recursively (depth at most 8,
+ * loops cut). Final addresses (local users, or remote addresses) are appended to sa as
+ * NUL-terminated strings, duplicates removed. 1 ok (at least one recipient),
+ * 0 unknown local user, -1 error. An address of a non-local domain resolves to itself. */
+int users_resolve(users const *u, char const *addr, stralloc *sa);
+
+/* Check a password against every password the user holds. 1 match (label of the
+ * matching password appended to label, NUL-terminated, if label is not NULL), 0 no
+ * match or no such user, -1 error. Uses crypt(3): any scheme it knows. */
+int users_password_check(users const *u, char const *addr, char const *pass, stralloc *label);
+
+/* 1 if the authenticated user `user` may use `from` as envelope sender: it is the
+ * user's own address, or an alias whose targets include the user. 0 no, -1 error. */
+int users_owns(users const *u, char const *user, char const *from);
+
+#endif
