@@ -79,8 +79,16 @@ $(FUZZ_LIB): $(LIB_SRC:%.c=$(FO)/%.o)
 
 fuzz: $(FUZZERS)
 
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: progs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(wildcard man/*.8) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 $(wildcard man/*.5) $(DESTDIR)$(PREFIX)/share/man/man5/
+
 clean:
 	rm -rf $(O)
 
-.PHONY: all progs fuzz clean check-progs
+.PHONY: all progs fuzz clean check-progs install
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
