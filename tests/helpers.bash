@@ -94,3 +94,160 @@ queue_empty() { [ -z "$(pochta-queuectl list 2>/dev/null)" ]; }
 
 # allow_plain_auth: password logins without TLS from loopback (most protocol tests).
 allow_plain_auth() { echo loopback >"$POCHTA_CONF/plainauth"; }
+
+# --- pop3d (pop3d+deliver engineer) ---------------------------------------
+# pop3_instance: an instance for POP3 tests with plainauth=loopback. Uses the
+# real tools (pochta, pochta-checkpassword) when built; else a minimal
+# configuration and a shell stand-in for the checkpassword program.
+# Sets MD_ALICE, MD_BOB (Maildirs; password of both: "secret").
+pop3_instance() {
+  if command -v pochta >/dev/null && command -v pochta-checkpassword >/dev/null && [ -z "${POP3_STANDIN:-}" ]; then
+    instance_new
+    allow_plain_auth
+    MD_ALICE=$(maildir_of alice@example.test); MD_BOB=$(maildir_of bob@example.test)
+    unset POCHTA_CHECKPASSWORD
+  else
+    INST=$BATS_TEST_TMPDIR/inst
+    export POCHTA_CONF="$INST/etc" MAILROOT="$INST/mail"
+    mkdir -p "$POCHTA_CONF" "$INST/bin"
+    echo mx.example.test >"$POCHTA_CONF/me"
+    echo "$(id -u):$(id -g)" >"$POCHTA_CONF/owner"
+    echo loopback >"$POCHTA_CONF/plainauth"
+    MD_ALICE=$MAILROOT/example.test/alice/Maildir; MD_BOB=$MAILROOT/example.test/bob/Maildir
+    mkdir -p "$MD_ALICE"/{tmp,new,cur} "$MD_BOB"/{tmp,new,cur}
+    printf 'alice@example.test:secret:%s\nbob@example.test:secret:%s\n' "$MD_ALICE" "$MD_BOB" >"$POCHTA_CONF/test-passwords"
+    cat >"$INST/bin/checkpassword-standin" <<'SH'
+#!/bin/bash
+# Stand-in for pochta-checkpassword: user\0password\0timestamp\0 on fd 3.
+IFS= read -r -d '' u <&3; IFS= read -r -d '' p <&3
+while IFS=: read -r a b m; do
+  if [ "$a" = "$u" ] && [ "$b" = "$p" ]; then
+    export USER=$a MAILDIR=$m HOME=${m%/Maildir} AUTHLABEL=default
+    cd "$HOME" && exec "$@"; exit 111
+  fi
+done <"$POCHTA_CONF/test-passwords"
+exit 1
+SH
+    chmod +x "$INST/bin/checkpassword-standin"
+    export POCHTA_CHECKPASSWORD="$INST/bin/checkpassword-standin"
+  fi
+  export INST MD_ALICE MD_BOB
+}
+
+# start_pop3d [ARGS...]: pochta-pop3d under tcpserver; port in POP3_PORT.
+start_pop3d() { start_tcpserver pop3d POP3_PORT pochta-pop3d "$@"; }
+
+# pop3_raw PORT: send stdin (give CRLF yourself) at once, half-close, print
+# everything the server says until it closes (10 s at most).
+pop3_raw() {
+  python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        out += d
+except socket.timeout:
+    out += b"<timeout>"
+sys.stdout.buffer.write(out.replace(b"\r\n", b"\n"))
+' "$1"
+}
+
+# put_mail MAILDIR [FILE]: deliver FILE (or stdin) with pochta-deliver.
+put_mail() { pochta-deliver "$1" <"${2:-/dev/stdin}"; }
+
+# --- pochta-smtpd helpers (smtpd engineer) ---
+
+# smtpd_fakeq: install a stand-in enqueue program in $BATS_TEST_TMPDIR/bin and point
+# POCHTA_QUEUE at it. It stores message and envelope as $FAKEQ_DIR/<id>.msg/.env only
+# when the envelope is complete (ends in \0\0), writes the id on $POCHTA_QIDFD, and
+# exits $FAKEQ_EXIT (default 0; non-zero stores nothing).
+smtpd_fakeq() {
+  mkdir -p "$BATS_TEST_TMPDIR/bin" "$BATS_TEST_TMPDIR/fakeq"
+  cat >"$BATS_TEST_TMPDIR/bin/fakeq" <<'EOS'
+#!/bin/sh
+d=${FAKEQ_DIR:?}; t=$d/.tmp.$$
+cat >"$t.msg" || exit 54
+cat <&1 >"$t.env" || exit 54
+if [ "$(tail -c 2 "$t.env" | od -An -tx1 | tr -d ' \n')" != 0000 ]; then rm -f "$t.msg" "$t.env"; exit 54; fi
+if [ "${FAKEQ_EXIT:-0}" != 0 ]; then rm -f "$t.msg" "$t.env"; exit "$FAKEQ_EXIT"; fi
+id=$(printf '%016x' "$$")
+mv "$t.msg" "$d/$id.msg"; mv "$t.env" "$d/$id.env"
+[ -n "${POCHTA_QIDFD:-}" ] && eval "echo $id >&$POCHTA_QIDFD"
+exit 0
+EOS
+  chmod +x "$BATS_TEST_TMPDIR/bin/fakeq"
+  export FAKEQ_DIR="$BATS_TEST_TMPDIR/fakeq" POCHTA_QUEUE="$BATS_TEST_TMPDIR/bin/fakeq"
+}
+
+# smtpd_queued: number of messages the stand-in queue holds.
+smtpd_queued() { find "$FAKEQ_DIR" -name '*.msg' | wc -l; }
+
+# smtpd_raw PORT: send stdin as is, close our sending side, print all replies (CRLF
+# kept as \r\n made visible: lines end in LF, a CR left over shows as <CR>).
+smtpd_raw() {
+  python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=20)
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+out = b""
+try:
+    while True:
+        d = s.recv(65536)
+        if not d: break
+        out += d
+except socket.timeout:
+    out += b"<timeout>"
+except ConnectionResetError:
+    out += b"<reset>"
+sys.stdout.buffer.write(out.replace(b"\r\n", b"\n").replace(b"\r", b"<CR>"))
+' "$1"
+}
+
+# smtpd_codes: the reply codes of smtpd_raw output, space separated, one per reply
+# (continuation lines of a multi-line reply are skipped).
+smtpd_codes() { grep -E '^[0-9]{3} ' | cut -c1-3 | tr '\n' ' ' | sed 's/ $//'; }
+
+# tls_cert CONFDIR [rsa|ec] [CN]: a self-signed certificate for CN (default
+# mx.example.test, also its subjectAltName) in CONFDIR/tls/cert.pem and key.pem.
+tls_cert() {
+  local dir=$1/tls type=${2:-rsa} cn=${3:-mx.example.test}
+  mkdir -p "$dir"
+  local key=(-newkey rsa:2048)
+  [ "$type" = ec ] && key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)
+  openssl req -x509 "${key[@]}" -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" \
+    -days 30 -subj "/CN=$cn" -addext "subjectAltName=DNS:$cn" 2>/dev/null
+}
+
+# --- queue helpers (queue engineer) ---
+
+# q_enqueue ENVELOPE_PRINTF [MESSAGE]: run pochta-queue with the message on fd 0
+# and the envelope (printf format, \0 allowed) on fd 1; sets status like run.
+q_enqueue() {
+  local env=$1 msg=${2:-$'Subject: test\n\nbody\n'}
+  printf '%s' "$msg" | pochta-queue 1< <(printf "$env")
+}
+
+# q_files: number of files in the queue's new/, state/, mess/ and tmp/.
+q_files() { find "$QUEUE/new" "$QUEUE/state" "$QUEUE/mess" "$QUEUE/tmp" -type f 2>/dev/null | wc -l; }
+
+# q_standin DIR NAME SCRIPT: a small shell stand-in program NAME in DIR.
+q_standin() {
+  mkdir -p "$1"
+  printf '#!/bin/bash\n%s\n' "$3" >"$1/$2"
+  chmod +x "$1/$2"
+}
+
+# start_imapd [ARGS...]: pochta-imapd under tcpserver; port in IMAP_PORT.
+start_imapd() { start_tcpserver imapd IMAP_PORT pochta-imapd "$@"; }
+
+# tree_state DIR: one line per file under DIR (name, size, checksum), sorted; for
+# "nothing on disk changed" checks.
+tree_state() {
+  (cd "$1" && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 -r sha1sum)
+}

@@ -1,0 +1,20 @@
+# pochta-imapd (the MIME module is included from imapd/mime.mk, see imapd/mime.h).
+include imapd/mime.mk
+
+IMAPD_SRC := $(filter-out $(IMAPD_MIME_SRC) imapd/mime-test%.c imapd/mime-fuzz%.c imapd/fuzz-%.c,$(wildcard imapd/*.c))
+IMAPD_OBJ := $(call objs,$(IMAPD_SRC))
+
+# Paths are bounded when the session starts (Maildir path < 3800 octets, folder names
+# <= 200) and every snprintf result is checked or harmlessly truncated, so GCC's
+# guesses about truncation are noise here.
+$(IMAPD_OBJ): CFLAGS += -Wno-format-truncation
+
+PROGS += $(O)/bin/pochta-imapd
+$(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(IMAPD_MIME_OBJ) $(LIBPOCHTA)
+	$(call link,$(SKALIBS))
+
+# The command parser under libFuzzer: imapd/fuzz-imapcmd.c drives parse.c and the
+# command reader over memory.
+FUZZERS += $(O)/fuzz/fuzz-imapcmd
+$(O)/fuzz/fuzz-imapcmd: $(call fobjs,imapd/fuzz-imapcmd.c imapd/parse.c) $(FUZZ_LIB)
+	$(call fuzzlink,$(SKALIBS))

@@ -1,0 +1,528 @@
+/* pochta-imapd: the folder list (Maildir++: INBOX is the Maildir itself, folder
+ * "a.b" is the directory ".a.b" in it, hierarchy delimiter "."), subscriptions
+ * (file "subscriptions", one name per line), and CREATE, DELETE, RENAME, SUBSCRIBE,
+ * UNSUBSCRIBE, LIST, LSUB, STATUS. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <skalibs/djbunix.h>
+
+#include "imapd.h"
+#include "io.h"
+
+#define NAME_MAX_IMAP 200
+
+static int is_inbox(char const *s, size_t n) { return strcase_eq(s, n, "INBOX"); }
+
+/* A folder name is safe on disk: no '/', no empty component, no control octet. */
+static int name_ok(char const *s, size_t n)
+{
+  if (!n || n > NAME_MAX_IMAP || s[0] == '.' || s[n - 1] == '.') return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\') return 0;
+    if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
+  }
+  if (n >= 1 && s[0] == '#') return 0;
+  return 1;
+}
+
+int folder_canon(char const *name, size_t len, char *out, size_t outlen)
+{
+  if (is_inbox(name, len)) { snprintf(out, outlen, "INBOX"); return 1; }
+  /* "INBOX.x" means "x" (some clients prefix everything with INBOX.) */
+  if (len > 6 && !strncasecmp(name, "INBOX.", 6)) { name += 6; len -= 6; }
+  if (!name_ok(name, len) || len >= outlen) return 0;
+  memcpy(out, name, len); out[len] = 0;
+  return 1;
+}
+
+int folder_dir(char const *name, size_t len, char *dir, size_t dirlen)
+{
+  char c[NAME_MAX_IMAP + 8];
+  if (!folder_canon(name, len, c, sizeof c)) return 0;
+  int n = !strcmp(c, "INBOX") ? snprintf(dir, dirlen, "%s", S.root) : snprintf(dir, dirlen, "%s/.%s", S.root, c);
+  return n > 0 && (size_t)n < dirlen;
+}
+
+/* --- the folder list ----------------------------------------------------- */
+
+typedef struct { stralloc names; size_t n; size_t *off; } flist;
+
+static int cmp_str(void const *a, void const *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Every existing folder except INBOX, sorted. Returns a NULL-terminated array. */
+static char **folders_all(size_t *count)
+{
+  DIR *D = opendir(S.root);
+  size_t n = 0, cap = 16;
+  char **v = malloc(cap * sizeof *v);
+  if (!v) return 0;
+  if (D) {
+    struct dirent *de;
+    while ((de = readdir(D))) {
+      char const *d = de->d_name;
+      if (d[0] != '.' || !d[1] || d[1] == '.' || d[1] == '#') continue;
+      if (!name_ok(d + 1, strlen(d + 1))) continue;
+      char p[4500];
+      snprintf(p, sizeof p, "%s/%s", S.root, d);
+      if (!maildir_exists(p)) continue;
+      if (n + 1 >= cap) { cap *= 2; char **nv = realloc(v, cap * sizeof *nv); if (!nv) break; v = nv; }
+      v[n++] = strdup(d + 1);
+    }
+    closedir(D);
+  }
+  qsort(v, n, sizeof *v, cmp_str);
+  v[n] = 0;
+  *count = n;
+  return v;
+}
+
+static void folders_free(char **v) { if (!v) return; for (char **p = v; *p; p++) free(*p); free(v); }
+
+static char **subs_read(size_t *count)
+{
+  char p[4400];
+  stralloc sa = STRALLOC_ZERO;
+  size_t n = 0, cap = 16;
+  char **v = malloc(cap * sizeof *v);
+  if (!v) return 0;
+  snprintf(p, sizeof p, "%s/subscriptions", S.root);
+  if (openslurpclose(&sa, p)) {
+    size_t i = 0;
+    while (i < sa.len) {
+      char *nl = memchr(sa.s + i, '\n', sa.len - i);
+      size_t e = nl ? (size_t)(nl - sa.s) : sa.len;
+      if (e > i && !(e - i == 3 && !memcmp(sa.s + i, "V\t2", 3))) {
+        if (n + 1 >= cap) { cap *= 2; char **nv = realloc(v, cap * sizeof *nv); if (!nv) break; v = nv; }
+        v[n] = strndup(sa.s + i, e - i);
+        /* Dovecot's version 2 separates levels with TAB */
+        for (char *c = v[n]; *c; c++) if (*c == '\t') *c = '.';
+        n++;
+      }
+      i = e + 1;
+    }
+  }
+  stralloc_free(&sa);
+  v[n] = 0;
+  *count = n;
+  return v;
+}
+
+static int subs_write(char **v)
+{
+  char p[4400];
+  stralloc sa = STRALLOC_ZERO;
+  snprintf(p, sizeof p, "%s/subscriptions", S.root);
+  for (char **s = v; *s; s++) if (**s) { stralloc_cats(&sa, *s); stralloc_catb(&sa, "\n", 1); }
+  int ok = openwritenclose_suffix(p, sa.s ? sa.s : "", sa.len, ".tmp");
+  stralloc_free(&sa);
+  return ok;
+}
+
+static int subs_has(char **v, char const *name)
+{
+  for (char **s = v; *s; s++) if (!strcmp(*s, name) || (!strcasecmp(name, "INBOX") && !strcasecmp(*s, "INBOX"))) return 1;
+  return 0;
+}
+
+/* --- CREATE DELETE RENAME ------------------------------------------------ */
+
+int c_create(pcur *p, int uid)
+{
+  (void)uid;
+  pstr n;
+  char dir[4500];
+  if (!p_sp(p) || !p_astring(p, &n) || !p_eol(p)) { resp("BAD Syntax: CREATE mailbox"); return 1; }
+  if (n.len && n.s[n.len - 1] == '.') n.len--;    /* "a." only says a will have children */
+  if (is_inbox(n.s, n.len)) { resp("NO [ALREADYEXISTS] INBOX always exists"); return 1; }
+  if (!folder_dir(n.s, n.len, dir, sizeof dir) || memchr(n.s, '*', n.len) || memchr(n.s, '%', n.len)) { resp("NO [CANNOT] Invalid mailbox name"); return 1; }
+  if (maildir_exists(dir)) { resp("NO [ALREADYEXISTS] Mailbox exists"); return 1; }
+  if (maildir_make(dir, 1) < 0) { respf("NO [SERVERBUG] Cannot create: %s", strerror(errno)); return 1; }
+  resp("OK CREATE completed");
+  return 1;
+}
+
+/* rm_rf() comes from skalibs (djbunix.h). */
+
+int c_delete(pcur *p, int uid)
+{
+  (void)uid;
+  pstr n;
+  char dir[4500], trash[4600], uq[300];
+  if (!p_sp(p) || !p_astring(p, &n) || !p_eol(p)) { resp("BAD Syntax: DELETE mailbox"); return 1; }
+  if (is_inbox(n.s, n.len)) { resp("NO [CANNOT] INBOX cannot be deleted"); return 1; }
+  if (!folder_dir(n.s, n.len, dir, sizeof dir) || !maildir_exists(dir)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  if (S.state == S_SELECTED && !strcmp(S.mb.dir, dir)) sess_unselect();
+  /* rename out of sight first (one atomic step), then remove */
+  mbox_uniq(uq, sizeof uq);
+  snprintf(trash, sizeof trash, "%s/.#deleted-%s", S.root, uq);
+  if (rename(dir, trash) < 0) { respf("NO [SERVERBUG] Cannot delete: %s", strerror(errno)); return 1; }
+  rm_rf(trash);
+  resp("OK DELETE completed");
+  return 1;
+}
+
+int c_rename(pcur *p, int uid)
+{
+  (void)uid;
+  pstr a, b;
+  char from[4500], to[4500], ca[256], cb[256];
+  if (!p_sp(p) || !p_astring(p, &a) || !p_sp(p) || !p_astring(p, &b) || !p_eol(p)) { resp("BAD Syntax: RENAME from to"); return 1; }
+  if (!folder_canon(a.s, a.len, ca, sizeof ca) || !folder_dir(a.s, a.len, from, sizeof from) || !maildir_exists(from)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  if (!folder_canon(b.s, b.len, cb, sizeof cb) || !strcmp(cb, "INBOX") || !folder_dir(b.s, b.len, to, sizeof to)) { resp("NO [CANNOT] Invalid target name"); return 1; }
+  if (maildir_exists(to)) { resp("NO [ALREADYEXISTS] Target exists"); return 1; }
+  if (!strcmp(ca, "INBOX")) {
+    /* RENAME INBOX: move every message to the new folder, INBOX stays (empty) */
+    if (maildir_make(to, 1) < 0) { resp("NO [SERVERBUG] Cannot create target"); return 1; }
+    static char const *sub[2] = { "new", "cur" };
+    for (int s = 0; s < 2; s++) {
+      char d[4600]; snprintf(d, sizeof d, "%s/%s", from, sub[s]);
+      DIR *D = opendir(d);
+      if (!D) continue;
+      struct dirent *de;
+      while ((de = readdir(D))) {
+        if (de->d_name[0] == '.') continue;
+        char f1[4900], f2[4900];
+        snprintf(f1, sizeof f1, "%s/%s", d, de->d_name);
+        snprintf(f2, sizeof f2, "%s/%s/%s", to, sub[s], de->d_name);
+        rename(f1, f2);
+      }
+      closedir(D);
+      char t2[4600]; snprintf(t2, sizeof t2, "%s/%s", to, sub[s]);
+      int fd = open(t2, O_RDONLY | O_DIRECTORY); if (fd >= 0) { fsync(fd); close(fd); }
+      fd = open(d, O_RDONLY | O_DIRECTORY); if (fd >= 0) { fsync(fd); close(fd); }
+    }
+    resp("OK RENAME completed");
+    return 1;
+  }
+  if (S.state == S_SELECTED && !strcmp(S.mb.dir, from)) sess_unselect();
+  if (rename(from, to) < 0) { respf("NO [SERVERBUG] Cannot rename: %s", strerror(errno)); return 1; }
+  /* children move with their parent: .a.x -> .b.x */
+  size_t cnt;
+  char **all = folders_all(&cnt);
+  size_t la = strlen(ca);
+  for (size_t i = 0; all && i < cnt; i++) {
+    if (!strncmp(all[i], ca, la) && all[i][la] == '.') {
+      char f1[4500], f2[4900];
+      snprintf(f1, sizeof f1, "%s/.%s", S.root, all[i]);
+      snprintf(f2, sizeof f2, "%s/.%s%s", S.root, cb, all[i] + la);
+      rename(f1, f2);
+    }
+  }
+  folders_free(all);
+  int fd = open(S.root, O_RDONLY | O_DIRECTORY); if (fd >= 0) { fsync(fd); close(fd); }
+  resp("OK RENAME completed");
+  return 1;
+}
+
+static int subscribe(pcur *p, int on)
+{
+  pstr n;
+  char c[256];
+  if (!p_sp(p) || !p_astring(p, &n) || !p_eol(p)) { resp(on ? "BAD Syntax: SUBSCRIBE mailbox" : "BAD Syntax: UNSUBSCRIBE mailbox"); return 1; }
+  if (!folder_canon(n.s, n.len, c, sizeof c)) { resp("NO [CANNOT] Invalid mailbox name"); return 1; }
+  size_t cnt;
+  char **v = subs_read(&cnt);
+  if (!v) { resp("NO [SERVERBUG] Out of memory"); return 1; }
+  int has = subs_has(v, c);
+  if (on && !has) {
+    char **nv = realloc(v, (cnt + 2) * sizeof *nv);
+    if (nv) { v = nv; v[cnt] = strdup(c); v[cnt + 1] = 0; }
+    if (!subs_write(v)) { folders_free(v); resp("NO [SERVERBUG] Cannot write subscriptions"); return 1; }
+  } else if (!on && has) {
+    for (char **s = v; *s; s++) if (!strcmp(*s, c) || (!strcasecmp(c, "INBOX") && !strcasecmp(*s, "INBOX"))) **s = 0;
+    if (!subs_write(v)) { folders_free(v); resp("NO [SERVERBUG] Cannot write subscriptions"); return 1; }
+  }
+  folders_free(v);
+  resp(on ? "OK SUBSCRIBE completed" : "OK UNSUBSCRIBE completed");
+  return 1;
+}
+
+int c_subscribe(pcur *p, int uid) { (void)uid; return subscribe(p, 1); }
+int c_unsubscribe(pcur *p, int uid) { (void)uid; return subscribe(p, 0); }
+
+/* --- LIST ---------------------------------------------------------------- */
+
+/* IMAP wildcard match: '*' anything, '%' anything but the delimiter. */
+static int wmatch(char const *pat, char const *s, int ci_inbox)
+{
+  (void)ci_inbox;
+  for (; *pat; pat++, s++) {
+    if (*pat == '*' || *pat == '%') {
+      for (char const *t = s; ; t++) {
+        if (wmatch(pat + 1, t, 0)) return 1;
+        if (!*t || (*pat == '%' && *t == '.')) return 0;
+      }
+    }
+    if (*pat != *s) return 0;
+  }
+  return !*s;
+}
+
+static int pmatch(char const *pat, char const *name)
+{
+  /* INBOX matches case-insensitively */
+  if (!strcmp(name, "INBOX")) {
+    char up[NAME_MAX_IMAP + 16];
+    size_t i;
+    for (i = 0; pat[i] && i < sizeof up - 1; i++) up[i] = (char)(i < 5 ? (pat[i] >= 'a' && pat[i] <= 'z' ? pat[i] - 32 : pat[i]) : pat[i]);
+    up[i] = 0;
+    return wmatch(up, name, 0);
+  }
+  return wmatch(pat, name, 0);
+}
+
+#define ST_MESSAGES 1
+#define ST_RECENT 2
+#define ST_UIDNEXT 4
+#define ST_UIDVALIDITY 8
+#define ST_UNSEEN 16
+#define ST_SIZE 32
+#define ST_DELETED 64
+
+static int parse_status_items(pcur *p, unsigned *items)
+{
+  *items = 0;
+  if (!p_char(p, '(')) return 0;
+  for (int first = 1; !p_char(p, ')'); first = 0) {
+    pstr a;
+    if (!first && !p_sp(p)) return 0;
+    if (!p_atom(p, &a)) return 0;
+    if (strcase_eq(a.s, a.len, "MESSAGES")) *items |= ST_MESSAGES;
+    else if (strcase_eq(a.s, a.len, "RECENT")) *items |= ST_RECENT;
+    else if (strcase_eq(a.s, a.len, "UIDNEXT")) *items |= ST_UIDNEXT;
+    else if (strcase_eq(a.s, a.len, "UIDVALIDITY")) *items |= ST_UIDVALIDITY;
+    else if (strcase_eq(a.s, a.len, "UNSEEN")) *items |= ST_UNSEEN;
+    else if (strcase_eq(a.s, a.len, "SIZE")) *items |= ST_SIZE;
+    else if (strcase_eq(a.s, a.len, "DELETED")) *items |= ST_DELETED;
+    else return 0;
+  }
+  return *items != 0;
+}
+
+static int put_status(char const *name, char const *dir, unsigned items)
+{
+  mbox mb;
+  memset(&mb, 0, sizeof mb);
+  int r = mbox_open(&mb, dir, 0);
+  if (r <= 0) return r;
+  uint32_t recent = 0, unseen = 0, deleted = 0; uint64_t size = 0;
+  for (size_t i = 0; i < mb.n; i++) {
+    if (mb.m[i].flags & F_INNEW) recent++;
+    if (!(mb.m[i].flags & F_SEEN)) unseen++;
+    if (mb.m[i].flags & F_DELETED) deleted++;
+    if (items & ST_SIZE) size += mbox_size(&mb, &mb.m[i]);
+  }
+  io_puts("* STATUS "); io_putstr(name, strlen(name)); io_puts(" (");
+  int sp = 0;
+#define ITEM(bit, label, val) if (items & bit) { if (sp) io_put(" ", 1); io_puts(label " "); io_putu(val); sp = 1; }
+  ITEM(ST_MESSAGES, "MESSAGES", mb.n)
+  ITEM(ST_RECENT, "RECENT", recent)
+  ITEM(ST_UIDNEXT, "UIDNEXT", mb.uidnext)
+  ITEM(ST_UIDVALIDITY, "UIDVALIDITY", mb.uidvalidity)
+  ITEM(ST_UNSEEN, "UNSEEN", unseen)
+  ITEM(ST_SIZE, "SIZE", size)
+  ITEM(ST_DELETED, "DELETED", deleted)
+#undef ITEM
+  io_puts(")\r\n");
+  mbox_free(&mb);
+  return 1;
+}
+
+int c_status(pcur *p, int uid)
+{
+  (void)uid;
+  pstr n;
+  unsigned items;
+  char dir[4500], c[256];
+  if (!p_sp(p) || !p_astring(p, &n) || !p_sp(p) || !parse_status_items(p, &items) || !p_eol(p)) { resp("BAD Syntax: STATUS mailbox (items)"); return 1; }
+  if (!folder_canon(n.s, n.len, c, sizeof c) || !folder_dir(n.s, n.len, dir, sizeof dir)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  int r = put_status(c, dir, items);
+  if (r == 0) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  if (r < 0) { resp("NO [SERVERBUG] Cannot read mailbox"); return 1; }
+  resp("OK STATUS completed");
+  return 1;
+}
+
+#define SEL_SUBSCRIBED 1
+#define SEL_SPECIAL 2
+#define SEL_RECURSIVE 4
+#define RET_SUBSCRIBED 1
+#define RET_CHILDREN 2
+#define RET_SPECIAL 4
+#define RET_STATUS 8
+
+static char const *special_of(char const *name)
+{
+  for (int i = 0; i < 5; i++) if (!strcmp(name, special_use[i][0])) return special_use[i][1];
+  return 0;
+}
+
+static int has_children(char **all, size_t n, char const *name)
+{
+  size_t l = strlen(name);
+  if (!strcmp(name, "INBOX")) return 0;
+  for (size_t i = 0; i < n; i++) if (!strncmp(all[i], name, l) && all[i][l] == '.') return 1;
+  return 0;
+}
+
+static int do_list(pcur *p, int lsub)
+{
+  unsigned sel = 0, ret = 0, stitems = 0;
+  pstr ref, pat;
+  char *pats[32]; int npats = 0;
+  int extended = 0;
+  if (!p_sp(p)) goto bad;
+  if (!lsub && p_char(p, '(')) {
+    extended = 1;
+    for (int first = 1; !p_char(p, ')'); first = 0) {
+      pstr a;
+      if (!first && !p_sp(p)) goto bad;
+      if (!p_atom(p, &a)) goto bad;
+      if (strcase_eq(a.s, a.len, "SUBSCRIBED")) sel |= SEL_SUBSCRIBED;
+      else if (strcase_eq(a.s, a.len, "SPECIAL-USE")) sel |= SEL_SPECIAL;
+      else if (strcase_eq(a.s, a.len, "RECURSIVEMATCH")) sel |= SEL_RECURSIVE;
+      else if (strcase_eq(a.s, a.len, "REMOTE")) ;
+      else goto bad;
+    }
+    if ((sel & SEL_RECURSIVE) && !(sel & (SEL_SUBSCRIBED))) goto bad;
+    if (!p_sp(p)) goto bad;
+  }
+  if (!p_astring(p, &ref) || !p_sp(p)) goto bad;
+  /* patterns: list-mailbox (atom chars plus % * ]) or string, or a list of them */
+  int plist = !lsub && p_char(p, '(');
+  if (plist) extended = 1;
+  for (int first = 1; ; first = 0) {
+    if (plist && p_char(p, ')')) break;
+    if (!first && plist && !p_sp(p)) goto bad;
+    if (!p_string(p, &pat)) {
+      size_t i = p->pos;
+      while (i < p->len && (is_atom_char((unsigned char)p->s[i]) || p->s[i] == '%' || p->s[i] == '*' || p->s[i] == ']')) i++;
+      if (i == p->pos) goto bad;
+      pat.s = p->s + p->pos; pat.len = i - p->pos; p->pos = i;
+    }
+    if (npats == 32) goto bad;
+    pats[npats] = malloc(ref.len + pat.len + 1);
+    if (!pats[npats]) goto bad;
+    memcpy(pats[npats], ref.s, ref.len); memcpy(pats[npats] + ref.len, pat.s, pat.len);
+    pats[npats][ref.len + pat.len] = 0;
+    npats++;
+    if (!plist) break;
+  }
+  if (!lsub && p_sp(p)) {
+    if (!p_word(p, "RETURN") || !p_sp(p) || !p_char(p, '(')) goto bad;
+    extended = 1;
+    for (int first = 1; !p_char(p, ')'); first = 0) {
+      pstr a;
+      if (!first && !p_sp(p)) goto bad;
+      if (!p_atom(p, &a)) goto bad;
+      if (strcase_eq(a.s, a.len, "SUBSCRIBED")) ret |= RET_SUBSCRIBED;
+      else if (strcase_eq(a.s, a.len, "CHILDREN")) ret |= RET_CHILDREN;
+      else if (strcase_eq(a.s, a.len, "SPECIAL-USE")) ret |= RET_SPECIAL;
+      else if (strcase_eq(a.s, a.len, "STATUS")) {
+        if (!p_sp(p) || !parse_status_items(p, &stitems)) goto bad;
+        ret |= RET_STATUS;
+      } else goto bad;
+    }
+  }
+  if (!p_eol(p)) goto bad;
+  (void)extended;
+
+  /* LIST "" "": the delimiter */
+  if (npats == 1 && !pats[0][0]) {
+    io_puts(lsub ? "* LSUB (\\Noselect) \".\" \"\"\r\n" : "* LIST (\\Noselect) \".\" \"\"\r\n");
+    goto ok;
+  }
+  size_t n, ns;
+  char **all = folders_all(&n);
+  char **subs = subs_read(&ns);
+  if (!all || !subs) { folders_free(all); folders_free(subs); resp("NO [SERVERBUG] Out of memory"); goto out; }
+  /* candidates: INBOX, every folder, and parents that exist only by implication */
+  size_t cap = n + 1 + 64, nc = 0;
+  char **cand = malloc(cap * sizeof *cand);
+  unsigned char *exists = malloc(cap);
+  if (!cand || !exists) { free(cand); free(exists); folders_free(all); folders_free(subs); resp("NO [SERVERBUG] Out of memory"); goto out; }
+  cand[nc] = "INBOX"; exists[nc++] = 1;
+  for (size_t i = 0; i < n; i++) {
+    /* implied parents of all[i] not in the list */
+    for (char *d = strchr(all[i], '.'); d; d = strchr(d + 1, '.')) {
+      size_t l = (size_t)(d - all[i]);
+      int found = 0;
+      for (size_t k = 0; k < n && !found; k++) if (strlen(all[k]) == l && !strncmp(all[k], all[i], l)) found = 1;
+      for (size_t k = 0; k < nc && !found; k++) if (strlen(cand[k]) == l && !strncmp(cand[k], all[i], l)) found = 1;
+      if (!found && nc + 1 < cap) { cand[nc] = strndup(all[i], l); exists[nc++] = 0; }
+    }
+    if (nc + 1 >= cap) break;
+    cand[nc] = all[i]; exists[nc++] = 1;
+  }
+  /* subscribed names that no longer exist still show (LSUB, LIST (SUBSCRIBED)) */
+  for (size_t k = 0; k < nc; k++) (void)k;
+  for (size_t i = 0; i < nc; i++) {
+    char const *name = cand[i];
+    int m = 0;
+    for (int k = 0; k < npats && !m; k++) m = pmatch(pats[k], name);
+    int sub = subs_has(subs, name);
+    int child = has_children(all, n, name);
+    if (!m) continue;
+    if (lsub && !sub) {
+      /* LSUB "%": a non-subscribed parent with subscribed children shows \Noselect */
+      continue;
+    }
+    if ((sel & SEL_SUBSCRIBED) && !sub) continue;
+    char const *su = special_of(name);
+    if ((sel & SEL_SPECIAL) && !su) continue;
+    io_puts(lsub ? "* LSUB (" : "* LIST (");
+    int sp = 0;
+#define ATTR(s) do { if (sp) io_put(" ", 1); io_puts(s); sp = 1; } while (0)
+    if (!exists[i]) ATTR(lsub ? "\\Noselect" : "\\NonExistent");
+    if (!lsub) ATTR(child ? "\\HasChildren" : "\\HasNoChildren");
+    if (sub && !lsub && ((sel & SEL_SUBSCRIBED) || (ret & RET_SUBSCRIBED))) ATTR("\\Subscribed");
+    if (su && !lsub) ATTR(su);
+#undef ATTR
+    io_puts(") \".\" ");
+    io_putstr(name, strlen(name));
+    io_puts("\r\n");
+    if ((ret & RET_STATUS) && exists[i]) {
+      char dir[4500];
+      if (folder_dir(name, strlen(name), dir, sizeof dir)) put_status(name, dir, stitems);
+    }
+  }
+  if (lsub || (sel & SEL_SUBSCRIBED)) {
+    /* subscriptions to folders that do not exist (any more) */
+    for (size_t k = 0; k < ns; k++) {
+      int found = 0;
+      if (!*subs[k]) continue;
+      for (size_t i = 0; i < nc && !found; i++) if (!strcmp(cand[i], subs[k]) || (!strcasecmp(subs[k], "INBOX") && i == 0)) found = 1;
+      if (found) continue;
+      int m = 0;
+      for (int q = 0; q < npats && !m; q++) m = pmatch(pats[q], subs[k]);
+      if (!m) continue;
+      io_puts(lsub ? "* LSUB (\\Noselect) \".\" " : "* LIST (\\NonExistent \\Subscribed) \".\" ");
+      io_putstr(subs[k], strlen(subs[k]));
+      io_puts("\r\n");
+    }
+  }
+  for (size_t i = 0; i < nc; i++) if (!exists[i]) free(cand[i]);
+  free(cand); free(exists);
+  folders_free(all); folders_free(subs);
+ ok:
+  resp(lsub ? "OK LSUB completed" : "OK LIST completed");
+ out:
+  for (int k = 0; k < npats; k++) free(pats[k]);
+  return 1;
+ bad:
+  for (int k = 0; k < npats; k++) free(pats[k]);
+  resp(lsub ? "BAD Syntax: LSUB reference pattern" : "BAD Syntax: LIST reference pattern");
+  return 1;
+}
+
+int c_list(pcur *p, int uid) { (void)uid; return do_list(p, 0); }
+int c_lsub(pcur *p, int uid) { (void)uid; return do_list(p, 1); }

@@ -1,0 +1,131 @@
+/* pochta-imapd: IMAP4rev1/IMAP4rev2 server over Maildir++, one process per
+ * connection under tcpserver or a systemd socket (Accept=yes).
+ *   pochta-imapd        the pre-login session (greeting, CAPABILITY, STARTTLS,
+ *                       LOGIN, AUTHENTICATE); see login.c for the hand-over
+ *   pochta-imapd -P     the post-login session, run by the checkpassword program
+ * Exit codes: 0 session ended, 100 usage, 111 temporary failure. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "imapd.h"
+#include "io.h"
+
+extern char self_path[4096];
+
+char const *const special_use[5][2] = {
+  { "Sent", "\\Sent" }, { "Drafts", "\\Drafts" }, { "Junk", "\\Junk" },
+  { "Trash", "\\Trash" }, { "Archive", "\\Archive" },
+};
+
+static int loopback(char const *ip)
+{
+  return ip && (!strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11));
+}
+
+static void serve(void)
+{
+  stralloc cmd = STRALLOC_ZERO;
+  for (;;) {
+    int r = cmd_read(&cmd);
+    if (r == 0) break;
+    if (r == -2) { io_puts("* BYE Connection closed\r\n"); break; }
+    if (r == -1) continue;
+    if (!cmd_run(&cmd)) break;
+  }
+  io_flush();
+  if (S.spoolpath[0]) unlink(S.spoolpath);
+}
+
+static void common_init(void)
+{
+  signal(SIGPIPE, SIG_IGN);
+  unsigned long db;
+  if (conf_ulong(&db, "databytes", 26214400) < 0) db = 26214400;
+  S.databytes = db;
+  char const *ssl = getenv("SSL_PROTOCOL");
+  char const *ctl = getenv("SSLCTLFD");
+  S.tls = ssl && *ssl && !(ctl && *ctl);
+  S.starttls_ok = ctl && *ctl && getenv("SSLREADFD") && getenv("SSLWRITEFD");
+}
+
+static int hexv(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+void postlogin_main(void)
+{
+  char const *v;
+  if ((v = getenv("IMAPD_INFD"))) io_infd = atoi(v);
+  if ((v = getenv("IMAPD_OUTFD"))) io_outfd = atoi(v);
+  if ((v = getenv("IMAPD_OKFD"))) {
+    int fd = atoi(v);
+    (void)!write(fd, "1", 1);
+    close(fd);
+  }
+  S.tls = (v = getenv("IMAPD_TLS")) && *v == '1';
+  if (!S.tls) { char const *ssl = getenv("SSL_PROTOCOL"); S.tls = ssl && *ssl; }
+  if ((v = getenv("IMAPD_PENDING"))) {
+    size_t n = strlen(v) / 2;
+    char *b = malloc(n + 1);
+    if (b) {
+      for (size_t i = 0; i < n; i++) b[i] = (char)(hexv(v[2*i]) << 4 | hexv(v[2*i+1]));
+      io_unread(b, n);
+      free(b);
+    }
+  }
+  char const *tag = getenv("IMAPD_TAG"); if (!tag) tag = "*";
+  char const *cmdname = getenv("IMAPD_CMD"); if (!cmdname) cmdname = "LOGIN";
+  char const *md = getenv("MAILDIR");
+  char const *user = getenv("USER");
+  char buf[4200];
+  if (!md || !*md) {
+    char const *home = getenv("HOME");
+    if (!home || !*home) { io_puts(tag); io_puts(" NO [UNAVAILABLE] No mailbox\r\n"); io_flush(); _exit(111); }
+    snprintf(buf, sizeof buf, "%s/Maildir", home);
+    md = buf;
+  }
+  if (strlen(md) >= sizeof S.root - 300) { io_puts(tag); io_puts(" NO [UNAVAILABLE] Mailbox path too long\r\n"); io_flush(); _exit(111); }
+  strcpy(S.root, md);
+  if (maildir_make(S.root, 0) < 0) {
+    io_puts(tag); io_puts(" NO [UNAVAILABLE] Cannot open the mailbox\r\n"); io_flush();
+    logf_("event=login result=error user=%s error=\"maildir %s\"", user ? user : "-", strerror(errno));
+    _exit(111);
+  }
+  /* special-use folders exist from the first login */
+  for (int i = 0; i < 5; i++) {
+    char d[4400];
+    snprintf(d, sizeof d, "%s/.%s", S.root, special_use[i][0]);
+    if (!maildir_exists(d)) maildir_make(d, 1);
+  }
+  S.state = S_AUTH;
+  S.postlogin = 1;
+  io_timeout = 1800;
+  logf_("event=login result=ok user=%s ip=%s tls=%d", user ? user : "-", getenv("TCPREMOTEIP") ? getenv("TCPREMOTEIP") : "-", S.tls);
+  io_puts(tag); io_puts(" OK [CAPABILITY ");
+  io_puts("IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY");
+  io_puts("] "); io_puts(cmdname); io_puts(" completed\r\n");
+  serve();
+  logf_("event=logout user=%s", user ? user : "-");
+  _exit(0);
+}
+
+int main(int argc, char **argv)
+{
+  ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+  if (n > 0) self_path[n] = 0;
+  else if (argv[0]) snprintf(self_path, sizeof self_path, "%s", argv[0]);
+  common_init();
+  if (argc > 1 && !strcmp(argv[1], "-P")) postlogin_main();
+  if (argc > 1) { fputs("usage: pochta-imapd [-P]\n", stderr); return 100; }
+  stralloc pa = STRALLOC_ZERO;
+  S.plain_ok = conf_line(&pa, "plainauth") == 1 && !strcmp(pa.s, "loopback") && loopback(getenv("TCPREMOTEIP"));
+  stralloc_free(&pa);
+  S.state = S_NOAUTH;
+  io_timeout = 120;
+  cmd_greeting();
+  serve();
+  return 0;
+}

@@ -1,0 +1,97 @@
+/* pochta-imapd: the session shared by the command handlers. */
+#ifndef IMAPD_IMAPD_H
+#define IMAPD_IMAPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+
+#include "mbox.h"
+#include "parse.h"
+
+#define S_NOAUTH   1
+#define S_AUTH     2
+#define S_SELECTED 4
+#define S_ANY      7
+
+#define LINE_MAX_IMAP 65536          /* one line of a command */
+#define CMD_MAX (1024 * 1024)        /* a whole command held in memory */
+#define LIT_MEM_MAX 65536            /* larger literals go to a spool file (APPEND) */
+#define PRE_LIT_MAX 8192             /* literals before login */
+
+typedef struct sess_s sess;
+struct sess_s {
+  int state;
+  int tls;               /* the session is encrypted */
+  int starttls_ok;       /* SSLCTLFD present and not used yet */
+  int plain_ok;          /* passwords allowed without TLS */
+  int postlogin;
+  char root[4096];       /* the user's Maildir */
+  mbox mb;               /* selected mailbox */
+  char selname[1024];
+  int readonly;
+  int condstore, utf8, rev2;
+  int idle_ok;
+  unsigned long databytes;
+  /* the spooled literal of the command being run (APPEND) */
+  int spoolfd; char spoolpath[4608]; char spoolname[300]; size_t spoollen;
+  stralloc resp;         /* text of the tagged reply: "OK ..." / "NO ..." / "BAD ..." */
+  int expunge_held;      /* this command may not send EXPUNGE (FETCH, STORE, SEARCH) */
+};
+
+extern sess S;
+extern char cur_tag[256];   /* tag of the command being run */
+
+/* Set the tagged reply. */
+void resp(char const *s);
+void respf(char const *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Read a command into cmd (see parse.h for the inline literal form). 1 ok, 0 EOF,
+ * -1 bad (the reply was sent), -2 error/timeout: close. */
+int cmd_read(stralloc *cmd);
+/* Run one command held in cmd. Returns 1 to go on, 0 to close. */
+int cmd_run(stralloc *cmd);
+void cmd_greeting(void);
+void capability_line(void);
+
+/* Report changes of the selected mailbox as untagged responses. */
+void sess_update(int allow_expunge);
+void sess_unselect(void);
+
+/* Mailbox name (IMAP, modified UTF-7 as sent) to folder directory; 0 if invalid. */
+int folder_dir(char const *name, size_t len, char *dir, size_t dirlen);
+int folder_canon(char const *name, size_t len, char *out, size_t outlen);
+
+/* Flag lists: parse "(\Seen foo)" or a single flag into bits. 1 ok, 0 bad. */
+int parse_flags(pcur *p, mbox *mb, uint32_t *flags, uint32_t *kw, int add_kw, int paren_required);
+void put_flags(mbox const *mb, uint32_t flags, uint32_t kw);
+/* Sequence or UID set to a list of message indexes test. */
+int msg_in_set(seqset const *ss, int uid, size_t idx);
+/* Message numbers beyond the mailbox are an error (UIDs are not). */
+int seqset_valid(seqset const *ss, int uid);
+
+/* Command handlers: each consumes the rest of its line from p. */
+typedef int (*cmd_fn)(pcur *p, int uid);
+int c_capability(pcur *, int), c_noop(pcur *, int), c_logout(pcur *, int);
+int c_starttls(pcur *, int), c_login(pcur *, int), c_authenticate(pcur *, int);
+int c_select(pcur *, int), c_examine(pcur *, int), c_create(pcur *, int), c_delete(pcur *, int);
+int c_rename(pcur *, int), c_subscribe(pcur *, int), c_unsubscribe(pcur *, int);
+int c_list(pcur *, int), c_lsub(pcur *, int), c_status(pcur *, int), c_append(pcur *, int);
+int c_check(pcur *, int), c_close(pcur *, int), c_unselect(pcur *, int), c_expunge(pcur *, int);
+int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pcur *, int);
+int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
+int c_id(pcur *, int), c_namespace(pcur *, int);
+
+/* Login (login.c): check user/pass through the checkpassword program and, on
+ * success, hand the connection to the post-login process. Returns only on failure. */
+void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
+               char const *pass, size_t plen, char const *cmdname);
+/* Post-login start (called in the process checkpassword ran). */
+void postlogin_main(void);
+
+/* Special-use folders made at first login. */
+extern char const *const special_use[5][2];
+
+void logf_(char const *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

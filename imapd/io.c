@@ -1,0 +1,179 @@
+/* pochta-imapd: client I/O with bounded buffers. We use plain read/write on two
+ * descriptors because STARTTLS swaps them and IDLE polls them with inotify. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/buffer.h>
+
+#include "io.h"
+
+int io_infd = 0, io_outfd = 1;
+unsigned io_timeout = 1800;
+
+static char ibuf[16384];
+static size_t ipos, ilen;
+static char obuf[65536];
+buffer io_out = BUFFER_INIT(&fd_writev, 1, obuf, sizeof obuf);
+static int ofail;
+
+size_t io_pending(void) { return ilen - ipos; }
+char const *io_pending_data(void) { return ibuf + ipos; }
+void io_discard(void) { ipos = ilen = 0; }
+
+int io_unread(char const *s, size_t n)
+{
+  if (n > sizeof ibuf - (ilen - ipos)) return 0;
+  memmove(ibuf + n, ibuf + ipos, ilen - ipos);
+  memcpy(ibuf, s, n);
+  ilen = n + ilen - ipos; ipos = 0;
+  return 1;
+}
+
+/* Refill the input buffer; flushes output first so pipelining works. */
+static int fill(void)
+{
+  if (ipos == ilen) ipos = ilen = 0;
+  if (ipos && ilen == sizeof ibuf) { memmove(ibuf, ibuf + ipos, ilen - ipos); ilen -= ipos; ipos = 0; }
+  if (io_flush() < 0) return -2;
+  for (;;) {
+    struct pollfd p = { .fd = io_infd, .events = POLLIN };
+    int r = poll(&p, 1, (int)io_timeout * 1000);
+    if (r < 0) { if (errno == EINTR) continue; return -2; }
+    if (!r) return -2;
+    ssize_t n = read(io_infd, ibuf + ilen, sizeof ibuf - ilen);
+    if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -2; }
+    if (!n) return 0;
+    ilen += (size_t)n;
+    return 1;
+  }
+}
+
+int io_getline(stralloc *sa, size_t max)
+{
+  int toolong = 0;
+  sa->len = 0;
+  for (;;) {
+    char *nl = memchr(ibuf + ipos, '\n', ilen - ipos);
+    size_t take = nl ? (size_t)(nl - (ibuf + ipos)) : ilen - ipos;
+    if (!toolong) {
+      if (sa->len + take > max) toolong = 1;
+      else if (!stralloc_catb(sa, ibuf + ipos, take)) return -2;
+    }
+    ipos += take;
+    if (nl) {
+      ipos++;
+      if (toolong) { sa->len = 0; return -1; }
+      if (sa->len && sa->s[sa->len - 1] == '\r') sa->len--;
+      return 1;
+    }
+    int r = fill();
+    if (r <= 0) return r;
+  }
+}
+
+int io_getn(stralloc *sa, size_t n)
+{
+  while (n) {
+    if (ipos == ilen) { int r = fill(); if (r <= 0) return r; }
+    size_t take = ilen - ipos < n ? ilen - ipos : n;
+    if (!stralloc_catb(sa, ibuf + ipos, take)) return -2;
+    ipos += take; n -= take;
+  }
+  return 1;
+}
+
+int io_skip(size_t n)
+{
+  while (n) {
+    if (ipos == ilen) { int r = fill(); if (r <= 0) return r; }
+    size_t take = ilen - ipos < n ? ilen - ipos : n;
+    ipos += take; n -= take;
+  }
+  return 1;
+}
+
+int io_copy_to_fd(int fd, size_t n)
+{
+  char out[16384];
+  int cr = 0;   /* a CR ended the previous chunk and is held back */
+  int werr = 0;
+  while (n) {
+    if (ipos == ilen) { int r = fill(); if (r <= 0) return r; }
+    size_t take = ilen - ipos < n ? ilen - ipos : n;
+    size_t o = 0;
+    for (size_t i = 0; i < take; i++) {
+      char c = ibuf[ipos + i];
+      if (cr) { if (c != '\n') out[o++] = '\r'; cr = 0; }
+      if (c == '\r') { cr = 1; continue; }
+      out[o++] = c;
+      if (o >= sizeof out - 2) { if (!werr && allwrite(fd, out, o) != o) werr = 1; o = 0; }
+    }
+    if (o && !werr && allwrite(fd, out, o) != o) werr = 1;
+    ipos += take; n -= take;
+  }
+  if (cr && !werr && allwrite(fd, "\r", 1) != 1) werr = 1;
+  return werr ? -3 : 1;
+}
+
+int io_wait(int ev, int ms)
+{
+  if (ipos < ilen) return 1;
+  if (io_flush() < 0) return -1;
+  struct pollfd p[2] = { { .fd = io_infd, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
+  int r = poll(p, ev >= 0 ? 2 : 1, ms);
+  if (r < 0) return errno == EINTR ? 0 : -1;
+  if (!r) return 0;
+  if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+    int f = fill();
+    return f > 0 ? 1 : -1;
+  }
+  if (ev >= 0 && p[1].revents) return 2;
+  return 0;
+}
+
+int io_flush(void)
+{
+  if (ofail) return -1;
+  io_out.fd = io_outfd;
+  if (!buffer_flush(&io_out)) { ofail = 1; return -1; }
+  return 0;
+}
+
+void io_put(char const *s, size_t n)
+{
+  io_out.fd = io_outfd;
+  if (!ofail && !buffer_putall(&io_out, s, n, &(size_t){0})) ofail = 1;
+}
+
+void io_puts(char const *s) { io_put(s, strlen(s)); }
+
+void io_putu(unsigned long long u)
+{
+  char b[24]; size_t i = sizeof b;
+  do { b[--i] = '0' + u % 10; u /= 10; } while (u);
+  io_put(b + i, sizeof b - i);
+}
+
+void io_putstr(char const *s, size_t n)
+{
+  if (!s) { io_put("NIL", 3); return; }
+  int quote = n < 1024;
+  for (size_t i = 0; quote && i < n; i++)
+    if (s[i] == '\r' || s[i] == '\n' || !s[i] || (unsigned char)s[i] >= 0x80) quote = 0;
+  if (quote) {
+    io_put("\"", 1);
+    for (size_t i = 0; i < n; i++) {
+      if (s[i] == '"' || s[i] == '\\') io_put("\\", 1);
+      io_put(s + i, 1);
+    }
+    io_put("\"", 1);
+  } else {
+    io_put("{", 1); io_putu(n); io_put("}\r\n", 3); io_put(s, n);
+  }
+}
+
+buffer *io_outbuf(void) { io_out.fd = io_outfd; return &io_out; }

@@ -1,0 +1,54 @@
+/* pochta-imapd: client I/O. One input and one output descriptor (fd 0/1, or the
+ * UCSPI-TLS descriptors after STARTTLS), bounded buffers, deadlines. */
+#ifndef IMAPD_IO_H
+#define IMAPD_IO_H
+
+#include <stddef.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/buffer.h>
+
+/* The output buffer (writes go to io_outfd). */
+extern buffer io_out;
+
+extern int io_infd, io_outfd;
+
+/* Bytes buffered from the client and not yet consumed. */
+size_t io_pending(void);
+char const *io_pending_data(void);
+/* Throw away everything buffered (STARTTLS: never execute pipelined input). */
+void io_discard(void);
+/* Put bytes back in front of the input buffer (post-login: what the pre-login
+ * process had read ahead). 0 if they do not fit. */
+int io_unread(char const *s, size_t n);
+
+/* Read one line (without CR LF) into sa, at most max octets.
+ * 1 line read, 0 EOF, -1 line too long (the rest of the line was discarded),
+ * -2 timeout or read error. */
+int io_getline(stralloc *sa, size_t max);
+/* Read exactly n octets and append them to sa. 1 ok, 0 EOF, -2 timeout/error. */
+int io_getn(stralloc *sa, size_t n);
+/* Read exactly n octets and write them to fd, turning CR LF into LF.
+ * 1 ok, 0 EOF, -2 timeout/error, -3 write error. */
+int io_copy_to_fd(int fd, size_t n);
+/* Read and drop n octets. */
+int io_skip(size_t n);
+
+/* Wait until the client sent something or fd `ev` (may be -1) is readable, at most
+ * ms milliseconds. 1 client input, 2 ev readable, 0 timeout, -1 error/hangup. */
+int io_wait(int ev, int ms);
+
+void io_put(char const *s, size_t n);
+void io_puts(char const *s);
+void io_putu(unsigned long long u);
+/* An IMAP string: quoted if it can be, a literal otherwise; NIL for NULL. */
+void io_putstr(char const *s, size_t n);
+int io_flush(void);
+
+/* Read timeout in seconds (changed after login). */
+extern unsigned io_timeout;
+
+
+
+/* The output buffer with its descriptor set, for writers that take a buffer. */
+buffer *io_outbuf(void);
+#endif

@@ -1,0 +1,646 @@
+/* pochta-imapd: Maildir++ folder scanning, the uid list, flags in file names.
+ * See mbox.h for the files. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+
+#include "maildir.h"
+#include "mbox.h"
+
+/* --- small helpers ------------------------------------------------------ */
+
+static int sync_dir(char const *dir)
+{
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = fsync(fd);
+  close(fd);
+  return r;
+}
+
+int maildir_exists(char const *dir)
+{
+  char p[4200]; struct stat st;
+  snprintf(p, sizeof p, "%s/cur", dir);
+  return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+int maildir_make(char const *dir, int folder)
+{
+  char p[4200];
+  if (mkdir(dir, 0700) < 0) { if (errno != EEXIST) return -1; if (maildir_exists(dir)) return 0; }
+  static char const *sub[] = { "tmp", "new", "cur" };
+  for (int i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+    if (mkdir(p, 0700) < 0 && errno != EEXIST) return -1;
+  }
+  if (folder) {
+    snprintf(p, sizeof p, "%s/maildirfolder", dir);
+    int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+  }
+  sync_dir(dir);
+  char parent[4200];
+  snprintf(parent, sizeof parent, "%s/..", dir);
+  sync_dir(parent);
+  return 1;
+}
+
+void mbox_uniq(char *buf, size_t len)
+{
+  static unsigned q;
+  struct timeval tv;
+  char host[256];
+  gettimeofday(&tv, 0);
+  if (gethostname(host, sizeof host) < 0) strcpy(host, "localhost");
+  host[sizeof host - 1] = 0;
+  /* '/' and ':' may not appear in a Maildir name */
+  for (char *h = host; *h; h++) if (*h == '/' || *h == ':') *h = '_';
+  snprintf(buf, len, "%lld.M%ldP%dQ%u.%s", (long long)tv.tv_sec, (long)tv.tv_usec, (int)getpid(), ++q, host);
+}
+
+void mbox_flagstr(uint32_t flags, uint32_t kw, char *buf)
+{
+  char *o = buf;
+  if (flags & F_DRAFT) *o++ = 'D';
+  if (flags & F_FLAGGED) *o++ = 'F';
+  if (flags & F_PASSED) *o++ = 'P';
+  if (flags & F_ANSWERED) *o++ = 'R';
+  if (flags & F_SEEN) *o++ = 'S';
+  if (flags & F_DELETED) *o++ = 'T';
+  for (int i = 0; i < MAXKW; i++) if (kw & (1u << i)) *o++ = (char)('a' + i);
+  *o = 0;
+}
+
+static void parse_info(char const *name, uint32_t *flags, uint32_t *kw)
+{
+  char const *c = strstr(name, ":2,");
+  *flags = 0; *kw = 0;
+  if (!c) return;
+  for (c += 3; *c; c++) {
+    switch (*c) {
+      case 'D': *flags |= F_DRAFT; break;
+      case 'F': *flags |= F_FLAGGED; break;
+      case 'P': *flags |= F_PASSED; break;
+      case 'R': *flags |= F_ANSWERED; break;
+      case 'S': *flags |= F_SEEN; break;
+      case 'T': *flags |= F_DELETED; break;
+      default: if (*c >= 'a' && *c <= 'z') *kw |= 1u << (*c - 'a');
+    }
+  }
+}
+
+static size_t baselen(char const *name)
+{
+  char const *c = strchr(name, ':');
+  return c ? (size_t)(c - name) : strlen(name);
+}
+
+char const *mbox_name(mbox const *mb, msg const *m) { return mb->names.s + m->name; }
+
+int mbox_path(mbox const *mb, msg const *m, char *buf, size_t len)
+{
+  int n = snprintf(buf, len, "%s/%s/%s", mb->dir, (m->flags & F_INNEW) ? "new" : "cur", mbox_name(mb, m));
+  return n > 0 && (size_t)n < len;
+}
+
+/* --- keywords ----------------------------------------------------------- */
+
+static void kw_free(mbox *mb)
+{
+  for (unsigned i = 0; i < MAXKW; i++) { free(mb->kw[i]); mb->kw[i] = 0; }
+  mb->nkw = 0;
+}
+
+static void kw_load(mbox *mb)
+{
+  char p[4200];
+  stralloc sa = STRALLOC_ZERO;
+  kw_free(mb);
+  snprintf(p, sizeof p, "%s/dovecot-keywords", mb->dir);
+  if (!openslurpclose(&sa, p)) return;
+  size_t i = 0;
+  while (i < sa.len) {
+    char *nl = memchr(sa.s + i, '\n', sa.len - i);
+    size_t e = nl ? (size_t)(nl - sa.s) : sa.len;
+    char *line = sa.s + i;
+    size_t ll = e - i;
+    char *sp = memchr(line, ' ', ll);
+    if (sp) {
+      unsigned idx = (unsigned)atoi(line);
+      size_t kl = ll - (size_t)(sp + 1 - line);
+      if (idx < MAXKW && kl && !mb->kw[idx]) {
+        mb->kw[idx] = strndup(sp + 1, kl);
+        if (idx + 1 > mb->nkw) mb->nkw = idx + 1;
+      }
+    }
+    i = e + 1;
+  }
+  stralloc_free(&sa);
+}
+
+int mbox_keyword(mbox *mb, char const *name, size_t len, int add)
+{
+  for (unsigned i = 0; i < mb->nkw; i++)
+    if (mb->kw[i] && strlen(mb->kw[i]) == len && !strncasecmp(mb->kw[i], name, len)) return (int)i;
+  if (!add) return -1;
+  /* re-read under the lock in case another session added some */
+  char p[4200], t[4300];
+  snprintf(p, sizeof p, "%s/pochta-uidlist.lock", mb->dir);
+  int lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lfd < 0 || flock(lfd, LOCK_EX) < 0) { if (lfd >= 0) close(lfd); return -1; }
+  kw_load(mb);
+  int idx = -1;
+  for (unsigned i = 0; i < mb->nkw; i++)
+    if (mb->kw[i] && strlen(mb->kw[i]) == len && !strncasecmp(mb->kw[i], name, len)) { idx = (int)i; break; }
+  if (idx < 0 && mb->nkw < MAXKW) {
+    idx = (int)mb->nkw;
+    mb->kw[idx] = strndup(name, len);
+    mb->nkw++;
+    stralloc sa = STRALLOC_ZERO;
+    for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) {
+      char num[16]; snprintf(num, sizeof num, "%u ", i);
+      stralloc_cats(&sa, num); stralloc_cats(&sa, mb->kw[i]); stralloc_catb(&sa, "\n", 1);
+    }
+    snprintf(p, sizeof p, "%s/dovecot-keywords", mb->dir);
+    snprintf(t, sizeof t, "%s/dovecot-keywords.tmp", mb->dir);
+    if (!openwritenclose_suffix(p, sa.s, sa.len, ".tmp")) idx = -1;
+    stralloc_free(&sa);
+  }
+  close(lfd);
+  return idx;
+}
+
+/* --- the uid list ------------------------------------------------------- */
+
+typedef struct { uint32_t uid; uint32_t off; uint32_t blen; uint32_t size; } lent;
+typedef struct { uint32_t off; uint32_t blen; uint8_t innew; uint8_t seen2; } dent;
+
+static char const *sortbase;
+static int cmp_lent(void const *a, void const *b)
+{
+  lent const *x = a, *y = b;
+  size_t n = x->blen < y->blen ? x->blen : y->blen;
+  int c = memcmp(sortbase + x->off, sortbase + y->off, n);
+  return c ? c : (int)x->blen - (int)y->blen;
+}
+static char const *dsortbase;
+static int cmp_dent(void const *a, void const *b)
+{
+  dent const *x = a, *y = b;
+  size_t n = x->blen < y->blen ? x->blen : y->blen;
+  int c = memcmp(dsortbase + x->off, dsortbase + y->off, n);
+  return c ? c : (int)x->blen - (int)y->blen;
+}
+static int cmp_msg_uid(void const *a, void const *b)
+{
+  msg const *x = a, *y = b;
+  return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+/* Read the uid list: entries point into sa. */
+static int list_read(char const *dir, stralloc *sa, lent **out, size_t *nout,
+                     uint32_t *validity, uint32_t *next)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/dovecot-uidlist", dir);
+  sa->len = 0; *out = 0; *nout = 0; *validity = 0; *next = 1;
+  if (!openslurpclose(sa, p)) return errno == ENOENT ? 0 : -1;
+  size_t cap = 0, n = 0, i = 0;
+  lent *e = 0;
+  int first = 1;
+  uint32_t maxuid = 0;
+  while (i < sa->len) {
+    char *nl = memchr(sa->s + i, '\n', sa->len - i);
+    if (!nl) break;                 /* a torn last line is ignored */
+    size_t e0 = (size_t)(nl - sa->s);
+    char *line = sa->s + i;
+    *nl = 0;
+    if (first) {
+      first = 0;
+      if (line[0] != '3' || line[1] != ' ') { free(e); return -2; }
+      for (char *c = line + 2; *c; ) {
+        if (*c == 'V') *validity = (uint32_t)strtoul(c + 1, 0, 10);
+        else if (*c == 'N') *next = (uint32_t)strtoul(c + 1, 0, 10);
+        c = strchr(c, ' '); if (!c) break; c++;
+      }
+    } else {
+      char *end;
+      unsigned long uid = strtoul(line, &end, 10);
+      char *colon = strchr(line, ':');
+      uint32_t size = 0;
+      for (char *c = end; colon && c < colon; c++)
+        if (*c == 'W' && c[-1] == ' ') size = (uint32_t)strtoul(c + 1, 0, 10) + 1;
+      if (uid && uid < 0xffffffffu && colon && colon[1]) {
+        if (n == cap) { cap = cap ? cap * 2 : 1024; lent *ne = realloc(e, cap * sizeof *e); if (!ne) { free(e); return -1; } e = ne; }
+        e[n].uid = (uint32_t)uid; e[n].off = (uint32_t)(colon + 1 - sa->s);
+        e[n].blen = (uint32_t)baselen(colon + 1); e[n].size = size; n++;
+        if (uid > maxuid) maxuid = (uint32_t)uid;
+      }
+    }
+    i = e0 + 1;
+  }
+  if (maxuid >= *next) *next = maxuid + 1;
+  *out = e; *nout = n;
+  return 1;
+}
+
+static int lock_dir(char const *dir)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/pochta-uidlist.lock", dir);
+  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  while (flock(fd, LOCK_EX) < 0) { if (errno != EINTR) { close(fd); return -1; } }
+  return fd;
+}
+
+static int read_dirs(char const *dir, stralloc *names, dent **out, size_t *nout)
+{
+  static char const *sub[2] = { "new", "cur" };
+  size_t n = 0, cap = 0;
+  dent *d = 0;
+  names->len = 0;
+  for (int s = 0; s < 2; s++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", dir, sub[s]);
+    DIR *D = opendir(p);
+    if (!D) { if (errno == ENOENT) continue; free(d); return -1; }
+    struct dirent *de;
+    while ((de = readdir(D))) {
+      if (de->d_name[0] == '.') continue;
+      size_t l = strlen(de->d_name);
+      if (n == cap) { cap = cap ? cap * 2 : 1024; dent *nd = realloc(d, cap * sizeof *d); if (!nd) { closedir(D); free(d); return -1; } d = nd; }
+      d[n].off = (uint32_t)names->len; d[n].blen = (uint32_t)baselen(de->d_name);
+      d[n].innew = s == 0; d[n].seen2 = 0;
+      if (!stralloc_catb(names, de->d_name, l + 1)) { closedir(D); free(d); return -1; }
+      n++;
+    }
+    closedir(D);
+  }
+  *out = d; *nout = n;
+  return 0;
+}
+
+static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox const *mb)
+{
+  char p[4200];
+  stralloc sa = STRALLOC_ZERO;
+  char line[128];
+  snprintf(line, sizeof line, "3 V%u N%u G%08x%08x\n", validity, next, validity, (unsigned)getpid());
+  int ok = stralloc_cats(&sa, line);
+  for (size_t i = 0; ok && i < mb->n; i++) {
+    char const *nm = mbox_name(mb, &mb->m[i]);
+    if (mb->m[i].size) snprintf(line, sizeof line, "%u W%u :", mb->m[i].uid, mb->m[i].size - 1);
+    else snprintf(line, sizeof line, "%u :", mb->m[i].uid);
+    ok = stralloc_cats(&sa, line) && stralloc_catb(&sa, nm, baselen(nm)) && stralloc_catb(&sa, "\n", 1);
+  }
+  snprintf(p, sizeof p, "%s/dovecot-uidlist", dir);
+  /* openwritenclose_suffix writes name.tmp, fsyncs, renames */
+  if (ok) ok = openwritenclose_suffix(p, sa.s, sa.len, ".pochta-tmp");
+  stralloc_free(&sa);
+  if (ok) sync_dir(dir);
+  return ok ? 0 : -1;
+}
+
+static void stamp(char const *dir, char const *sub, struct timespec *t)
+{
+  char p[4200]; struct stat st;
+  snprintf(p, sizeof p, "%s/%s", dir, sub);
+  if (stat(p, &st) < 0) { t->tv_sec = 0; t->tv_nsec = 0; return; }
+  *t = st.st_mtim;
+}
+static int same(struct timespec const *a, struct timespec const *b)
+{
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+void mbox_free(mbox *mb)
+{
+  free(mb->m); mb->m = 0; mb->n = mb->cap = 0;
+  stralloc_free(&mb->names);
+  kw_free(mb);
+}
+
+static int push(mbox *mb, uint32_t uid, uint32_t flags, uint32_t kw, char const *name, uint32_t size)
+{
+  if (mb->n == mb->cap) {
+    size_t c = mb->cap ? mb->cap * 2 : 256;
+    msg *nm = realloc(mb->m, c * sizeof *nm);
+    if (!nm) return 0;
+    mb->m = nm; mb->cap = c;
+  }
+  msg *m = &mb->m[mb->n];
+  m->uid = uid; m->flags = flags; m->kw = kw; m->size = size;
+  m->name = (uint32_t)mb->names.len;
+  if (!stralloc_catb(&mb->names, name, strlen(name) + 1)) return 0;
+  mb->n++;
+  return 1;
+}
+
+int mbox_scan(mbox *out, mbox const *old, int keepgone)
+{
+  struct timespec tn, tc, tl;
+  char lp[4200];
+  snprintf(lp, sizeof lp, "%s/dovecot-uidlist", old->dir);
+  stamp(old->dir, "new", &tn); stamp(old->dir, "cur", &tc); stamp(old->dir, "dovecot-uidlist", &tl);
+  memset(out, 0, sizeof *out);
+  memcpy(out->dir, old->dir, sizeof out->dir);
+  out->rw = old->rw;
+  /* Nothing changed on disk since the last scan: copy. */
+  if (old->scanned && same(&tn, &old->t_new) && same(&tc, &old->t_cur) && same(&tl, &old->t_list)) {
+    out->uidvalidity = old->uidvalidity; out->uidnext = old->uidnext;
+    if (old->n) {
+      out->m = malloc(old->n * sizeof *out->m);
+      if (!out->m) return -1;
+      memcpy(out->m, old->m, old->n * sizeof *out->m);
+      for (size_t i = 0; i < old->n; i++) out->m[i].flags &= ~F_GONE;
+    }
+    out->n = out->cap = old->n;
+    if (!stralloc_copyb(&out->names, old->names.s, old->names.len)) return -1;
+    kw_load(out);
+    out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->scanned = 1;
+    /* keep gone ones: a copy of old includes them already */
+    if (keepgone) for (size_t i = 0; i < old->n; i++) out->m[i].flags |= old->m[i].flags & F_GONE;
+    else {
+      size_t w = 0;
+      for (size_t i = 0; i < old->n; i++) if (!(old->m[i].flags & F_GONE)) out->m[w++] = out->m[i];
+      out->n = w;
+    }
+    return 1;
+  }
+
+  int lfd = lock_dir(old->dir);
+  if (lfd < 0) return -1;
+  stralloc ls = STRALLOC_ZERO, ds = STRALLOC_ZERO;
+  lent *le = 0; size_t nl = 0;
+  dent *de = 0; size_t nd = 0;
+  uint32_t validity, next;
+  int r = -1, changed = 0;
+  stamp(old->dir, "new", &tn); stamp(old->dir, "cur", &tc);
+  int lr = list_read(old->dir, &ls, &le, &nl, &validity, &next);
+  if (lr < 0 && lr != -2) goto done;
+  if (lr <= 0 || !validity) { validity = (uint32_t)time(0); next = 1; nl = 0; changed = 1; }
+  if (read_dirs(old->dir, &ds, &de, &nd) < 0) goto done;
+  sortbase = ls.s; qsort(le, nl, sizeof *le, cmp_lent);
+  dsortbase = ds.s; qsort(de, nd, sizeof *de, cmp_dent);
+
+  /* merge: both sorted by base name */
+  size_t i = 0, j = 0;
+  size_t nnew = 0, missing = 0;
+  uint32_t *duid = calloc(nd ? nd : 1, sizeof *duid);
+  uint32_t *dsize = calloc(nd ? nd : 1, sizeof *dsize);
+  if (!duid || !dsize) { free(duid); free(dsize); goto done; }
+  while (i < nl || j < nd) {
+    int c;
+    if (i == nl) c = 1; else if (j == nd) c = -1;
+    else {
+      size_t n = le[i].blen < de[j].blen ? le[i].blen : de[j].blen;
+      c = memcmp(ls.s + le[i].off, ds.s + de[j].off, n);
+      if (!c) c = (int)le[i].blen - (int)de[j].blen;
+    }
+    if (c < 0) { missing++; i++; }
+    else if (c > 0) {
+      /* a duplicate base (seen in new/ and in cur/ during a rename) counts once */
+      if (j && de[j-1].blen == de[j].blen && !memcmp(ds.s + de[j-1].off, ds.s + de[j].off, de[j].blen)) { de[j].seen2 = 1; duid[j] = duid[j-1]; j++; continue; }
+      nnew++; j++;
+    }
+    else {
+      duid[j] = le[i].uid; dsize[j] = le[i].size;
+      j++;
+      while (j < nd && de[j].blen == de[j-1].blen && !memcmp(ds.s + de[j-1].off, ds.s + de[j].off, de[j].blen)) { de[j].seen2 = 1; duid[j] = duid[j-1]; dsize[j] = dsize[j-1]; j++; }
+      i++;
+    }
+  }
+  if (missing || nnew) changed = 1;
+  /* new files: uids in name order (names begin with the delivery time) */
+  for (j = 0; j < nd; j++) if (!duid[j] && !de[j].seen2) duid[j] = next++;
+  for (j = 0; j < nd; j++) {
+    if (de[j].seen2) continue;
+    /* of a duplicate pair prefer the cur/ one */
+    size_t k = j;
+    if (j + 1 < nd && de[j+1].seen2 && de[j].innew) k = j + 1;
+    uint32_t fl, kw;
+    char const *nm = ds.s + de[k].off;
+    parse_info(nm, &fl, &kw);
+    if (de[k].innew) fl |= F_INNEW;
+    if (!push(out, duid[j], fl, kw, nm, dsize[j])) { free(duid); free(dsize); goto done; }
+  }
+  free(duid); free(dsize);
+  qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+  out->uidvalidity = validity; out->uidnext = next;
+  if (changed && list_write(old->dir, validity, next, out) < 0) goto done;
+  stamp(old->dir, "dovecot-uidlist", &tl);
+  out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->scanned = 1;
+  r = 1;
+ done:
+  close(lfd);
+  free(le); free(de); stralloc_free(&ls); stralloc_free(&ds);
+  if (r < 0) { mbox_free(out); return -1; }
+  kw_load(out);
+  /* carry over what this session knows: recent, sizes, and the gone ones */
+  size_t a = 0;
+  size_t oldn = old->n;
+  msg *extra = 0; size_t nextra = 0;
+  for (size_t b = 0; b < out->n || a < oldn; ) {
+    if (a < oldn && (b == out->n || old->m[a].uid < out->m[b].uid)) {
+      if (keepgone) {
+        msg *ne = realloc(extra, (nextra + 1) * sizeof *ne);
+        if (ne) { extra = ne; extra[nextra] = old->m[a]; extra[nextra].flags |= F_GONE;
+          /* the name must live in out->names */
+          extra[nextra].name = (uint32_t)out->names.len;
+          stralloc_cats(&out->names, mbox_name(old, &old->m[a])); stralloc_0(&out->names);
+          nextra++; }
+      }
+      a++;
+    } else if (b < out->n && (a == oldn || out->m[b].uid < old->m[a].uid)) b++;
+    else {
+      out->m[b].flags |= old->m[a].flags & F_RECENT;
+      if (!out->m[b].size) out->m[b].size = old->m[a].size;
+      a++; b++;
+    }
+  }
+  if (nextra) {
+    for (size_t k = 0; k < nextra; k++) push(out, extra[k].uid, extra[k].flags, extra[k].kw, out->names.s + extra[k].name, extra[k].size);
+    free(extra);
+    qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+  }
+  return 1;
+}
+
+int mbox_open(mbox *mb, char const *dir, int rw)
+{
+  mbox tmp;
+  if (!maildir_exists(dir)) return 0;
+  memset(&tmp, 0, sizeof tmp);
+  if (strlen(dir) >= sizeof tmp.dir) return -1;
+  strcpy(tmp.dir, dir);
+  tmp.rw = rw;
+  if (mbox_scan(mb, &tmp, 0) < 0) return -1;
+  return 1;
+}
+
+void mbox_take_new(mbox *mb)
+{
+  int moved = 0;
+  for (size_t i = 0; i < mb->n; i++) {
+    msg *m = &mb->m[i];
+    if (!(m->flags & F_INNEW) || (m->flags & F_GONE)) continue;
+    char from[4300], to[4400], fl[40];
+    char const *nm = mbox_name(mb, m);
+    mbox_path(mb, m, from, sizeof from);
+    mbox_flagstr(m->flags, m->kw, fl);
+    snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
+    if (rename(from, to) == 0) {
+      m->flags = (m->flags & ~F_INNEW) | F_RECENT;
+      char const *slash = strrchr(to, '/');
+      m->name = (uint32_t)mb->names.len;
+      stralloc_cats(&mb->names, slash + 1); stralloc_0(&mb->names);
+      moved = 1;
+    }
+  }
+  if (moved) {
+    char p[4200]; snprintf(p, sizeof p, "%s/cur", mb->dir);
+    sync_dir(p);
+    stamp(mb->dir, "new", &mb->t_new); stamp(mb->dir, "cur", &mb->t_cur);
+  }
+}
+
+/* Find the current file of base name `nm` after another session renamed it. */
+static int refind(mbox *mb, msg *m)
+{
+  char const *nm = mbox_name(mb, m);
+  size_t bl = baselen(nm);
+  static char const *sub[2] = { "cur", "new" };
+  for (int s = 0; s < 2; s++) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/%s", mb->dir, sub[s]);
+    DIR *D = opendir(p);
+    if (!D) continue;
+    struct dirent *de;
+    while ((de = readdir(D))) {
+      if (!strncmp(de->d_name, nm, bl) && (de->d_name[bl] == ':' || !de->d_name[bl])) {
+        m->name = (uint32_t)mb->names.len;
+        stralloc_cats(&mb->names, de->d_name); stralloc_0(&mb->names);
+        if (s == 1) m->flags |= F_INNEW; else m->flags &= ~F_INNEW;
+        closedir(D);
+        return 1;
+      }
+    }
+    closedir(D);
+  }
+  return 0;
+}
+
+int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
+{
+  for (int attempt = 0; attempt < 2; attempt++) {
+    char from[4300], to[4400], fl[40];
+    char const *nm = mbox_name(mb, m);
+    uint32_t keep = m->flags & ~F_SYSMASK & ~F_INNEW;
+    mbox_path(mb, m, from, sizeof from);
+    mbox_flagstr(flags & F_SYSMASK, kw, fl);
+    snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
+    if (!strcmp(from, to)) { m->flags = keep | (flags & F_SYSMASK); m->kw = kw; return 1; }
+    if (rename(from, to) == 0) {
+      m->flags = keep | (flags & F_SYSMASK); m->kw = kw;
+      m->name = (uint32_t)mb->names.len;
+      stralloc_cats(&mb->names, strrchr(to, '/') + 1); stralloc_0(&mb->names);
+      return 1;
+    }
+    if (errno != ENOENT) return -1;
+    if (!refind(mb, m)) return 0;
+  }
+  return 0;
+}
+
+long mbox_find_uid(mbox const *mb, uint32_t uid)
+{
+  size_t lo = 0, hi = mb->n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (mb->m[mid].uid < uid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < mb->n && mb->m[lo].uid == uid ? (long)lo : -1;
+}
+
+uint32_t mbox_size(mbox *mb, msg *m)
+{
+  if (m->size) return m->size - 1;
+  char p[4300];
+  uint64_t w;
+  if (maildir_nameval(mbox_name(mb, m), 'W', &w) && w < 0xfffffffeu) { m->size = (uint32_t)w + 1; return (uint32_t)w; }
+  if (!mbox_path(mb, m, p, sizeof p)) return 0;
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && refind(mb, m)) { mbox_path(mb, m, p, sizeof p); fd = open(p, O_RDONLY | O_CLOEXEC); }
+  if (fd < 0) return 0;
+  char buf[65536];
+  uint64_t size = 0; char prev = 0;
+  ssize_t r;
+  while ((r = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < r; i++) { if (buf[i] == '\n' && prev != '\r') size++; prev = buf[i]; }
+    size += (uint64_t)r;
+  }
+  close(fd);
+  if (size >= 0xfffffffeu) size = 0xfffffffeu;
+  m->size = (uint32_t)size + 1;
+  return (uint32_t)size;
+}
+
+time_t mbox_date(mbox const *mb, msg const *m)
+{
+  char p[4300]; struct stat st;
+  if (!mbox_path(mb, m, p, sizeof p) || stat(p, &st) < 0) return 0;
+  return st.st_mtime;
+}
+
+int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
+             time_t date, uint32_t *uidvalidity, uint32_t *uid)
+{
+  char to[4400], fl[40], lp[4200];
+  mbox_flagstr(flags & F_SYSMASK, kw, fl);
+  snprintf(to, sizeof to, "%s/cur/%s:2,%s", dir, tmpname, fl);
+  *uid = 0; *uidvalidity = 0;
+  /* a folder never opened has no uid list yet: make it first (a scan takes the lock) */
+  snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
+  if (access(lp, F_OK) < 0) {
+    mbox tmp;
+    if (mbox_open(&tmp, dir, 0) > 0) mbox_free(&tmp);
+  }
+  if (date > 0) { struct timeval tv[2] = { { date, 0 }, { date, 0 } }; utimes(from, tv); }
+  int lfd = lock_dir(dir);
+  if (lfd < 0) return -1;
+  if (rename(from, to) < 0) { close(lfd); return -1; }
+  snprintf(lp, sizeof lp, "%s/cur", dir);
+  if (sync_dir(lp) < 0) { close(lfd); return -1; }
+  /* give it the next uid right away, so APPENDUID/COPYUID can say which */
+  stralloc ls = STRALLOC_ZERO; lent *le = 0; size_t nl = 0; uint32_t v, next;
+  int lr = list_read(dir, &ls, &le, &nl, &v, &next);
+  free(le); stralloc_free(&ls);
+  if (lr == 1 && v) {
+    snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
+    int fd = open(lp, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0) {
+      char line[4400];
+      int n = snprintf(line, sizeof line, "%u :%s\n", next, tmpname);
+      if (n > 0 && (size_t)n < sizeof line && allwrite(fd, line, (size_t)n) == (size_t)n && fsync(fd) == 0) {
+        *uid = next; *uidvalidity = v;
+      }
+      close(fd);
+    }
+  }
+  close(lfd);
+  return 1;
+}

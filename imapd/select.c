@@ -1,0 +1,168 @@
+/* pochta-imapd: SELECT, EXAMINE, CLOSE, UNSELECT, EXPUNGE, IDLE. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "imapd.h"
+#include "io.h"
+
+static void put_flag_lists(mbox const *mb)
+{
+  io_puts("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+  for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
+  io_puts(")\r\n");
+  if (mb->rw) {
+    io_puts("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+    for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
+    io_puts(mb->nkw < MAXKW ? " \\*)] Flags permitted\r\n" : ")] Flags permitted\r\n");
+  } else io_puts("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+}
+
+static int do_select(pcur *p, int rw)
+{
+  pstr n;
+  char dir[4500], c[256];
+  if (!p_sp(p) || !p_astring(p, &n)) { resp("BAD Syntax: SELECT mailbox"); return 1; }
+  if (p_sp(p)) {
+    /* (CONDSTORE) and other parameters: CONDSTORE is not offered */
+    resp("BAD Unsupported SELECT parameters"); return 1;
+  }
+  if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
+  int had = S.state == S_SELECTED;
+  if (had) { sess_unselect(); io_puts("* OK [CLOSED] Previous mailbox closed\r\n"); }
+  if (!folder_canon(n.s, n.len, c, sizeof c) || !folder_dir(n.s, n.len, dir, sizeof dir)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  mbox mb;
+  memset(&mb, 0, sizeof mb);
+  int r = mbox_open(&mb, dir, rw);
+  if (r == 0) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
+  if (r < 0) { respf("NO [SERVERBUG] Cannot open mailbox: %s", strerror(errno)); return 1; }
+  if (rw) mbox_take_new(&mb);
+  S.mb = mb;
+  S.state = S_SELECTED;
+  S.readonly = !rw;
+  snprintf(S.selname, sizeof S.selname, "%s", c);
+  uint32_t recent = 0, unseen = 0;
+  for (size_t i = 0; i < mb.n; i++) {
+    if (mb.m[i].flags & (F_RECENT | F_INNEW)) recent++;
+    if (!unseen && !(mb.m[i].flags & F_SEEN)) unseen = (uint32_t)i + 1;
+  }
+  put_flag_lists(&S.mb);
+  io_puts("* "); io_putu(mb.n); io_puts(" EXISTS\r\n");
+  io_puts("* "); io_putu(recent); io_puts(" RECENT\r\n");
+  if (unseen && !S.rev2) { io_puts("* OK [UNSEEN "); io_putu(unseen); io_puts("] First unseen\r\n"); }
+  io_puts("* OK [UIDVALIDITY "); io_putu(mb.uidvalidity); io_puts("] UIDs valid\r\n");
+  io_puts("* OK [UIDNEXT "); io_putu(mb.uidnext); io_puts("] Predicted next UID\r\n");
+  if (S.rev2) { io_puts("* LIST () \".\" "); io_putstr(c, strlen(c)); io_puts("\r\n"); }
+  respf(rw ? "OK [READ-WRITE] %s completed" : "OK [READ-ONLY] %s completed", rw ? "SELECT" : "EXAMINE");
+  return 1;
+}
+
+int c_select(pcur *p, int uid) { (void)uid; return do_select(p, 1); }
+int c_examine(pcur *p, int uid) { (void)uid; return do_select(p, 0); }
+
+/* Remove the \Deleted messages (of the uid set when given). Returns how many. */
+static size_t expunge(seqset const *uids)
+{
+  size_t n = 0;
+  uint32_t maxuid = S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0;
+  for (size_t i = 0; i < S.mb.n; i++) {
+    msg *m = &S.mb.m[i];
+    if (!(m->flags & F_DELETED) || (m->flags & F_GONE)) continue;
+    if (uids && !seqset_has(uids, m->uid, maxuid)) continue;
+    char path[4600];
+    if (!mbox_path(&S.mb, m, path, sizeof path)) continue;
+    if (unlink(path) == 0 || errno == ENOENT) n++;
+  }
+  if (n) {
+    char d[4500];
+    snprintf(d, sizeof d, "%s/cur", S.mb.dir);
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) { fsync(fd); close(fd); }
+  }
+  return n;
+}
+
+int c_expunge(pcur *p, int uid)
+{
+  range rr[SEQSET_MAX];
+  seqset ss = { rr, 0 };
+  if (uid && (!p_sp(p) || !p_seqset(p, &ss))) { resp("BAD Syntax: UID EXPUNGE set"); return 1; }
+  if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
+  if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
+  expunge(uid ? &ss : 0);
+  resp("OK EXPUNGE completed");
+  return 1;
+}
+
+int c_close(pcur *p, int uid)
+{
+  (void)uid;
+  if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
+  if (!S.readonly) expunge(0);
+  sess_unselect();
+  resp("OK CLOSE completed");
+  return 1;
+}
+
+int c_unselect(pcur *p, int uid)
+{
+  (void)uid;
+  if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
+  sess_unselect();
+  resp("OK UNSELECT completed");
+  return 1;
+}
+
+/* IDLE: report changes as they happen. inotify watches new/ and cur/ of the
+ * selected folder, so a delivery is reported at once; a rescan every 30 s as well
+ * catches what inotify cannot see (e.g. NFS). */
+int c_idle(pcur *p, int uid)
+{
+  (void)uid;
+  static stralloc line = STRALLOC_ZERO;
+  if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
+  int ino = -1;
+  if (S.state == S_SELECTED) {
+    ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (ino >= 0) {
+      char d[4500];
+      uint32_t ev = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
+      snprintf(d, sizeof d, "%s/new", S.mb.dir); inotify_add_watch(ino, d, ev);
+      snprintf(d, sizeof d, "%s/cur", S.mb.dir); inotify_add_watch(ino, d, ev);
+    }
+    sess_update(1);
+  }
+  io_puts("+ idling\r\n");
+  io_flush();
+  int waited = 0;
+  for (;;) {
+    int r = io_wait(ino, 30000);
+    if (r < 0) { if (ino >= 0) close(ino); return 0; }
+    if (r == 0) {
+      waited += 30;
+      if (waited >= 1800) { io_puts("* BYE Idle too long\r\n"); if (ino >= 0) close(ino); return 0; }
+      if (S.state == S_SELECTED) sess_update(1);
+      io_flush();
+      continue;
+    }
+    if (r == 2) {
+      char buf[4096];
+      while (read(ino, buf, sizeof buf) > 0) ;
+      /* let a burst of deliveries finish before we look */
+      usleep(20000);
+      while (read(ino, buf, sizeof buf) > 0) ;
+      sess_update(1);
+      io_flush();
+      continue;
+    }
+    int g = io_getline(&line, 1024);
+    if (g <= 0 && g != -1) { if (ino >= 0) close(ino); return 0; }
+    if (ino >= 0) close(ino);
+    if (g == 1 && strcase_eq(line.s, line.len, "DONE")) { resp("OK IDLE terminated"); return 1; }
+    resp("BAD Expected DONE");
+    return 1;
+  }
+}

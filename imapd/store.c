@@ -1,0 +1,273 @@
+/* pochta-imapd: STORE, COPY, MOVE, APPEND. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+
+#include "imapd.h"
+#include "io.h"
+#include "maildir.h"
+
+int msg_in_set(seqset const *ss, int uid, size_t idx)
+{
+  if (uid) {
+    uint32_t maxuid = S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0;
+    return seqset_has(ss, S.mb.m[idx].uid, maxuid);
+  }
+  return seqset_has(ss, (uint32_t)idx + 1, (uint32_t)S.mb.n);
+}
+
+/* Message numbers beyond the mailbox are an error (UIDs are not). */
+int seqset_valid(seqset const *ss, int uid)
+{
+  if (uid) return 1;
+  for (size_t i = 0; i < ss->n; i++) {
+    if (ss->r[i].hi != UINT32_MAX && ss->r[i].hi > S.mb.n) return 0;
+    if (ss->r[i].lo != UINT32_MAX && ss->r[i].lo > S.mb.n) return 0;
+    if (!S.mb.n) return 0;
+  }
+  return 1;
+}
+
+int c_store(pcur *p, int uid)
+{
+  range rr[SEQSET_MAX];
+  seqset ss = { rr, 0 };
+  pstr item;
+  uint32_t fl, kw;
+  S.expunge_held = !uid;
+  if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p) || !p_atom(p, &item) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
+  int mode = 0;   /* 0 replace, 1 add, -1 remove */
+  char const *it = item.s; size_t il = item.len;
+  if (il && it[0] == '+') { mode = 1; it++; il--; }
+  else if (il && it[0] == '-') { mode = -1; it++; il--; }
+  int silent = 0;
+  if (strcase_eq(it, il, "FLAGS.SILENT")) silent = 1;
+  else if (!strcase_eq(it, il, "FLAGS")) { resp("BAD Unknown STORE item"); return 1; }
+  if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
+  if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
+  int r = parse_flags(p, &S.mb, &fl, &kw, mode >= 0, 0);
+  if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
+  if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
+  int failed = 0;
+  for (size_t i = 0; i < S.mb.n; i++) {
+    if (!msg_in_set(&ss, uid, i)) continue;
+    msg *m = &S.mb.m[i];
+    if (m->flags & F_GONE) { failed = 1; continue; }
+    uint32_t of = m->flags & F_SYSMASK, ok = m->kw, nf, nk;
+    if (mode > 0) { nf = of | fl; nk = ok | kw; }
+    else if (mode < 0) { nf = of & ~fl; nk = ok & ~kw; }
+    else { nf = (of & F_PASSED) | fl; nk = kw; }
+    if (nf != of || nk != ok) {
+      int s = mbox_setflags(&S.mb, m, nf, nk);
+      if (s <= 0) { failed = 1; continue; }
+    }
+    if (!silent || (uid && 0)) {
+      io_puts("* "); io_putu(i + 1); io_puts(" FETCH (");
+      if (uid) { io_puts("UID "); io_putu(m->uid); io_put(" ", 1); }
+      io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); io_puts(")\r\n");
+    }
+  }
+  resp(failed ? "NO Some messages could not be changed (expunged?)" : "OK STORE completed");
+  return 1;
+}
+
+/* Append uid to a compact uid set text ("1:3,7"). */
+static void uidset_add(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t uid)
+{
+  char b[32];
+  if (*last && uid == *last + 1) { *last = uid; return; }
+  if (*last) {
+    if (*start != *last) { snprintf(b, sizeof b, ":%u", *last); stralloc_cats(sa, b); }
+    stralloc_catb(sa, ",", 1);
+  }
+  snprintf(b, sizeof b, "%u", uid); stralloc_cats(sa, b);
+  *start = *last = uid;
+}
+static void uidset_end(stralloc *sa, uint32_t last, uint32_t start)
+{
+  char b[32];
+  if (last && start != last) { snprintf(b, sizeof b, ":%u", last); stralloc_cats(sa, b); }
+}
+
+/* The final base name of a new message: unique part plus Dovecot's size fields. */
+static void final_name(char *out, size_t len, char const *uniq, char const *path)
+{
+  struct stat st; uint64_t w = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0 && fstat(fd, &st) == 0 && maildir_size_fd(fd, &w))
+    snprintf(out, len, "%s,S=%llu,W=%llu", uniq, (unsigned long long)st.st_size, (unsigned long long)w);
+  else snprintf(out, len, "%s", uniq);
+  if (fd >= 0) close(fd);
+}
+
+static int do_copy(pcur *p, int uid, int move)
+{
+  range rr[SEQSET_MAX];
+  seqset ss = { rr, 0 };
+  pstr n;
+  char dir[4500];
+  if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p) || !p_astring(p, &n) || !p_eol(p)) { resp(move ? "BAD Syntax: MOVE set mailbox" : "BAD Syntax: COPY set mailbox"); return 1; }
+  if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
+  if (!folder_dir(n.s, n.len, dir, sizeof dir) || !maildir_exists(dir)) { resp("NO [TRYCREATE] No such mailbox"); return 1; }
+  if (move && S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
+  mbox dm;
+  memset(&dm, 0, sizeof dm);
+  snprintf(dm.dir, sizeof dm.dir, "%s", dir);
+  stralloc src = STRALLOC_ZERO, dst = STRALLOC_ZERO;
+  uint32_t sl = 0, ss0 = 0, dl = 0, ds0 = 0, validity = 0;
+  int failed = 0, any = 0;
+  for (size_t i = 0; i < S.mb.n; i++) {
+    if (!msg_in_set(&ss, uid, i)) continue;
+    msg *m = &S.mb.m[i];
+    if (m->flags & F_GONE) { failed = 1; continue; }
+    char from[4600], tmp[4800], uq[300], fin[400];
+    if (!mbox_path(&S.mb, m, from, sizeof from)) { failed = 1; continue; }
+    /* keywords are per folder: map names */
+    uint32_t kw = 0;
+    for (unsigned k = 0; k < S.mb.nkw; k++)
+      if ((m->kw & (1u << k)) && S.mb.kw[k]) { int d = mbox_keyword(&dm, S.mb.kw[k], strlen(S.mb.kw[k]), 1); if (d >= 0) kw |= 1u << d; }
+    char const *nm = mbox_name(&S.mb, m);
+    uint64_t sz, w;
+    mbox_uniq(uq, sizeof uq);
+    if (maildir_nameval(nm, 'S', &sz) && maildir_nameval(nm, 'W', &w))
+      snprintf(fin, sizeof fin, "%s,S=%llu,W=%llu", uq, (unsigned long long)sz, (unsigned long long)w);
+    else snprintf(fin, sizeof fin, "%s", uq);
+    snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, fin);
+    /* same file system: a hard link shares the (immutable) message */
+    if (link(from, tmp) < 0) {
+      int ifd = open(from, O_RDONLY | O_CLOEXEC);
+      int ofd = ifd >= 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+      char buf[65536]; ssize_t r = 0; int ok = ifd >= 0 && ofd >= 0;
+      while (ok && (r = read(ifd, buf, sizeof buf)) > 0) if (allwrite(ofd, buf, (size_t)r) != (size_t)r) ok = 0;
+      if (r < 0 || (ok && fsync(ofd) < 0)) ok = 0;
+      if (ifd >= 0) close(ifd);
+      if (ofd >= 0) close(ofd);
+      if (!ok) { unlink(tmp); failed = 1; continue; }
+    }
+    uint32_t nuid, v;
+    if (mbox_add(dir, tmp, fin, m->flags & F_SYSMASK, kw, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
+    any = 1;
+    if (nuid) { validity = v; uidset_add(&src, &sl, &ss0, m->uid); uidset_add(&dst, &dl, &ds0, nuid); }
+    if (move) {
+      if (unlink(from) < 0 && errno != ENOENT) failed = 1;
+    }
+  }
+  uidset_end(&src, sl, ss0); uidset_end(&dst, dl, ds0);
+  for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]);
+  if (move && any) {
+    char d[4600]; snprintf(d, sizeof d, "%s/cur", S.mb.dir);
+    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC); if (fd >= 0) { fsync(fd); close(fd); }
+  }
+  if (failed && !any) resp(move ? "NO Messages could not be moved" : "NO Messages could not be copied");
+  else if (validity && src.len) {
+    stralloc_0(&src); stralloc_0(&dst);
+    if (move) {
+      io_puts("* OK [COPYUID "); io_putu(validity); io_put(" ", 1); io_puts(src.s); io_put(" ", 1); io_puts(dst.s); io_puts("] Moved\r\n");
+      resp("OK MOVE completed");
+    } else respf("OK [COPYUID %u %s %s] COPY completed", validity, src.s, dst.s);
+  } else resp(move ? "OK MOVE completed" : "OK COPY completed");
+  stralloc_free(&src); stralloc_free(&dst);
+  return 1;
+}
+
+int c_copy(pcur *p, int uid) { return do_copy(p, uid, 0); }
+int c_move(pcur *p, int uid) { return do_copy(p, uid, 1); }
+
+static int month(char const *s)
+{
+  static char const m[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  for (int i = 0; i < 12; i++) if (!strncasecmp(s, m + 3 * i, 3)) return i;
+  return -1;
+}
+
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d") into seconds since the epoch. */
+int parse_datetime(char const *s, size_t n, time_t *t)
+{
+  char b[64];
+  if (n < 26 || n > 27 || n >= sizeof b) return 0;
+  memcpy(b, s, n); b[n] = 0;
+  char const *c = b;
+  if (*c == ' ') c++;
+  int d, y, H, M, Sx, z; char mon[4]; char sign;
+  if (sscanf(c, "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &d, mon, &y, &H, &M, &Sx, &sign, &z) != 8) return 0;
+  mon[3] = 0;
+  int mo = month(mon);
+  if (mo < 0 || d < 1 || d > 31 || y < 1970 || y > 9999 || H > 23 || M > 59 || Sx > 60 || (sign != '+' && sign != '-') || z % 100 > 59) return 0;
+  struct tm tm = { .tm_sec = Sx, .tm_min = M, .tm_hour = H, .tm_mday = d, .tm_mon = mo, .tm_year = y - 1900 };
+  time_t u = timegm(&tm);
+  int off = (z / 100) * 3600 + (z % 100) * 60;
+  *t = sign == '+' ? u - off : u + off;
+  return 1;
+}
+
+int c_append(pcur *p, int uid)
+{
+  (void)uid;
+  pstr n, lit;
+  char dir[4500];
+  uint32_t fl = 0, kw = 0;
+  time_t date = 0;
+  int spooled = 0;
+  if (!p_sp(p) || !p_astring(p, &n) || !p_sp(p)) { resp("BAD Syntax: APPEND mailbox [flags] [date] literal"); return 1; }
+  int have_dir = folder_dir(n.s, n.len, dir, sizeof dir) && maildir_exists(dir);
+  mbox dm;
+  memset(&dm, 0, sizeof dm);
+  if (have_dir) snprintf(dm.dir, sizeof dm.dir, "%s", dir);
+  if (p_peek(p, '(')) {
+    int r = parse_flags(p, have_dir ? &dm : 0, &fl, &kw, 1, 1);
+    if (!r || !p_sp(p)) { for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]); resp("BAD Invalid flag list"); return 1; }
+  }
+  for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]);
+  if (p_peek(p, '"')) {
+    pstr d;
+    if (!p_quoted(p, &d) || !parse_datetime(d.s, d.len, &date) || !p_sp(p)) { resp("BAD Invalid date-time"); return 1; }
+  }
+  /* "~{n}" is literal8 (BINARY); the data is taken the same way */
+  p_char(p, '~');
+  if (!p_literal(p, &lit, &spooled) || !p_eol(p)) { resp("BAD Syntax: APPEND mailbox [flags] [date] literal"); return 1; }
+  if (!have_dir) { resp("NO [TRYCREATE] No such mailbox"); return 1; }
+  char tmp[5200], uq[300], fin[400];
+  int fd;
+  if (spooled) {
+    fd = S.spoolfd;
+    snprintf(tmp, sizeof tmp, "%s", S.spoolpath);
+    snprintf(uq, sizeof uq, "%s", S.spoolname);
+  } else {
+    fd = maildir_tmp_open(S.root, uq, sizeof uq);
+    if (fd < 0) { resp("NO [SERVERBUG] Cannot create a file"); return 1; }
+    snprintf(tmp, sizeof tmp, "%s/tmp/%s", S.root, uq);
+    /* CR LF -> LF: Maildir files have Unix line ends */
+    char buf[8192]; size_t o = 0; int ok = 1;
+    for (size_t i = 0; i < lit.len && ok; i++) {
+      if (lit.s[i] == '\r' && i + 1 < lit.len && lit.s[i + 1] == '\n') continue;
+      buf[o++] = lit.s[i];
+      if (o == sizeof buf) { if (allwrite(fd, buf, o) != o) ok = 0; o = 0; }
+    }
+    if (ok && o && allwrite(fd, buf, o) != o) ok = 0;
+    if (!ok) { close(fd); unlink(tmp); resp("NO [OVERQUOTA] Cannot write the message"); return 1; }
+  }
+  if (fsync(fd) < 0) {
+    if (!spooled) close(fd);
+    unlink(tmp); resp("NO [OVERQUOTA] Cannot write the message"); return 1;
+  }
+  final_name(fin, sizeof fin, uq, tmp);
+  if (spooled) { close(S.spoolfd); S.spoolfd = -1; } else close(fd);
+  uint32_t v, nuid;
+  if (mbox_add(dir, tmp, fin, fl, kw, date ? date : time(0), &v, &nuid) < 0) {
+    unlink(tmp);
+    respf("NO [SERVERBUG] Cannot store the message: %s", strerror(errno));
+    return 1;
+  }
+  if (spooled) S.spoolpath[0] = 0;   /* it is in cur/ now */
+  if (nuid) respf("OK [APPENDUID %u %u] APPEND completed", v, nuid);
+  else resp("OK APPEND completed");
+  return 1;
+}

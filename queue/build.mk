@@ -1,0 +1,14 @@
+# queue/: pochta-queue (enqueue), pochta-send (the runner), pochta-queuectl (tools).
+QUEUE_COMMON := $(call objs,queue/qfmt.c queue/qdir.c queue/qcheck.c)
+PROGS += $(O)/bin/pochta-queue $(O)/bin/pochta-send $(O)/bin/pochta-queuectl
+$(O)/bin/pochta-queue: $(call objs,queue/pochta-queue.c) $(QUEUE_COMMON) $(LIBPOCHTA)
+	$(call link,$(SKALIBS) $(CRYPT))
+$(O)/bin/pochta-send: $(call objs,queue/send.c queue/sched.c queue/spawn.c) $(QUEUE_COMMON) $(LIBPOCHTA)
+	$(call link,$(SKALIBS) $(CRYPT))
+$(O)/bin/pochta-queuectl: $(call objs,queue/queuectl.c) $(QUEUE_COMMON) $(LIBPOCHTA)
+	$(call link,$(SKALIBS) $(CRYPT))
+
+# Fuzz target: the envelope and state-file parsers.
+FUZZERS += $(O)/fuzz/fuzz-queue-env
+$(O)/fuzz/fuzz-queue-env: $(call fobjs,queue/fuzz-env.c queue/qfmt.c) $(FUZZ_LIB)
+	$(call fuzzlink,$(SKALIBS))

@@ -1,0 +1,208 @@
+/* Queue directory operations. Durability rule (DESIGN.md invariant 1): after
+ * every link, rename or unlink that changes durable state, the directory is
+ * fsynced; Linux does not do it for us. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <skalibs/stralloc.h>
+
+#include "conf.h"
+#include "qdir.h"
+#include "qfmt.h"
+
+int qdir_enter(void)
+{
+  stralloc sa = STRALLOC_ZERO;
+  int r = conf_line(&sa, "queuedir");
+  if (r <= 0) { stralloc_free(&sa); if (!r) errno = ENOENT; return r; }
+  if (!sa.len) { stralloc_free(&sa); errno = ENOENT; return 0; }
+  r = chdir(sa.s);
+  stralloc_free(&sa);
+  return r < 0 ? -1 : 1;
+}
+
+int dir_sync(char const *path)
+{
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  if (fsync(fd) < 0) { int e = errno; close(fd); errno = e; return 0; }
+  close(fd);
+  return 1;
+}
+
+static int mkdir_ok(char const *p, mode_t m)
+{
+  return mkdir(p, m) == 0 || errno == EEXIST;
+}
+
+int qdir_layout(void)
+{
+  static char const *const top[] = { "mess", "state", "new", "tmp", "bad" };
+  char p[QPATH_LEN];
+  int fd;
+  for (size_t i = 0; i < sizeof top / sizeof *top; i++) if (!mkdir_ok(top[i], 0700)) return 0;
+  for (unsigned h = 0; h < 256; h++) {
+    snprintf(p, sizeof p, "mess/%02x", h);
+    if (!mkdir_ok(p, 0700)) return 0;
+    snprintf(p, sizeof p, "state/%02x", h);
+    if (!mkdir_ok(p, 0700)) return 0;
+  }
+  if (mkfifo("trigger", 0622) < 0 && errno != EEXIST) return 0;
+  fd = open("lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return 0;
+  close(fd);
+  return dir_sync("mess") && dir_sync("state") && dir_sync(".");
+}
+
+/* Dirty directories: bit 0 "new", 1+h "state/hh", 257+h "mess/hh". */
+static unsigned char dirty[(1 + 256 + 256 + 7) / 8];
+
+static int dirindex(char const *path)
+{
+  unsigned h;
+  if (!strncmp(path, "new/", 4)) return 0;
+  if (!strncmp(path, "state/", 6) && sscanf(path + 6, "%2x", &h) == 1) return 1 + (int)h;
+  if (!strncmp(path, "mess/", 5) && sscanf(path + 5, "%2x", &h) == 1) return 257 + (int)h;
+  return -1;
+}
+
+void qdirty_mark(char const *path)
+{
+  int i = dirindex(path);
+  if (i >= 0) dirty[i / 8] |= (unsigned char)(1u << (i % 8));
+}
+
+int qdirty_flush(void)
+{
+  int ok = 1;
+  char p[QPATH_LEN];
+  for (int i = 0; i < 513; i++) {
+    if (!(dirty[i / 8] & (1u << (i % 8)))) continue;
+    if (i == 0) snprintf(p, sizeof p, "new");
+    else if (i <= 256) snprintf(p, sizeof p, "state/%02x", i - 1);
+    else snprintf(p, sizeof p, "mess/%02x", i - 257);
+    if (!dir_sync(p)) ok = 0;
+    dirty[i / 8] &= (unsigned char)~(1u << (i % 8));
+  }
+  return ok;
+}
+
+int qfile_read(char const *path, stralloc *sa)
+{
+  char buf[8192];
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  sa->len = 0;
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  for (;;) {
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r < 0) { if (errno == EINTR) continue; int e = errno; close(fd); errno = e; return -1; }
+    if (!r) break;
+    if (sa->len + (size_t)r > QENV_MAX) { close(fd); errno = EFBIG; return -1; }
+    if (!stralloc_catb(sa, buf, (size_t)r)) { close(fd); errno = ENOMEM; return -1; }
+  }
+  close(fd);
+  return 1;
+}
+
+static int writeall(int fd, char const *s, size_t len)
+{
+  while (len) {
+    ssize_t w = write(fd, s, len);
+    if (w < 0) { if (errno == EINTR) continue; return 0; }
+    s += w; len -= (size_t)w;
+  }
+  return 1;
+}
+
+int qstate_write(uint64_t id, qenv const *e)
+{
+  stralloc out = STRALLOC_ZERO;
+  char tmp[QPATH_LEN], dst[QPATH_LEN], dir[QPATH_LEN], nw[QPATH_LEN];
+  int fd, err;
+  if (!qenv_format(&out, e)) { errno = ENOMEM; return 0; }
+  qpath_tmp(tmp, id, ".s");
+  qpath_state(dst, id);
+  qpath_statedir(dir, id);
+  qpath_new(nw, id);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) goto fail;
+  if (!writeall(fd, out.s, out.len) || fsync(fd) < 0) { err = errno; close(fd); unlink(tmp); errno = err; goto fail; }
+  if (close(fd) < 0) { err = errno; unlink(tmp); errno = err; goto fail; }
+  /* The commit point of a state change: the rename replaces the old state. */
+  if (rename(tmp, dst) < 0) { err = errno; unlink(tmp); errno = err; goto fail; }
+  if (!dir_sync(dir)) goto fail;
+  /* Only now may the fresh envelope go: state/ is durable and supersedes it. */
+  if (unlink(nw) == 0) qdirty_mark(nw);
+  else if (errno != ENOENT) goto fail;
+  stralloc_free(&out);
+  return 1;
+ fail:
+  err = errno;
+  stralloc_free(&out);
+  errno = err;
+  return 0;
+}
+
+int qmsg_remove(uint64_t id)
+{
+  char p[QPATH_LEN];
+  qpath_new(p, id);
+  if (unlink(p) == 0) qdirty_mark(p);
+  else if (errno != ENOENT) return 0;
+  qpath_state(p, id);
+  if (unlink(p) == 0) qdirty_mark(p);
+  else if (errno != ENOENT) return 0;
+  /* The envelope is gone: what is left is data nobody can deliver. Its
+   * directory entry need not be durable (a leftover is removed as debris). */
+  qpath_mess(p, id);
+  if (unlink(p) < 0 && errno != ENOENT) return 0;
+  return 1;
+}
+
+int qmsg_load(uint64_t id, qenv *e)
+{
+  char p[QPATH_LEN];
+  int r;
+  qenv_free(e);
+  qpath_state(p, id);
+  r = qfile_read(p, &e->buf);
+  if (!r) {
+    qpath_new(p, id);
+    r = qfile_read(p, &e->buf);
+  }
+  if (r <= 0) return r;
+  return qenv_parse(e) ? 1 : -2;
+}
+
+int qtrigger(void)
+{
+  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ssize_t w;
+  if (fd < 0) return 0;
+  w = write(fd, "", 1);
+  close(fd);
+  return w == 1;
+}
+
+int qcommand(char const *s, size_t len)
+{
+  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno == ENXIO || errno == ENOENT ? 0 : -1;
+  /* Blocking from here: a command must not be lost to a full FIFO. */
+  if (fcntl(fd, F_SETFL, 0) < 0 || !writeall(fd, s, len)) { int e = errno; close(fd); errno = e; return -1; }
+  close(fd);
+  return 1;
+}
+
+int qlock(void)
+{
+  int fd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) { int e = errno; close(fd); errno = e; return -1; }
+  return fd;
+}

@@ -1,0 +1,57 @@
+/* The queue directory: layout, durable file operations, trigger, lock.
+ * All paths are relative: callers chdir into the queue first (qdir_enter). */
+#ifndef POCHTA_QDIR_H
+#define POCHTA_QDIR_H
+
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+#include "qfmt.h"
+
+/* chdir into the queue directory named by the config file `queuedir`.
+ * 1 ok, 0 not configured (errno ENOENT), -1 error (errno). */
+int qdir_enter(void);
+
+/* Create whatever part of the layout is missing (directories, trigger FIFO,
+ * lock file). 1 ok, 0 error (errno). */
+int qdir_layout(void);
+
+/* fsync a directory. 1 ok, 0 error (errno). */
+int dir_sync(char const *path);
+
+/* Directory fsyncs that may wait until the end of a runner loop iteration:
+ * mark the directory of a path, then flush them all. */
+void qdirty_mark(char const *path);
+int qdirty_flush(void);
+
+/* Read a whole queue file (at most QENV_MAX octets) into sa.
+ * 1 ok, 0 absent, -1 error (errno; EFBIG when too large). */
+int qfile_read(char const *path, stralloc *sa);
+
+/* Write e durably as state/hh/<id> (tmp file, fsync, rename, fsync the
+ * directory), then unlink new/<id> if it was there (its directory fsync is
+ * deferred: both files naming the message is a state readers resolve in favour
+ * of state/). 1 ok, 0 error (errno). */
+int qstate_write(uint64_t id, qenv const *e);
+
+/* Remove a message: new/<id>, then state/hh/<id> (the commit point: the
+ * message no longer exists once its envelope is gone), then mess/hh/<id>.
+ * Directory fsyncs are deferred (qdirty_flush). 1 ok, 0 error (errno). */
+int qmsg_remove(uint64_t id);
+
+/* Read message id's envelope: state/ if present, else new/.
+ * 1 ok (e filled), 0 absent, -1 error, -2 malformed. */
+int qmsg_load(uint64_t id, qenv *e);
+
+/* Poke the runner: one byte into the trigger FIFO, never blocking.
+ * 1 written, 0 nobody listening or FIFO full (both harmless). */
+int qtrigger(void);
+
+/* Send a command line to the runner through the FIFO (atomic if at most
+ * PIPE_BUF octets). 1 written, 0 no runner listening, -1 error. */
+int qcommand(char const *s, size_t len);
+
+/* Take the runner lock (lock file, flock). Returns the fd, or -1: errno
+ * EWOULDBLOCK when another process (a running pochta-send) holds it. */
+int qlock(void);
+
+#endif

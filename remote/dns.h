@@ -1,0 +1,27 @@
+/* The one place that knows how DNS is asked (libowfat's djbdns client,
+ * which reads /etc/resolv.conf or $DNSCACHEIP). Everything else in
+ * pochta-remote sees plain structs. */
+#ifndef REMOTE_DNS_H
+#define REMOTE_DNS_H
+
+#define RDNS_NAMEMAX 255
+
+struct rdns_mx {
+  unsigned pref;
+  char name[RDNS_NAMEMAX + 1];  /* "." for a null MX (RFC 7505) */
+};
+
+struct rdns_addr {
+  int family;                   /* AF_INET or AF_INET6 */
+  unsigned char ip[16];         /* 4 or 16 octets used */
+};
+
+/* MX records of domain, at most max, unsorted. 1 answered (*n may be 0:
+ * no MX, or no such domain), -1 temporary failure (errno). */
+int rdns_mx(char const *domain, struct rdns_mx *out, unsigned max, unsigned *n);
+
+/* Addresses of name: AAAA first, then A, at most max. 1 answered (*n may
+ * be 0), -1 temporary failure. */
+int rdns_addrs(char const *name, struct rdns_addr *out, unsigned max, unsigned *n);
+
+#endif

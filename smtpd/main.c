@@ -1,0 +1,104 @@
+/* pochta-smtpd [-s] [-t SECONDS]: one ESMTP session on fd 0/1, as run by
+ * tcpserver or a systemd socket. -s: submission (AUTH before MAIL). -t: idle
+ * timeout (default 300). Reads the instance in $POCHTA_CONF; see pochta-smtpd(8). */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <skalibs/stralloc.h>
+
+#include "conf.h"
+#include "real.h"
+#include "smtpd.h"
+
+static smtpd S;   /* static: the buffers need not sit on the stack */
+
+static int fdenv(char const *name)
+{
+  char const *v = getenv(name);
+  char *end;
+  long n;
+  if (!v || !*v) return -1;
+  n = strtol(v, &end, 10);
+  if (*end || n < 0 || n > 1000000) return -1;
+  return (int)n;
+}
+
+static int loopback(char const *ip)
+{
+  if (!ip) return 0;
+  return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11);
+}
+
+static void usage(void)
+{
+  static char const m[] = "usage: pochta-smtpd [-s] [-t seconds]\n";
+  if (write(2, m, sizeof m - 1) < 0) { }
+  _exit(100);
+}
+
+int main(int argc, char **argv)
+{
+  static stralloc me = STRALLOC_ZERO, pa = STRALLOC_ZERO;
+  unsigned long timeout = TIMEOUT_DEFAULT;
+  unsigned char rnd[8];
+  int opt, i;
+  smtpd *s = &S;
+
+  smtpd_init(s, &real_hooks);
+  while ((opt = getopt(argc, argv, "st:")) != -1) {
+    char *end;
+    switch (opt) {
+    case 's': s->submission = 1; break;
+    case 't': timeout = strtoul(optarg, &end, 10); if (*end || !*optarg || timeout > 86400) usage(); break;
+    default: usage();
+    }
+  }
+  signal(SIGPIPE, SIG_IGN);   /* a dead enqueue program is an exit code, not a signal */
+  if (setenv("POCHTA_QIDFD", "3", 1) < 0) _exit(111);
+
+  if (getrandom(rnd, sizeof rnd, 0) != sizeof rnd) {
+    pid_t p = getpid();
+    memcpy(rnd, &p, sizeof p < sizeof rnd ? sizeof p : sizeof rnd);
+  }
+  for (i = 0; i < 8; i++) {
+    s->sid[2 * i] = "0123456789abcdef"[rnd[i] >> 4];
+    s->sid[2 * i + 1] = "0123456789abcdef"[rnd[i] & 15];
+  }
+  s->sid[16] = 0;
+
+  s->io.rfd = 0;
+  s->io.wfd = 1;
+  s->io.timeout = (unsigned)timeout;
+  s->io.rd = io_fd_read;
+  s->io.wr = io_fd_write;
+
+  if (conf_line(&me, "me") > 0 && me.len) s->me = me.s;
+  else {
+    static char host[256];
+    if (!gethostname(host, sizeof host - 1) && host[0]) s->me = host;
+  }
+  for (char const *p = s->me; *p; p++)   /* it goes into every reply and header */
+    if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127) { s->me = "localhost"; break; }
+  if (conf_ulong(&s->databytes, "databytes", DATABYTES_DEFAULT) < 0) s->databytes = DATABYTES_DEFAULT;
+  s->remoteip = getenv("TCPREMOTEIP");
+  s->remotehost = getenv("TCPREMOTEHOST");
+  s->relayclient = getenv("RELAYCLIENT") != 0;
+  s->plainauth = conf_line(&pa, "plainauth") > 0 && !strcmp(pa.s, "loopback") && loopback(s->remoteip);
+
+  tls_ctlfd = fdenv("SSLCTLFD");
+  tls_rfd = fdenv("SSLREADFD");
+  tls_wfd = fdenv("SSLWRITEFD");
+  s->cantls = tls_ctlfd >= 0 && tls_rfd >= 0 && tls_wfd >= 0;
+  if (getenv("SSL_PROTOCOL") && !s->cantls) s->tls = 1;
+
+  if (users_open(&s->u) < 0) {
+    slog(s, "error", "what", "cannot open users.cdb", (char *)0);
+    if (write(1, "421 4.3.0 Service temporarily unavailable\r\n", 43) < 0) { }
+    return 111;
+  }
+  smtpd_run(s);
+  return 0;
+}

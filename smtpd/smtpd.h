@@ -1,0 +1,148 @@
+/* pochta-smtpd: one ESMTP session. The protocol engine (cmd.c, mail.c, data.c,
+ * auth.c, starttls.c) reads its input through an io (io.c) and does every side
+ * effect (enqueue, password check, TLS switch) through a hooks table, so the
+ * same engine runs on a socket (main.c) or on a fuzzer's buffer (fuzz.c). */
+#ifndef SMTPD_H
+#define SMTPD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <skalibs/stralloc.h>
+
+#include "users.h"
+
+#define CMD_MAX 512      /* RFC 5321 4.5.3.1.4: command line, CRLF included */
+#define AUTH_LINE_MAX 1000 /* AUTH lines may be longer (RFC 4954 4): ours fit in this */
+#define TEXT_MAX 1000    /* RFC 5321 4.5.3.1.6: text line, CRLF included */
+#define RCPT_MAX 100     /* RFC 5321 4.5.3.1.8: recipients per transaction */
+#define ERR_MAX 10       /* 5xx replies before the session is closed */
+#define ADDR_MAX 254     /* RFC 5321 4.5.3.1.3: 256-octet path minus the brackets */
+#define LOCAL_MAX 64     /* 4.5.3.1.1 */
+#define HELO_MAX 255
+#define DATABYTES_DEFAULT 26214400UL
+#define TIMEOUT_DEFAULT 300
+
+typedef struct io_s io;
+struct io_s {
+  int rfd, wfd;
+  unsigned timeout;        /* seconds of silence before a read fails; 0: none */
+  ssize_t (*rd)(io *, char *, size_t);   /* >0 bytes, 0 EOF, -1 error or timeout */
+  int (*wr)(io *, char const *, size_t); /* 1 all written, 0 error */
+  void *ctx;
+  size_t ipos, ilen, olen;
+  int timedout;
+  char ibuf[16384];
+  char obuf[4096];
+};
+
+int io_fill(io *);                    /* flush, then read: 1 data, 0 EOF, -1 error */
+int io_flush(io *);
+int io_put(io *, char const *, size_t);
+int io_puts(io *, char const *);
+void io_discard(io *);                /* forget buffered input (STARTTLS) */
+static inline int io_getc(io *x)      /* next input octet, -1 on EOF/error */
+{
+  if (x->ipos == x->ilen && io_fill(x) <= 0) return -1;
+  return (unsigned char)x->ibuf[x->ipos++];
+}
+ssize_t io_fd_read(io *, char *, size_t);
+int io_fd_write(io *, char const *, size_t);
+
+typedef struct smtpd_s smtpd;
+
+/* Side effects. Return conventions are written on each. */
+typedef struct hooks_s hooks;
+struct hooks_s {
+  /* Start the enqueue program. 1 ok, 0 failed (temporary). */
+  int (*queue_open)(smtpd *);
+  /* Message octets (LF line ends). 1 ok, 0 the program stopped reading. */
+  int (*queue_write)(smtpd *, char const *, size_t);
+  /* commit: give the envelope and wait; !commit: abort so nothing is queued.
+   * Returns the program's exit code (0 queued; -1 killed or not run); the queue
+   * id, if the program gave one, goes into qid (17 octets). */
+  int (*queue_close)(smtpd *, int commit, char *qid);
+  /* 0 right password, 1 wrong, 2 temporary failure (checkpassword exit codes). */
+  int (*auth_check)(smtpd *, char const *user, char const *pass);
+  /* After the 220 is flushed: switch to TLS. 1 ok, 0 handshake failed (end). */
+  int (*tls_start)(smtpd *);
+};
+
+enum { S_INIT, S_IDLE, S_MAIL, S_BDAT };   /* before HELO, no transaction, MAIL given, BDAT chunks */
+
+/* Line errors found by line_read. */
+#define L_LONG 1
+#define L_BARELF 2
+#define L_BARECR 4
+#define L_NUL 8
+
+/* Body errors found while reading DATA or BDAT. */
+#define B_LONG 1
+#define B_BARE 2
+#define B_NUL 4
+#define B_BIG 8
+#define B_QUEUE 16   /* the enqueue program stopped reading */
+
+struct smtpd_s {
+  io io;
+  hooks const *h;
+  users u;
+  /* fixed for the session */
+  char const *me;
+  char const *remoteip, *remotehost;
+  unsigned long databytes;
+  int submission, relayclient, plainauth, cantls;
+  char sid[17];
+  /* session */
+  int state, esmtp, tls, done;
+  char const *why;        /* why the session ends, for the log */
+  unsigned errors;
+  char helo[HELO_MAX + 1];
+  stralloc user;          /* authenticated user (canonical), empty if none */
+  /* transaction */
+  stralloc env;           /* F<sender>\0 T<rcpt>\0 ... (final \0 added at commit) */
+  unsigned nrcpt, nfinal;
+  int utf8;               /* MAIL had SMTPUTF8 */
+  char rcpt1[ADDR_MAX + 1];   /* the first RCPT as given, for Received "for" */
+  /* message being received */
+  int qopen;
+  int bflags, bstate;
+  unsigned long msgbytes;
+  char lastc;             /* last octet given to the queue */
+  size_t tlen;            /* octets in the current text line */
+  pid_t qpid;
+  int qmsgfd, qenvfd, qidfd;
+  size_t qlen;
+  char qbuf[16384];
+  /* current command line */
+  size_t linelen;
+  int lerr;
+  char line[AUTH_LINE_MAX + 1];
+};
+
+/* cmd.c */
+void smtpd_init(smtpd *, hooks const *);
+void smtpd_run(smtpd *);                     /* greeting to QUIT or EOF */
+int line_read(smtpd *, size_t max);          /* 1 line read (lerr says what was wrong), 0 EOF */
+void reply(smtpd *, char const *);           /* one reply line; counts 5xx */
+void reply2(smtpd *, char const *, char const *);
+void txn_reset(smtpd *);
+/* mail.c */
+void cmd_mail(smtpd *, char *arg);
+void cmd_rcpt(smtpd *, char *arg);
+int utf8_valid(char const *, size_t);
+/* data.c */
+void cmd_data(smtpd *, char *arg);
+void cmd_bdat(smtpd *, char *arg);
+void msg_abort(smtpd *);
+/* received.c */
+int received(smtpd *, char *buf, size_t len);   /* header into buf: length, 0 if too small */
+/* auth.c */
+void cmd_auth(smtpd *, char *arg);
+int b64_decode(char *out, size_t outmax, char const *in, size_t len);  /* length or -1 */
+/* starttls.c */
+void cmd_starttls(smtpd *, char *arg);
+/* log.c */
+void slog(smtpd *, char const *event, ...);      /* key, value pairs, NULL-terminated */
+
+#endif

@@ -1,0 +1,30 @@
+# The sections recorded for every corpus message: (file suffix, FETCH item).
+# Shared by fetch-expected.py (Dovecot) and the comparison in tests/imapd-mime-*.bats
+# (through `mime-test sections`, which knows the same list: keep them in step).
+SECTIONS = [
+    ("HEADER", "BODY[HEADER]"),
+    ("TEXT", "BODY[TEXT]"),
+    ("1", "BODY[1]"),
+    ("1.MIME", "BODY[1.MIME]"),
+    ("1.HEADER", "BODY[1.HEADER]"),
+    ("1.TEXT", "BODY[1.TEXT]"),
+    ("1.1", "BODY[1.1]"),
+    ("2", "BODY[2]"),
+    ("2.MIME", "BODY[2.MIME]"),
+    ("2.HEADER", "BODY[2.HEADER]"),
+    ("2.TEXT", "BODY[2.TEXT]"),
+    ("2.1", "BODY[2.1]"),
+    ("2.1.MIME", "BODY[2.1.MIME]"),
+    ("2.2", "BODY[2.2]"),
+    ("3", "BODY[3]"),
+    ("3.MIME", "BODY[3.MIME]"),
+    ("FIELDS", "BODY[HEADER.FIELDS (FROM Subject x-none)]"),
+    ("FIELDSNOT", "BODY[HEADER.FIELDS.NOT (From subject DATE)]"),
+    ("2.FIELDS", "BODY[2.HEADER.FIELDS (Subject)]"),
+    ("BIN1", "BINARY[1]"),
+    ("BINSIZE1", "BINARY.SIZE[1]"),
+    ("BIN2", "BINARY[2]"),
+    ("BINSIZE2", "BINARY.SIZE[2]"),
+    ("BIN3", "BINARY[3]"),
+    ("BINSIZE3", "BINARY.SIZE[3]"),
+]

@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# pochta-send: local delivery, retries, bounces, remote calls, limits, signals.
+# Stand-ins for other programs live in $SB (a test-only PATH directory);
+# everything else is the real program.
+load helpers
+
+setup() {
+  instance_new
+  SB=$BATS_TEST_TMPDIR/sb
+  mkdir -p "$SB"
+  echo 1 >"$POCHTA_CONF/retrymin"
+  export SB REAL_DELIVER="$POCHTA_BIN/pochta-deliver"
+}
+teardown() { stop_all; }
+
+# Start the runner with the stand-ins first in PATH.
+runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 5 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
+slog() { cat "$BATS_TEST_TMPDIR/send.log"; }
+
+# A bounce stand-in that records each call: sender, then fd 3.
+bounce_recorder() {
+  q_standin "$SB" pochta-bounce "{ echo \"CALL sender=<\$1>\"; cat <&3; } >>\"$BATS_TEST_TMPDIR/bounces\""
+}
+
+@test "send: a local message arrives at once (trigger), byte for byte, and leaves the queue" {
+  runner
+  printf 'Subject: hello\n\nbody line\n' >"$BATS_TEST_TMPDIR/m"
+  pochta-queue <"$BATS_TEST_TMPDIR/m" 1< <(printf 'Fbob@example.test\0Talice@example.test\0\0')
+  md=$(maildir_of alice@example.test)
+  wait_for 10 test "$(count_mail "$md")" = 1
+  f=$(find "$md/new" -type f)
+  { printf 'Return-Path: <bob@example.test>\nDelivered-To: alice@example.test\n'; cat "$BATS_TEST_TMPDIR/m"; } >"$BATS_TEST_TMPDIR/want"
+  cmp "$BATS_TEST_TMPDIR/want" "$f"
+  wait_for 5 queue_empty
+  [ "$(q_files)" = 0 ]
+  grep -q 'event=delivery id=[0-9a-f]* rcpt=alice@example.test kind=local result=ok' "$BATS_TEST_TMPDIR/send.log"
+}
+
+@test "send: messages queued while it was down are delivered when it starts" {
+  for i in $(seq 1 50); do q_enqueue 'Fbob@example.test\0Talice@example.test\0Tbob@example.test\0\0' "Subject: $i"$'\n\nx\n'; done
+  runner
+  wait_for 20 test "$(count_mail "$(maildir_of bob@example.test)")" = 50
+  wait_for 10 test "$(count_mail "$(maildir_of alice@example.test)")" = 50
+  wait_for 5 queue_empty
+}
+
+@test "send: a temporary failure is retried and then delivered" {
+  q_standin "$SB" pochta-deliver "
+n=\$(cat \"$BATS_TEST_TMPDIR/calls\" 2>/dev/null || echo 0); echo \$((n+1)) >\"$BATS_TEST_TMPDIR/calls\"
+if [ \$n -lt 2 ]; then echo '4.2.2 mailbox busy' >&2; exit 111; fi
+exec \"\$REAL_DELIVER\" \"\$@\""
+  bounce_recorder
+  runner
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
+  wait_for 30 test "$(count_mail "$(maildir_of alice@example.test)")" = 1
+  [ "$(cat "$BATS_TEST_TMPDIR/calls")" = 3 ]
+  grep -q 'result=defer attempts=1 next=1 msg="4.2.2 mailbox busy"' "$BATS_TEST_TMPDIR/send.log"
+  grep -q 'result=defer attempts=2 next=5 ' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 5 queue_empty
+  [ ! -e "$BATS_TEST_TMPDIR/bounces" ]
+}
+
+@test "send: a deferred message shows attempts, next try and last error in list" {
+  echo 3600 >"$POCHTA_CONF/retrymin"
+  q_standin "$SB" pochta-deliver "echo '4.3.0 disk on fire' >&2; exit 111"
+  runner
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
+  wait_for 10 grep -q result=defer "$BATS_TEST_TMPDIR/send.log"
+  wait_for 5 bash -c 'pochta-queuectl list | grep -q attempts=1'
+  run pochta-queuectl list
+  assert_output --regexp 'todo=1 attempts=1 next=3[0-9]{3}s error="4.3.0 disk on fire"$'
+}
+
+@test "send: permanent failures give exactly one bounce covering all of them" {
+  bounce_recorder
+  runner
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0Tnobody@example.test\0Tghost@example.test\0\0'
+  wait_for 10 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 5 queue_empty
+  sleep 1
+  run cat "$BATS_TEST_TMPDIR/bounces"
+  assert_output "$(printf 'CALL sender=<bob@example.test>\nnobody@example.test\tD\t5.1.1 no such user here\nghost@example.test\tD\t5.1.1 no such user here')"
+  [ "$(count_mail "$(maildir_of alice@example.test)")" = 1 ]
+}
+
+@test "send: a failing pochta-deliver (exit 100) bounces with its reason" {
+  q_standin "$SB" pochta-deliver "echo '5.2.2 over quota for good' >&2; exit 100"
+  bounce_recorder
+  runner
+  q_enqueue 'F\0Talice@example.test\0\0'
+  wait_for 10 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 5 queue_empty
+  run cat "$BATS_TEST_TMPDIR/bounces"
+  assert_output "$(printf 'CALL sender=<>\nalice@example.test\tD\t5.2.2 over quota for good')"
+}
+
+@test "send: temporary failures until queuelifetime expire into one bounce (Z)" {
+  echo 3 >"$POCHTA_CONF/queuelifetime"
+  q_standin "$SB" pochta-deliver "echo '4.2.1 try later' >&2; exit 111"
+  bounce_recorder
+  runner
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
+  wait_for 20 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 5 queue_empty
+  run cat "$BATS_TEST_TMPDIR/bounces"
+  assert_output "$(printf 'CALL sender=<bob@example.test>\nalice@example.test\tZ\t4.2.1 try later')"
+  grep -q 'result=expired' "$BATS_TEST_TMPDIR/send.log"
+}
+
+@test "send: a missing pochta-bounce keeps the message, with a log line" {
+  mkdir -p "$BATS_TEST_TMPDIR/only"
+  ln -s "$POCHTA_BIN/pochta-deliver" "$BATS_TEST_TMPDIR/only/"
+  PATH="$BATS_TEST_TMPDIR/only:/usr/bin:/bin" bg send "$POCHTA_BIN/pochta-send"
+  q_enqueue 'Fbob@example.test\0Tnobody@example.test\0\0'
+  wait_for 10 grep -q 'event=bounce .*result=missing' "$BATS_TEST_TMPDIR/send.log"
+  run pochta-queuectl list
+  assert_output --partial 'rcpts=nobody@example.test todo=0 attempts=1 next=bounce error="5.1.1 no such user here"'
+}
+
+@test "send: without pochta-remote, remote recipients stay queued with a clear status" {
+  mkdir -p "$BATS_TEST_TMPDIR/only"
+  ln -s "$POCHTA_BIN/pochta-deliver" "$BATS_TEST_TMPDIR/only/"
+  PATH="$BATS_TEST_TMPDIR/only:/usr/bin:/bin" bg send "$POCHTA_BIN/pochta-send"
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0Tfar@remote.test\0\0'
+  wait_for 10 test "$(count_mail "$(maildir_of alice@example.test)")" = 1
+  wait_for 10 grep -q 'event=missing .*rcpt=far@remote.test program=pochta-remote' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 5 bash -c 'pochta-queuectl list | grep -q "not installed"'
+  run pochta-queuectl list
+  assert_output --regexp 'rcpts=alice@example.test,far@remote.test todo=1 attempts=0 next=[0-9]+s error="pochta-remote is not installed: waiting for it"'
+}
+
+@test "send: pochta-remote is called once per message per domain; K, Z and D records are honoured" {
+  q_standin "$SB" pochta-remote "
+echo \"CALL \$*\" >>\"$BATS_TEST_TMPDIR/remote\"
+cat >/dev/null
+d=\$1; shift 2
+for r in \"\$@\"; do
+  case \$r in
+    ok*) printf 'K%s\t250 2.0.0 ok\n' \"\$r\" ;;
+    later*) if grep -q 'CALL.*later' \"$BATS_TEST_TMPDIR/remote.2\" 2>/dev/null; then printf 'K%s\t250 ok\n' \"\$r\"; else printf 'Z%s\t451 4.3.0 greylisted\n' \"\$r\"; fi ;;
+    bad*) printf 'D%s\t550 5.1.1 unknown\n' \"\$r\" ;;
+    silent*) ;;
+  esac
+done
+echo \"CALL \$*\" >>\"$BATS_TEST_TMPDIR/remote.2\"
+exit 0"
+  bounce_recorder
+  runner
+  q_enqueue 'Fbob@example.test\0Tok1@a.test\0Tlater@a.test\0Tbad@B.test\0Tok2@a.test\0Tsilent@c.test\0\0'
+  wait_for 20 test -s "$BATS_TEST_TMPDIR/bounces"
+  run sort "$BATS_TEST_TMPDIR/remote"
+  # First round: one call per domain (a.test gathers three); then retries.
+  assert_line --index 0 'CALL a.test bob@example.test ok1@a.test later@a.test ok2@a.test'
+  assert_line 'CALL b.test bob@example.test bad@B.test'
+  assert_line 'CALL a.test bob@example.test later@a.test'
+  assert_line 'CALL c.test bob@example.test silent@c.test'
+  grep -q 'rcpt=silent@c.test kind=remote result=defer attempts=1 next=1 msg="4.4.0 no result from pochta-remote (exit 0)"' "$BATS_TEST_TMPDIR/send.log"
+}
+
+@test "send: concurrency limits: local, remote overall and per domain" {
+  echo 2 >"$POCHTA_CONF/concurrencylocal"
+  echo 3 >"$POCHTA_CONF/concurrencyremote"
+  echo 1 >"$POCHTA_CONF/concurrencydomain"
+  mkdir -p "$BATS_TEST_TMPDIR/run"
+  q_standin "$SB" pochta-deliver "
+touch \"$BATS_TEST_TMPDIR/run/l.\$\$\"; ls \"$BATS_TEST_TMPDIR/run\" | grep -c '^l\\.' >>\"$BATS_TEST_TMPDIR/lmax\"
+sleep 0.3; rm \"$BATS_TEST_TMPDIR/run/l.\$\$\"; exec \"\$REAL_DELIVER\" \"\$@\""
+  q_standin "$SB" pochta-remote "
+touch \"$BATS_TEST_TMPDIR/run/r.\$1.\$\$\"
+ls \"$BATS_TEST_TMPDIR/run\" | grep -c '^r\\.' >>\"$BATS_TEST_TMPDIR/rmax\"
+ls \"$BATS_TEST_TMPDIR/run\" | grep -c \"^r\\.\$1\\.\" >>\"$BATS_TEST_TMPDIR/dmax\"
+sleep 0.3; rm \"$BATS_TEST_TMPDIR/run/r.\$1.\$\$\"
+d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
+  for i in $(seq 1 6); do
+    q_enqueue 'Fbob@example.test\0Talice@example.test\0Tx@a.test\0Ty@b.test\0Tz@c.test\0Tw@d.test\0\0'
+  done
+  runner
+  wait_for 30 test "$(count_mail "$(maildir_of alice@example.test)")" = 6
+  wait_for 30 queue_empty
+  [ "$(sort -n "$BATS_TEST_TMPDIR/lmax" | tail -1)" -le 2 ]
+  [ "$(sort -n "$BATS_TEST_TMPDIR/rmax" | tail -1)" -le 3 ]
+  [ "$(sort -n "$BATS_TEST_TMPDIR/dmax" | tail -1)" -le 1 ]
+  [ "$(wc -l <"$BATS_TEST_TMPDIR/rmax")" = 24 ]
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env bats
+# pochta, the admin tool: instance, domains, users, aliases, app passwords,
+# and the users.cdb it compiles (read back through pochta-checkpassword and
+# the cdb itself).
+
+load helpers
+
+setup() { instance_new; }
+teardown() { stop_all; }
+
+# cdb_keys: every key of users.cdb, one per line (a reader of the cdb format
+# written independently of lib/ and tools/).
+cdb_keys() {
+  python3 - "$POCHTA_CONF/users.cdb" <<'PY'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+end = min([struct.unpack('<II', d[i*8:i*8+8])[0] for i in range(256)] + [len(d)])
+pos = 2048
+while pos < end:
+    kl, vl = struct.unpack('<II', d[pos:pos+8])
+    k = d[pos+8:pos+8+kl]; v = d[pos+8+kl:pos+8+kl+vl]
+    print(k.decode(), '=', v.decode().replace('\n', '|'))
+    pos += 8 + kl + vl
+PY
+}
+
+@test "init writes the instance facts" {
+  run cat "$POCHTA_CONF/me" "$POCHTA_CONF/queuedir" "$POCHTA_CONF/mailroot" "$POCHTA_CONF/owner"
+  assert_success
+  assert_line --index 0 mx.example.test
+  assert_line --index 1 "$QUEUE"
+  assert_line --index 2 "$MAILROOT"
+  assert_line --index 3 "$(id -u):$(id -g)"
+  [ -d "$QUEUE" ]
+  [ -d "$MAILROOT" ]
+  [ -f "$POCHTA_CONF/users.cdb" ]
+}
+
+@test "init is idempotent and refuses to clobber" {
+  run pochta -C "$POCHTA_CONF" init --queue "$QUEUE" --mail "$MAILROOT" --hostname mx.example.test
+  assert_success
+  run pochta -C "$POCHTA_CONF" init
+  assert_success
+  run pochta -C "$POCHTA_CONF" init --hostname other.example.test
+  assert_failure 100
+  assert_output --partial "refusing to clobber"
+  run pochta -C "$POCHTA_CONF" init --queue "$INST/otherqueue"
+  assert_failure 100
+  run cat "$POCHTA_CONF/me"
+  assert_output mx.example.test
+  # users survive a second init
+  run pochta -C "$POCHTA_CONF" user list
+  assert_line alice@example.test
+}
+
+@test "users.cdb holds domains, users, passwords and postmaster" {
+  run cdb_keys
+  assert_success
+  assert_line "d:example.test = "
+  assert_line "u:alice@example.test = $(maildir_of alice@example.test)"
+  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|$'
+  assert_line "a:postmaster@example.test = alice@example.test"
+}
+
+@test "user add makes a Maildir with the special-use folders" {
+  local md; md=$(maildir_of alice@example.test)
+  for d in "" /.Sent /.Drafts /.Junk /.Trash /.Archive; do
+    [ -d "$md$d/tmp" ] && [ -d "$md$d/new" ] && [ -d "$md$d/cur" ]
+  done
+  [ -f "$md/.Sent/maildirfolder" ]
+  [ ! -e "$md/maildirfolder" ]
+  run stat -c %a "$md"
+  assert_output 700
+}
+
+@test "user add refuses bad addresses, unknown domains, duplicates" {
+  run pochta user add "../etc@example.test" --password x
+  assert_failure 100
+  run pochta user add "a/b@example.test" --password x
+  assert_failure 100
+  run pochta user add "a:b@example.test" --password x
+  assert_failure 100
+  run pochta user add "carol@other.test" --password x
+  assert_failure 100
+  assert_output --partial "not a local domain"
+  run pochta user add "alice@example.test" --password x
+  assert_failure 100
+  run pochta user add "Carol@Example.TEST" --password ""
+  assert_failure 100
+  [ ! -e "$MAILROOT/example.test/carol" ]
+  run pochta user list
+  assert_output "alice@example.test
+bob@example.test"
+}
+
+@test "addresses are stored lowercase" {
+  run pochta user add "Carol@Example.TEST" --password pw
+  assert_success
+  run pochta user list example.test
+  assert_line carol@example.test
+  [ -d "$MAILROOT/example.test/carol/Maildir/new" ]
+}
+
+@test "password from stdin when not a terminal" {
+  run sh -c 'echo "from stdin" | pochta user add dave@example.test'
+  assert_success
+  run sh -c 'printf "new one\n" | pochta user passwd dave@example.test'
+  assert_success
+  run grep -c '^dave@example.test:default:\$y\$' "$POCHTA_CONF/passwords"
+  assert_output 1
+}
+
+@test "user del removes the login but keeps the Maildir" {
+  run pochta user del bob@example.test
+  assert_success
+  assert_output --partial "Maildir is kept"
+  run cdb_keys
+  refute_line --partial "bob@example.test"
+  [ -d "$(maildir_of bob@example.test)/new" ]
+  run pochta user del bob@example.test
+  assert_failure 100
+}
+
+@test "domain add/list/del" {
+  run pochta domain add Other.Test
+  assert_success
+  run pochta domain add other.test
+  assert_success
+  run pochta domain list
+  assert_output "example.test
+other.test"
+  run pochta domain del example.test
+  assert_failure 100
+  assert_output --partial "still has users"
+  run pochta domain del other.test
+  assert_success
+  run pochta domain del other.test
+  assert_failure 100
+  run pochta domain add "bad_domain"
+  assert_failure 100
+  run pochta domain add "../x"
+  assert_failure 100
+  run pochta domain list
+  assert_output "example.test"
+}
+
+@test "aliases and catch-all compile into a: keys" {
+  run pochta alias add sales@example.test alice@example.test Bob@Example.test
+  assert_success
+  run pochta alias add sales@example.test alice@example.test ext@remote.test
+  assert_success
+  run cdb_keys
+  assert_line "a:sales@example.test = alice@example.test|bob@example.test|ext@remote.test"
+  refute_line --partial "a:@example.test"
+  run pochta catchall example.test bob@example.test
+  assert_success
+  run cdb_keys
+  assert_line "a:@example.test = bob@example.test"
+  run pochta catchall example.test off
+  assert_success
+  run cdb_keys
+  refute_line --partial "a:@example.test"
+  run pochta alias del sales@example.test
+  assert_success
+  run pochta alias list
+  assert_output ""
+  run pochta alias add x@remote.test alice@example.test
+  assert_failure 100
+}
+
+@test "postmaster follows the postmaster file and an explicit alias" {
+  echo bob@example.test >"$POCHTA_CONF/postmaster"
+  run pochta compile
+  assert_success
+  run cdb_keys
+  assert_line "a:postmaster@example.test = bob@example.test"
+  run pochta alias add postmaster@example.test ext@remote.test
+  run cdb_keys
+  assert_line "a:postmaster@example.test = ext@remote.test"
+}
+
+@test "apppass add prints a password once, list and del" {
+  run pochta apppass add alice@example.test phone
+  assert_success
+  assert_output --regexp '^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$'
+  run pochta apppass add alice@example.test phone
+  assert_failure 100
+  run pochta apppass add alice@example.test default
+  assert_failure 100
+  run pochta apppass add nobody@example.test phone
+  assert_failure 100
+  run pochta apppass list alice@example.test
+  assert_output phone
+  run cdb_keys
+  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|phone:\$y\$[^|]+\|$'
+  run pochta apppass del alice@example.test phone
+  assert_success
+  run pochta apppass list alice@example.test
+  assert_output ""
+}
+
+@test "the text files are replaced atomically, no temporary file left" {
+  pochta domain add other.test
+  pochta user add x@other.test --password pw
+  run sh -c "ls -a '$POCHTA_CONF' | grep -c tmp"
+  assert_output 0
+}
+
+@test "usage errors exit 100" {
+  run pochta
+  assert_failure 100
+  run pochta frobnicate
+  assert_failure 100
+  run pochta user
+  assert_failure 100
+  run pochta init --queue
+  assert_failure 100
+}

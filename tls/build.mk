@@ -1,0 +1,18 @@
+# tls/: pochta-tlsd (the TLS engine) and libtlsclient.a (client side for pochta-remote).
+TLSD_SRC := tls/tlsd.c tls/tlsd_io.c tls/tlsd_creds.c tls/pemfile.c tls/tlsnames.c
+PROGS += $(O)/bin/pochta-tlsd
+$(O)/bin/pochta-tlsd: $(call objs,$(TLSD_SRC)) $(LIBPOCHTA)
+	$(call link,$(LIBPOCHTA) $(SKALIBS) $(BEARSSL))
+
+# Client side: plain libc + BearSSL, no skalibs, so pochta-remote (libowfat) can link it.
+TLSCLIENT_SRC := tls/tlsclient.c tls/pemfile.c tls/tlsnames.c
+TLSCLIENT := $(O)/tls/libtlsclient.a
+$(TLSCLIENT): $(call objs,$(TLSCLIENT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# pochta-tlsprobe: a test client of libtlsclient (used by tests/tls-*.bats).
+PROGS += $(O)/bin/pochta-tlsprobe
+$(O)/bin/pochta-tlsprobe: $(call objs,tls/tlsprobe.c) $(TLSCLIENT)
+	$(call link,$(BEARSSL))

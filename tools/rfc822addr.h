@@ -1,0 +1,15 @@
+/* Addresses out of RFC 5322 address-list header fields (To, Cc, Bcc), for
+ * sendmail -t. */
+#ifndef POCHTA_TOOLS_RFC822ADDR_H
+#define POCHTA_TOOLS_RFC822ADDR_H
+
+#include <stddef.h>
+#include <skalibs/stralloc.h>
+
+/* Append every address of the list s[0..len) (unfolded field body) to out as
+ * NUL-terminated strings: the part inside <...> when there is one, else the
+ * mailbox with comments and blanks removed. Groups ("name: a, b;") give their
+ * members. Returns the number found, or -1 on allocation failure. */
+int rfc822_addrs(char const *s, size_t len, stralloc *out);
+
+#endif
