@@ -209,6 +209,10 @@ static int write_part(stralloc *out, mime_tree const *t, uint32_t i, int ext)
   if (p->flags & MIME_F_MESSAGE) {
     if (!stralloc_cats(out, "\"message\" \"rfc822\"")) goto done;
     text = 0;
+  } else if (p->flags & MIME_F_TRUNC) {
+    /* nested too deep to open: Dovecot calls it application/octet-stream */
+    if (!stralloc_cats(out, "\"application\" \"octet-stream\"")) goto done;
+    text = 0;
   } else if (!ct.has_type) {
     text = 1;
     if (!stralloc_cats(out, "\"text\" \"plain\"")) goto done;

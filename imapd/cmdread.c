@@ -96,7 +96,7 @@ int cmd_read(stralloc *cmd)
       if (nonsync) {
         /* the client sends the data anyway and we cannot take it: close (RFC 7888) */
         io_puts("* BYE Literal too large\r\n");
-        return -2;
+        return -3;
       }
       put_tag_of(cmd);
       io_puts(authed && is_append(cmd) ? " NO [TOOBIG] Message too large\r\n" : " BAD Literal too large\r\n");

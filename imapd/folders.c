@@ -27,7 +27,8 @@ static int name_ok(char const *s, size_t n)
   if (!n || n > NAME_MAX_IMAP || s[0] == '.' || s[n - 1] == '.') return 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c < 0x20 || c == 0x7f || c == '/' || c == '\\') return 0;
+    /* 8-bit names are not modified UTF-7 (UTF8=ACCEPT is not offered) */
+    if (c < 0x20 || c >= 0x7f || c == '/' || c == '\\') return 0;
     if (c == '.' && i + 1 < n && s[i + 1] == '.') return 0;
   }
   if (n >= 1 && s[0] == '#') return 0;

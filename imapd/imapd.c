@@ -35,6 +35,7 @@ static void serve(void)
     if (r == 0) break;
     if (r == -2) { io_puts("* BYE Connection closed\r\n"); break; }
     if (r == -1) continue;
+    if (r == -3) break;
     if (!cmd_run(&cmd)) break;
   }
   io_flush();

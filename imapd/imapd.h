@@ -47,7 +47,7 @@ void resp(char const *s);
 void respf(char const *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Read a command into cmd (see parse.h for the inline literal form). 1 ok, 0 EOF,
- * -1 bad (the reply was sent), -2 error/timeout: close. */
+ * -1 bad (the reply was sent), -2 error/timeout: close, -3 close (BYE sent). */
 int cmd_read(stralloc *cmd);
 /* Run one command held in cmd. Returns 1 to go on, 0 to close. */
 int cmd_run(stralloc *cmd);

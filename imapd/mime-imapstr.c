@@ -73,7 +73,9 @@ int imap_for_humans(stralloc *out, char const *s, size_t len)
     if (!lastsp) prefix = 0;
   }
   if (lastsp && i > 0 && !prefix) { modify = 1; remove++; }
-  if (!modify)
+  /* Dovecot 2.3 sends values longer than this as literals (found by experiment:
+   * 8180 octets quoted, 8181 a literal) */
+  if (!modify && len <= 8180)
     return stralloc_catb(out, "\"", 1) && stralloc_catb(out, s, len) && stralloc_catb(out, "\"", 1);
   if (len == remove) return stralloc_catb(out, "\"\"", 2);
   outlen = len - remove + 2 * nuls;

@@ -11,6 +11,8 @@
 /* Private part flags, beside the public MIME_F_* ones. */
 #define MIME_F_DIGEST  0x100   /* multipart/digest: children default to message/rfc822 */
 #define MIME_F_ISMIME  0x200   /* Mime-Version or Content-Type seen (or a MIME part) */
+#define MIME_F_TRUNC   0x400   /* a multipart or message/rfc822 too deep to open: a leaf
+                                  written as application/octet-stream (as Dovecot) */
 
 /* ---- header fields (mime-header.c) */
 

@@ -206,6 +206,16 @@ int main(int argc, char **argv)
   }
   if (argc < 3) goto usage;
   load(&m, &t, argv[2]);
+  if (!strcmp(argv[1], "tree")) {
+    /* the part table: index parent depth flags header and body offsets, sizes */
+    for (uint32_t i = 0; i < t.n; i++) {
+      mime_part const *p = &t.parts[i];
+      printf("%u %d %u 0x%x hdr=%zu-%zu body=%zu-%zu vsize=%llu lines=%llu\n", i, p->parent == MIME_NONE ? -1 : (int)p->parent,
+             p->depth, p->flags, p->hdr_start, p->hdr_end, p->body_start, p->body_end,
+             (unsigned long long)p->body_vsize, (unsigned long long)p->body_lines);
+    }
+    return 0;
+  }
   if (!strcmp(argv[1], "sentday")) {
     int64_t day;
     if (!mime_sent_day(&t, &day)) { printf("none\n"); return 1; }

@@ -121,6 +121,8 @@ struct pstate_s {
 static uint32_t part_new(pstate *ps, uint32_t parent, size_t pos)
 {
   mime_tree *t = ps->t;
+  /* the parser stops looking for boundaries at the limit, so this cannot happen */
+  if (t->n >= MIME_MAX_PARTS) { errno = EOVERFLOW; return MIME_NONE; }
   if (t->n == t->cap) {
     uint32_t cap = t->cap ? t->cap * 2 : 8;
     if (cap > MIME_MAX_PARTS) cap = MIME_MAX_PARTS;
@@ -248,10 +250,14 @@ int mime_parse(mime_tree *t, char const *data, size_t len)
         if (p->parent != MIME_NONE && (t->parts[p->parent].flags & MIME_F_DIGEST)) flags |= MIME_F_MESSAGE;
         else flags |= MIME_F_TEXT;
       }
+      if ((flags & (MIME_F_MULTIPART | MIME_F_MESSAGE)) && (p->depth + 1 >= MIME_MAX_DEPTH || t->n >= MIME_MAX_PARTS)) {
+        /* its parts would be too deep (or too many): keep it closed, as a leaf */
+        flags &= ~(MIME_F_MULTIPART | MIME_F_MESSAGE | MIME_F_DIGEST);
+        flags |= MIME_F_TRUNC;
+      }
       p->flags = flags;
       p->body_end = p->body_start;
-      if (eoh && (flags & MIME_F_MULTIPART) && bound.len && mime
-          && p->depth < MIME_MAX_DEPTH && ps.nb < MIME_MAX_DEPTH + 1 && t->n < MIME_MAX_PARTS) {
+      if (eoh && (flags & MIME_F_MULTIPART) && bound.len && mime && ps.nb < MIME_MAX_DEPTH + 1) {
         struct bnd *b = &ps.stack[ps.nb++];
         b->off = ps.pool.len; b->len = bound.len; b->part = cur;
         if (!stralloc_catb(&ps.pool, bound.s, bound.len)) goto done;
@@ -270,12 +276,19 @@ int mime_parse(mime_tree *t, char const *data, size_t len)
       if (bhit >= 0) {
         /* a boundary ends the header (pos is at the boundary line). A message/rfc822
          * part still gets its (empty) message, as in Dovecot. */
-        if ((p->flags & MIME_F_MESSAGE) && p->depth < MIME_MAX_DEPTH && t->n < MIME_MAX_PARTS) {
-          uint32_t c = part_new(&ps, cur, p->body_start);
+        if (p->flags & MIME_F_MESSAGE) {
+          size_t bs = p->body_start;   /* p may move when the table grows */
+          uint32_t c = part_new(&ps, cur, bs);
           if (c == MIME_NONE) goto done;
           t->parts[c].flags = MIME_F_TEXT;
           cur = c;
-        } else p->flags &= ~MIME_F_MESSAGE;
+          if (t->n >= MIME_MAX_PARTS) ps.nb = 0;
+          if (!ps.nb) {   /* no boundaries any more: the rest is this part's */
+            pos = bs;
+            state = ST_SCAN;
+            continue;
+          }
+        }
         goto boundary;
       }
       pos = p->body_start;
@@ -285,15 +298,14 @@ int mime_parse(mime_tree *t, char const *data, size_t len)
     if (state == ST_BODY) {
       mime_part *p = &t->parts[cur];
       if (!pushed && (p->flags & MIME_F_MESSAGE)) {
-        if (p->depth >= MIME_MAX_DEPTH || t->n >= MIME_MAX_PARTS) {
-          p->flags &= ~MIME_F_MESSAGE;   /* too deep or too many: a plain leaf */
-        } else {
-          uint32_t c = part_new(&ps, cur, pos);
-          if (c == MIME_NONE) goto done;
-          cur = c;
-          state = ST_HEADER;
-          continue;
-        }
+        uint32_t c = part_new(&ps, cur, pos);
+        if (c == MIME_NONE) goto done;
+        cur = c;
+        /* the last part allowed: boundaries are no longer looked for, the rest of
+         * the message belongs to it (as Dovecot) */
+        if (t->n >= MIME_MAX_PARTS) ps.nb = 0;
+        state = ST_HEADER;
+        continue;
       }
       pushed = 0;
       state = ST_SCAN;
@@ -336,13 +348,14 @@ boundary:
           continue;
         }
         pos = (q - data) + 1;
-        if (!closing && t->n < MIME_MAX_PARTS) {
+        if (!closing) {
           uint32_t c = part_new(&ps, cur, pos);
           if (c == MIME_NONE) goto done;
           t->parts[c].flags = 0;
           cur = c;
+          if (t->n >= MIME_MAX_PARTS) ps.nb = 0;
           state = ST_HEADER;
-        } else state = ST_SCAN;   /* epilogue (or no room for more parts) */
+        } else state = ST_SCAN;   /* epilogue */
       }
     }
   }
@@ -353,7 +366,7 @@ done:
   stralloc_free(&bound);
   stralloc_free(&val);
   free(ps.last);
-  if (!ok) errno = ENOMEM;
+  if (!ok && errno != EOVERFLOW) errno = ENOMEM;
   return ok;
 }
 

@@ -183,7 +183,7 @@ int p_flag(pcur *p, pstr *out)
 
 static int seqnum(pcur *p, uint32_t *n)
 {
-  if (p_char(p, '*')) { *n = UINT32_MAX; return 1; }
+  if (p_char(p, '*')) { *n = 0; return 1; }   /* 0 is never a number: it means '*' */
   return p_nz_number(p, n);
 }
 
@@ -197,8 +197,8 @@ int p_seqset(pcur *p, seqset *ss)
     b = a;
     if (p_char(p, ':') && !seqnum(p, &b)) { p->pos = save; return 0; }
     if (ss->n >= SEQSET_MAX) { p->pos = save; return 0; }
-    ss->r[ss->n].lo = a < b ? a : b;
-    ss->r[ss->n].hi = a < b ? b : a;
+    ss->r[ss->n].lo = a;
+    ss->r[ss->n].hi = b;
     ss->n++;
     if (!p_char(p, ',')) break;
   }
@@ -209,8 +209,8 @@ int seqset_has(seqset const *ss, uint32_t x, uint32_t max)
 {
   for (size_t i = 0; i < ss->n; i++) {
     uint32_t lo = ss->r[i].lo, hi = ss->r[i].hi;
-    if (lo == UINT32_MAX) lo = max;
-    if (hi == UINT32_MAX) hi = max;
+    if (!lo) lo = max;
+    if (!hi) hi = max;
     if (lo > hi) { uint32_t t = lo; lo = hi; hi = t; }
     if (x >= lo && x <= hi) return 1;
   }

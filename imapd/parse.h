@@ -34,7 +34,7 @@ int p_word(pcur *p, char const *w);
 /* A flag (\Seen or atom) */
 int p_flag(pcur *p, pstr *out);
 
-/* Sequence sets: ranges [lo,hi], '*' given as UINT32_MAX, "$" refused. */
+/* Sequence sets: ranges lo:hi as written (either order), '*' given as 0, "$" refused. */
 typedef struct { uint32_t lo, hi; } range;
 typedef struct { range *r; size_t n; } seqset;
 #define SEQSET_MAX 4096

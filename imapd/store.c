@@ -29,8 +29,7 @@ int seqset_valid(seqset const *ss, int uid)
 {
   if (uid) return 1;
   for (size_t i = 0; i < ss->n; i++) {
-    if (ss->r[i].hi != UINT32_MAX && ss->r[i].hi > S.mb.n) return 0;
-    if (ss->r[i].lo != UINT32_MAX && ss->r[i].lo > S.mb.n) return 0;
+    if (ss->r[i].hi > S.mb.n || ss->r[i].lo > S.mb.n) return 0;
     if (!S.mb.n) return 0;
   }
   return 1;

@@ -75,7 +75,7 @@ static void list_dir(char const *dir, int is_new, uint64_t now, unsigned *count)
 {
   DIR *d = opendir(dir);
   struct dirent *de;
-  if (!d) die(EX_TEMP, "open queue directory");
+  if (!d) { if (errno == ENOENT) return; die(EX_TEMP, "open queue directory"); }   /* never used yet */
   while ((de = readdir(d))) {
     uint64_t id;
     qenv e = QENV_ZERO;

@@ -6,5 +6,6 @@ $(O)/bin/pochta-smtpd: $(call objs,$(SMTPD_ENGINE) smtpd/real.c smtpd/main.c) $(
 	$(call link,$(SKALIBS) $(CRYPT))
 
 FUZZERS += $(O)/fuzz/fuzz-smtpd
-$(O)/fuzz/fuzz-smtpd: $(call fobjs,$(SMTPD_ENGINE) smtpd/fuzz.c) $(FUZZ_LIB)
+# (FO is defined after the build.mk files are included, so fobjs cannot be used here)
+$(O)/fuzz/fuzz-smtpd: $(patsubst %.c,$(O)/fuzzobj/%.o,$(SMTPD_ENGINE) smtpd/fuzz.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS) $(CRYPT))

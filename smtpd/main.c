@@ -84,6 +84,7 @@ int main(int argc, char **argv)
     if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127) { s->me = "localhost"; break; }
   if (conf_ulong(&s->databytes, "databytes", DATABYTES_DEFAULT) < 0) s->databytes = DATABYTES_DEFAULT;
   s->remoteip = getenv("TCPREMOTEIP");
+  if (!s->remoteip) s->remoteip = getenv("REMOTE_ADDR");   /* systemd Accept=yes */
   s->remotehost = getenv("TCPREMOTEHOST");
   s->relayclient = getenv("RELAYCLIENT") != 0;
   s->plainauth = conf_line(&pa, "plainauth") > 0 && !strcmp(pa.s, "loopback") && loopback(s->remoteip);

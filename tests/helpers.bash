@@ -230,7 +230,7 @@ tls_cert() {
 # and the envelope (printf format, \0 allowed) on fd 1; sets status like run.
 q_enqueue() {
   local env=$1 msg=${2:-$'Subject: test\n\nbody\n'}
-  printf '%s' "$msg" | pochta-queue 1< <(printf "$env")
+  printf "%s" "$msg" | pochta-queue 1< <(printf "$env") 2>>"$BATS_TEST_TMPDIR/queue.log"
 }
 
 # q_files: number of files in the queue's new/, state/, mess/ and tmp/.

@@ -40,7 +40,7 @@ PY
   run bounce_run s@a.test
   assert_success
   run cat "$BATS_TEST_TMPDIR/fq.env"
-  assert_output $'F\nTs@a.test\n'
+  assert_output $'F\nTs@a.test'
   run dsn_check
   assert_line 'type multipart/report delivery-status'
   assert_line 'from Mail Delivery System <MAILER-DAEMON@mx.a.test>'
@@ -75,7 +75,7 @@ PY
   run bounce_run ''
   assert_success
   run cat "$BATS_TEST_TMPDIR/fq.env"
-  assert_output $'F#@[]\nTpostmaster@mx.a.test\n'
+  assert_output $'F#@[]\nTpostmaster@mx.a.test'
   run grep '^Subject:' "$BATS_TEST_TMPDIR/fq.msg"
   assert_output 'Subject: Postmaster notify: undeliverable delivery report'
 }

@@ -11,11 +11,13 @@ setup() {
   echo 1 >"$POCHTA_CONF/retrymin"
   export SB REAL_DELIVER="$POCHTA_BIN/pochta-deliver"
 }
-teardown() { stop_all; }
+teardown() { [ -f "$BATS_TEST_TMPDIR/send.log" ] && tail -20 "$BATS_TEST_TMPDIR/send.log"; stop_all; }
 
 # Start the runner with the stand-ins first in PATH.
 runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 5 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
 slog() { cat "$BATS_TEST_TMPDIR/send.log"; }
+# n_mail ADDR N: ADDR's Maildir holds N messages (for wait_for).
+n_mail() { [ "$(count_mail "$(maildir_of "$1")")" = "$2" ]; }
 
 # A bounce stand-in that records each call: sender, then fd 3.
 bounce_recorder() {
@@ -27,7 +29,7 @@ bounce_recorder() {
   printf 'Subject: hello\n\nbody line\n' >"$BATS_TEST_TMPDIR/m"
   pochta-queue <"$BATS_TEST_TMPDIR/m" 1< <(printf 'Fbob@example.test\0Talice@example.test\0\0')
   md=$(maildir_of alice@example.test)
-  wait_for 10 test "$(count_mail "$md")" = 1
+  wait_for 10 n_mail alice@example.test 1
   f=$(find "$md/new" -type f)
   { printf 'Return-Path: <bob@example.test>\nDelivered-To: alice@example.test\n'; cat "$BATS_TEST_TMPDIR/m"; } >"$BATS_TEST_TMPDIR/want"
   cmp "$BATS_TEST_TMPDIR/want" "$f"
@@ -39,8 +41,8 @@ bounce_recorder() {
 @test "send: messages queued while it was down are delivered when it starts" {
   for i in $(seq 1 50); do q_enqueue 'Fbob@example.test\0Talice@example.test\0Tbob@example.test\0\0' "Subject: $i"$'\n\nx\n'; done
   runner
-  wait_for 20 test "$(count_mail "$(maildir_of bob@example.test)")" = 50
-  wait_for 10 test "$(count_mail "$(maildir_of alice@example.test)")" = 50
+  wait_for 20 n_mail bob@example.test 50
+  wait_for 10 n_mail alice@example.test 50
   wait_for 5 queue_empty
 }
 
@@ -52,7 +54,7 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   bounce_recorder
   runner
   q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
-  wait_for 30 test "$(count_mail "$(maildir_of alice@example.test)")" = 1
+  wait_for 30 n_mail alice@example.test 1
   [ "$(cat "$BATS_TEST_TMPDIR/calls")" = 3 ]
   grep -q 'result=defer attempts=1 next=1 msg="4.2.2 mailbox busy"' "$BATS_TEST_TMPDIR/send.log"
   grep -q 'result=defer attempts=2 next=5 ' "$BATS_TEST_TMPDIR/send.log"
@@ -122,7 +124,7 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   ln -s "$POCHTA_BIN/pochta-deliver" "$BATS_TEST_TMPDIR/only/"
   PATH="$BATS_TEST_TMPDIR/only:/usr/bin:/bin" bg send "$POCHTA_BIN/pochta-send"
   q_enqueue 'Fbob@example.test\0Talice@example.test\0Tfar@remote.test\0\0'
-  wait_for 10 test "$(count_mail "$(maildir_of alice@example.test)")" = 1
+  wait_for 10 n_mail alice@example.test 1
   wait_for 10 grep -q 'event=missing .*rcpt=far@remote.test program=pochta-remote' "$BATS_TEST_TMPDIR/send.log"
   wait_for 5 bash -c 'pochta-queuectl list | grep -q "not installed"'
   run pochta-queuectl list
@@ -147,14 +149,22 @@ exit 0"
   bounce_recorder
   runner
   q_enqueue 'Fbob@example.test\0Tok1@a.test\0Tlater@a.test\0Tbad@B.test\0Tok2@a.test\0Tsilent@c.test\0\0'
-  wait_for 20 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 20 grep -q 'rcpt=later@a.test kind=remote result=ok attempts=1' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 10 grep -q 'rcpt=silent@c.test kind=remote result=defer attempts=2' "$BATS_TEST_TMPDIR/send.log"
   run sort "$BATS_TEST_TMPDIR/remote"
   # First round: one call per domain (a.test gathers three); then retries.
-  assert_line --index 0 'CALL a.test bob@example.test ok1@a.test later@a.test ok2@a.test'
+  assert_line 'CALL a.test bob@example.test ok1@a.test later@a.test ok2@a.test'
   assert_line 'CALL b.test bob@example.test bad@B.test'
   assert_line 'CALL a.test bob@example.test later@a.test'
   assert_line 'CALL c.test bob@example.test silent@c.test'
   grep -q 'rcpt=silent@c.test kind=remote result=defer attempts=1 next=1 msg="4.4.0 no result from pochta-remote (exit 0)"' "$BATS_TEST_TMPDIR/send.log"
+  grep -q 'rcpt=bad@B.test kind=remote result=fail attempts=1 msg="550 5.1.1 unknown"' "$BATS_TEST_TMPDIR/send.log"
+  # Delivered and failed recipients are never tried again.
+  [ "$(grep -c 'ok1@a.test' "$BATS_TEST_TMPDIR/remote")" = 1 ]
+  [ "$(grep -c 'bad@B.test' "$BATS_TEST_TMPDIR/remote")" = 1 ]
+  run pochta-queuectl show "$(find "$QUEUE/state" -type f -printf "%f\n" | head -1)"
+  assert_line 'rcpt: ok1@a.test status=delivered attempts=0'
+  assert_line 'rcpt: bad@B.test status=failed attempts=1 error="550 5.1.1 unknown"'
 }
 
 @test "send: concurrency limits: local, remote overall and per domain" {
@@ -175,7 +185,7 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
     q_enqueue 'Fbob@example.test\0Talice@example.test\0Tx@a.test\0Ty@b.test\0Tz@c.test\0Tw@d.test\0\0'
   done
   runner
-  wait_for 30 test "$(count_mail "$(maildir_of alice@example.test)")" = 6
+  wait_for 30 n_mail alice@example.test 6
   wait_for 30 queue_empty
   [ "$(sort -n "$BATS_TEST_TMPDIR/lmax" | tail -1)" -le 2 ]
   [ "$(sort -n "$BATS_TEST_TMPDIR/rmax" | tail -1)" -le 3 ]

@@ -20,6 +20,9 @@ import smtplib
 import socket
 import ssl
 import sys
+import warnings
+
+warnings.filterwarnings("ignore")  # TLSv1/1.1 are deprecated: that is what we test
 
 HOST = "127.0.0.1"
 NAME = "mx.example.test"
@@ -97,11 +100,12 @@ def inject(proto, port):
 
 
 def main():
-    cmd, port = sys.argv[1], int(sys.argv[2])
-    rest = sys.argv[3:]
-    user, pw = (rest[0], rest[1]) if len(rest) >= 2 else (None, None)
+    cmd = sys.argv[1]
     if cmd == "inject":
         return inject(sys.argv[2], int(sys.argv[3]))
+    port = int(sys.argv[2])
+    rest = sys.argv[3:]
+    user, pw = (rest[0], rest[1]) if len(rest) >= 2 else (None, None)
     if cmd in ("smtplib", "smtps"):
         if cmd == "smtps":
             s = smtplib.SMTP_SSL(HOST, port, context=ctx(), timeout=10)

@@ -77,8 +77,9 @@ def fds():
     return " ".join(res)
 
 
-def inmem(needle):
-    """Is needle anywhere in this process's readable memory?"""
+def inmem(h1, h2):
+    """Is h1+h2 anywhere in this process's readable memory? The needle comes in two
+    halves so that this process never builds it in one piece itself."""
     found = False
     with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
         for m in maps:
@@ -88,8 +89,12 @@ def inmem(needle):
             a, b = (int(x, 16) for x in f[0].split("-"))
             try:
                 mem.seek(a)
-                if needle in mem.read(b - a):
-                    found = True
+                data = mem.read(b - a)
+                i = data.find(h1)
+                while i >= 0:
+                    if data[i + len(h1):i + len(h1) + len(h2)] == h2:
+                        found = True
+                    i = data.find(h1, i + 1)
             except (OSError, ValueError, OverflowError):
                 pass
     return found
@@ -102,8 +107,8 @@ def extra(words):
         return " ".join("%s=%s" % kv for kv in sorted(env.items())) or "none"
     if v == "XFDS":
         return fds()
-    if v == "XMEM" and len(words) > 1:
-        return "found" if inmem(bytes.fromhex(words[1])) else "absent"
+    if v == "XMEM" and len(words) > 2:
+        return "found" if inmem(bytes.fromhex(words[1]), bytes.fromhex(words[2])) else "absent"
     return None
 
 

@@ -62,25 +62,30 @@ static char const *q(char const *s, char *buf, size_t len)
   return buf;
 }
 
-/* The SNI name as a safe printable string: lowercase letters, digits, '-', '.',
- * '_' only (it goes into the daemon's environment and our log). "" if absent or
- * not a plausible host name. */
+/* The SNI name as a safe printable string: a host name of lowercase letters,
+ * digits, '-' and '_', labels of 1 to 63 octets, at most 253 in all (it goes into
+ * the daemon's environment and our log). "" if absent or not such a name. */
 static void clean_sni(char const *in, char *out, size_t len)
 {
-  size_t i = 0;
+  size_t i = 0, label = 0;
   out[0] = 0;
-  if (!in) return;
+  if (!in || !*in) return;
   for (; in[i]; i++) {
     char c = in[i];
-    if (i + 1 >= len) { out[0] = 0; return; }
+    if (i >= 253 || i + 1 >= len) goto bad;
     if (c >= 'A' && c <= 'Z') c += 'a' - 'A';
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_')) {
-      out[0] = 0;
-      return;
-    }
+    if (c == '.') {
+      if (!label) goto bad;
+      label = 0;
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_') {
+      if (++label > 63) goto bad;
+    } else goto bad;
     out[i] = c;
   }
   out[i] = 0;
+  return;
+bad:
+  out[0] = 0;
 }
 
 /* Write all of buf; 0 ok, -1 error. */
@@ -201,7 +206,12 @@ int main(int argc, char const *const *argv)
   /* fds 0, 1, 2 are taken (socket, socket, log), so these are all >= 3 */
   int ctl[2], toapp[2], fromapp[2];
   if (pipe(toapp) < 0 || pipe(fromapp) < 0) strerr_diefu1sys(111, "pipe");
-  if (implicit) { if (pipe(ctl) < 0) strerr_diefu1sys(111, "pipe"); }
+  if (implicit) {
+    /* ctl[0] is always the engine's end: here the pipe's write end */
+    int p[2];
+    if (pipe(p) < 0) strerr_diefu1sys(111, "pipe");
+    ctl[0] = p[1]; ctl[1] = p[0];
+  }
   else if (socketpair(AF_UNIX, SOCK_STREAM, 0, ctl) < 0) strerr_diefu1sys(111, "socketpair");
   /* engine's ends never reach the daemon */
   coe(toapp[1], 1); coe(fromapp[0], 1); coe(ctl[0], 1);

@@ -70,17 +70,35 @@ static struct { int code; char const *name; } const err_names[] = {
 };
 #undef E
 
+/* TLS alert descriptions (RFC 5246 7.2), for the ones a peer is likely to see */
+static struct { int code; char const *name; } const alert_names[] = {
+  { 0, "close_notify" }, { 10, "unexpected_message" }, { 20, "bad_record_mac" },
+  { 22, "record_overflow" }, { 40, "handshake_failure" }, { 42, "bad_certificate" },
+  { 43, "unsupported_certificate" }, { 44, "certificate_revoked" },
+  { 45, "certificate_expired" }, { 46, "certificate_unknown" },
+  { 47, "illegal_parameter" }, { 48, "unknown_ca" }, { 50, "decode_error" },
+  { 51, "decrypt_error" }, { 70, "protocol_version" }, { 71, "insufficient_security" },
+  { 80, "internal_error" }, { 86, "inappropriate_fallback" }, { 90, "user_canceled" },
+  { 100, "no_renegotiation" }, { 110, "unsupported_extension" },
+  { 112, "unrecognized_name" },
+};
+
+static char const *alert(char *buf, size_t len, char const *dir, int a)
+{
+  for (unsigned int i = 0; i < sizeof alert_names / sizeof alert_names[0]; i++)
+    if (alert_names[i].code == a) {
+      snprintf(buf, len, "alert_%s:%s", dir, alert_names[i].name);
+      return buf;
+    }
+  snprintf(buf, len, "alert_%s:%d", dir, a);
+  return buf;
+}
+
 char const *tls_error_name(int err)
 {
-  static char buf[40];
-  if (err >= BR_ERR_SEND_FATAL_ALERT) {
-    snprintf(buf, sizeof buf, "alert_sent:%d", err - BR_ERR_SEND_FATAL_ALERT);
-    return buf;
-  }
-  if (err >= BR_ERR_RECV_FATAL_ALERT) {
-    snprintf(buf, sizeof buf, "alert_received:%d", err - BR_ERR_RECV_FATAL_ALERT);
-    return buf;
-  }
+  static char buf[48];
+  if (err >= BR_ERR_SEND_FATAL_ALERT) return alert(buf, sizeof buf, "sent", err - BR_ERR_SEND_FATAL_ALERT);
+  if (err >= BR_ERR_RECV_FATAL_ALERT) return alert(buf, sizeof buf, "received", err - BR_ERR_RECV_FATAL_ALERT);
   for (unsigned int i = 0; i < sizeof err_names / sizeof err_names[0]; i++)
     if (err_names[i].code == err) return err_names[i].name;
   snprintf(buf, sizeof buf, "BR_ERR_%d", err);

@@ -36,7 +36,7 @@ static int reply(tlsclient *t, int fd, int verbose)
   char line[1024];
   for (;;) {
     if (getline_fd(t, fd, line, sizeof line) < 4) return -1;
-    if (verbose) printf("S: %s", line);
+    if (verbose) printf("S: %.*s\n", (int)strcspn(line, "\r\n"), line);
     if (line[3] != '-') return atoi(line);
   }
 }

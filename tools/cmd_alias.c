@@ -64,6 +64,7 @@ static void del_alias(char const *key, int must)
   tf_read(&sa, "aliases");
   if (!tf_filter(&out, &sa, drop_key, (void *)key)) {
     if (must) strerr_dief(USAGE_EXIT, "no such alias: ", key);
+    stralloc_free(&sa); stralloc_free(&out);
     return;
   }
   tf_write("aliases", out.s, out.len, 0644);
@@ -84,6 +85,7 @@ int cmd_alias(int argc, char const *const *argv)
         strerr_diefu1sys(TEMP_EXIT, "write to stdout");
     }
     if (!buffer_flush(buffer_1)) strerr_diefu1sys(TEMP_EXIT, "write to stdout");
+    stralloc_free(&sa);
     return 0;
   }
   if (argc >= 4 && !strcmp(argv[1], "add")) {
@@ -93,6 +95,7 @@ int cmd_alias(int argc, char const *const *argv)
     if (!domain_is_local(at + 1)) strerr_dief(USAGE_EXIT, "not a local domain: ", at + 1);
     set_alias(a.s, argv + 3, argc - 3, 1);
     compile();
+    stralloc_free(&a);
     return 0;
   }
   if (argc == 3 && !strcmp(argv[1], "del")) {
@@ -100,6 +103,7 @@ int cmd_alias(int argc, char const *const *argv)
     tf_lock();
     del_alias(a.s, 1);
     compile();
+    stralloc_free(&a);
     return 0;
   }
   strerr_dieusage(USAGE_EXIT, ALIAS_USAGE);
@@ -116,5 +120,6 @@ int cmd_catchall(int argc, char const *const *argv)
   if (!strcmp(argv[2], "off")) del_alias(d.s, 0);
   else set_alias(d.s, argv + 2, 1, 0);
   compile();
+  stralloc_free(&d);
   return 0;
 }

@@ -57,6 +57,7 @@ int cmd_domain(int argc, char const *const *argv)
         strerr_diefu1sys(TEMP_EXIT, "write to stdout");
     }
     if (!buffer_flush(buffer_1)) strerr_diefu1sys(TEMP_EXIT, "write to stdout");
+    stralloc_free(&sa);
     return 0;
   }
   if (argc != 3) strerr_dieusage(USAGE_EXIT, DOMAIN_USAGE);
@@ -66,12 +67,12 @@ int cmd_domain(int argc, char const *const *argv)
   if (!strcmp(argv[1], "add")) {
     if (tf_filter(&out, &sa, drop_domain, d.s)) {
       strerr_warnw("domain ", d.s, " exists already");
-      return 0;
+      goto done;
     }
     if (!stralloc_catb(&out, d.s, d.len) || !stralloc_catb(&out, "\n", 1)) strerr_diefu1sys(TEMP_EXIT, "allocate");
     tf_write("domains", out.s, out.len, 0644);
     compile();
-    return 0;
+    goto done;
   }
   if (!strcmp(argv[1], "del")) {
     stralloc x = STRALLOC_ZERO, y = STRALLOC_ZERO;
@@ -84,7 +85,11 @@ int cmd_domain(int argc, char const *const *argv)
     if (tf_filter(&y, &x, in_domain, d.s)) strerr_dief(USAGE_EXIT, "domain ", d.s, " still has aliases: delete them first");
     tf_write("domains", out.s, out.len, 0644);
     compile();
-    return 0;
+    stralloc_free(&x); stralloc_free(&y);
+    goto done;
   }
   strerr_dieusage(USAGE_EXIT, DOMAIN_USAGE);
+ done:
+  stralloc_free(&d); stralloc_free(&sa); stralloc_free(&out);
+  return 0;
 }

@@ -102,6 +102,7 @@ static int user_add(int argc, char const *const *argv)
   explicit_bzero(pass.s, pass.len);
   rewrite("users", 0644, drop_key, a.s, a.s, md.s, 0);
   compile();
+  stralloc_free(&a); stralloc_free(&root); stralloc_free(&md); stralloc_free(&pass);
   return 0;
 }
 
@@ -128,6 +129,7 @@ static int user_del(char const *s)
   compile();
   /* Mail is never removed by a typo: the admin deletes the Maildir himself. */
   strerr_warni("user ", a.s, " deleted; the Maildir is kept: ", out.s);
+  stralloc_free(&a); stralloc_free(&sa); stralloc_free(&out);
   return 0;
 }
 
@@ -144,6 +146,7 @@ static int user_passwd(int argc, char const *const *argv)
   set_password(a.s, "default", pass.s);
   explicit_bzero(pass.s, pass.len);
   compile();
+  stralloc_free(&a); stralloc_free(&pass);
   return 0;
 }
 
@@ -176,6 +179,7 @@ static int user_list(char const *domain)
     out(k, klen);
   }
   out_flush();
+  stralloc_free(&d); stralloc_free(&sa);
   return 0;
 }
 
@@ -208,7 +212,7 @@ int cmd_apppass(int argc, char const *const *argv)
       out(r, c - r);
     }
     out_flush();
-    return 0;
+    goto done;
   }
   if (argc != 4) strerr_dieusage(USAGE_EXIT, APPPASS_USAGE);
   if (!addr_label(argv[3]) || !strcmp(argv[3], "default"))
@@ -224,13 +228,16 @@ int cmd_apppass(int argc, char const *const *argv)
     /* Shown once: only its hash is kept. */
     out(pass.s, pass.len);
     out_flush();
-    return 0;
+    goto done;
   }
   if (!strcmp(argv[1], "del")) {
     if (!tf_filter(&tmp, &sa, drop_pw, &p)) strerr_dief(USAGE_EXIT, "no such app password: ", a.s, " ", argv[3]);
     rewrite("passwords", 0600, drop_pw, &p, 0, 0, 0);
     compile();
-    return 0;
+    goto done;
   }
   strerr_dieusage(USAGE_EXIT, APPPASS_USAGE);
+ done:
+  stralloc_free(&a); stralloc_free(&pass); stralloc_free(&sa); stralloc_free(&tmp);
+  return 0;
 }

@@ -309,9 +309,10 @@ void compile(void)
   read_users();
   read_passwords();
   read_aliases();
-  qsort(ents, nents, sizeof *ents, cmp);
+  /* qsort wants a real array even for no element (an empty instance). */
+  if (nents) qsort(ents, nents, sizeof *ents, cmp);
   postmasters();
-  qsort(ents, nents, sizeof *ents, cmp);
+  if (nents) qsort(ents, nents, sizeof *ents, cmp);
   write_cdb();
 }
 

@@ -112,8 +112,9 @@ int main(int argc, char const *const *argv)
   char const *sender = 0, *fullname = 0;
   int opt_t = 0, opt_i = 0, i;
   unsigned long databytes;
-  stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, env = STRALLOC_ZERO;
-  stralloc tmp = STRALLOC_ZERO, found = STRALLOC_ZERO;
+  /* static: the program ends soon after, and what statics hold is not a leak */
+  static stralloc in = STRALLOC_ZERO, msg = STRALLOC_ZERO, hdr = STRALLOC_ZERO, env = STRALLOC_ZERO;
+  static stralloc tmp = STRALLOC_ZERO, found = STRALLOC_ZERO, snd = STRALLOC_ZERO;
   size_t pos, body;
   int have_date = 0, have_msgid = 0, have_from = 0;
 
@@ -164,11 +165,8 @@ int main(int argc, char const *const *argv)
     sender = found.s;
   }
   if (*sender && !addr_ok(sender)) strerr_dief(SX_DATAERR, "bad sender address: ", sender);
-  {
-    stralloc s = STRALLOC_ZERO;
-    if (!stralloc_cats(&s, sender) || !stralloc_0(&s)) nomem();
-    sender = s.s;   /* own copy: tmp and found are reused below */
-  }
+  if (!stralloc_cats(&snd, sender) || !stralloc_0(&snd)) nomem();
+  sender = snd.s;   /* own copy: tmp and found are reused below */
 
   /* The message: all of stdin, at most databytes. */
   for (;;) {

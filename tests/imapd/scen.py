@@ -538,6 +538,35 @@ def s_idle(port):
     m.logout()
 
 
+def s_append_many(port):
+    """APPEND argv[3] messages (run several at once with deliveries)."""
+    m = conn(port)
+    for i in range(int(sys.argv[3])):
+        ok(m.append('INBOX', None, None, msg('parallel %d %d' % (os.getpid(), i))))
+        if i % 5 == 0:
+            ok(m.select('INBOX'))
+            ok(m.store('1:*', '+FLAGS', r'\Seen'))
+    m.logout()
+
+
+def s_check_uids(port):
+    """Every message has one UID, UIDs are unique, two sessions agree; argv[3] = count."""
+    want = int(sys.argv[3])
+    a, b = conn(port), conn(port)
+    ok(a.select('INBOX')); ok(b.select('INBOX'))
+    da = ok(a.fetch('1:*', '(UID BODY.PEEK[HEADER.FIELDS (Subject)])'))
+    db = ok(b.fetch('1:*', '(UID BODY.PEEK[HEADER.FIELDS (Subject)])'))
+    pa = [(x[0], x[1]) for x in da if isinstance(x, tuple)]
+    pb = [(x[0], x[1]) for x in db if isinstance(x, tuple)]
+    assert len(pa) == want, (len(pa), want)
+    assert pa == pb
+    uids = [int(re.search(rb'UID (\d+)', h).group(1)) for h, _ in pa]
+    assert len(set(uids)) == want and uids == sorted(uids), uids
+    subjects = [s for _, s in pa]
+    assert len(set(subjects)) == want, 'a message was listed twice'
+    a.logout(); b.logout()
+
+
 SCEN = {k[2:]: v for k, v in globals().items() if k.startswith('s_')}
 
 if __name__ == '__main__':

@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# pochta-smtpd with the real pochta-queue (and, when present, pochta-send and
+# pochta-deliver): the 250 id is the queue's id, the queued message is what was
+# sent plus Received, and it ends in the Maildir byte for byte.
+
+load helpers
+
+setup() {
+  command -v pochta-queue >/dev/null || skip "pochta-queue not built"
+  instance_new
+  unset POCHTA_QUEUE QMAILQUEUE
+}
+
+teardown() { stop_all; }
+
+@test "smtpd e2e: the real pochta-queue takes the message; 250 names its id" {
+  start_smtpd
+  run swaks --server 127.0.0.1 --port "$SMTP_PORT" --from x@remote.test --to alice@example.test --helo c.test --body 'to the queue'
+  assert_success
+  id=$(sed -n 's/^<-  250 2.0.0 Ok: queued as \([0-9a-f]\{16\}\)$/\1/p' <<<"$output")
+  [ ${#id} = 16 ]
+  [ -n "$(find "$QUEUE" -type f -name "$id")" ]
+}
+
+@test "smtpd e2e: into the Maildir through pochta-send and pochta-deliver" {
+  command -v pochta-send >/dev/null || skip "pochta-send not built"
+  start_smtpd
+  start_send
+  python3 - "$SMTP_PORT" <<'EOF2'
+import smtplib, sys
+msg = b"From: x@remote.test\r\nTo: alice@example.test\r\nSubject: e2e\r\n\r\nend to end\r\n..dot\r\n"
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="c.test") as s:
+    assert s.sendmail("x@remote.test", ["alice@example.test", "bob@example.test"], msg) == {}
+EOF2
+  md=$(maildir_of alice@example.test)
+  wait_for 20 test "$(count_mail "$md")" = 1
+  wait_for 20 test "$(count_mail "$(maildir_of bob@example.test)")" = 1
+  f=$(find "$md/new" "$md/cur" -type f | head -n1)
+  grep -q '^Received: from c.test (\[127.0.0.1\])$' "$f"
+  printf 'From: x@remote.test\nTo: alice@example.test\nSubject: e2e\n\nend to end\n..dot\n' >"$BATS_TEST_TMPDIR/want"
+  sed '1,/^Received: from c.test/d' "$f" | sed '1,2d' | cmp - "$BATS_TEST_TMPDIR/want"
+}
