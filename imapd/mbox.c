@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -210,9 +211,13 @@ static int cmp_msg_uid(void const *a, void const *b)
 }
 
 /* Read the uid list: entries point into sa. */
+/* The mailbox GUID of the last list read (Dovecot wants 32 hex digits). */
+static char list_guid[33];
+
 static int list_read(char const *dir, stralloc *sa, lent **out, size_t *nout,
                      uint32_t *validity, uint32_t *next)
 {
+  list_guid[0] = 0;
   char p[4200];
   snprintf(p, sizeof p, "%s/dovecot-uidlist", dir);
   sa->len = 0; *out = 0; *nout = 0; *validity = 0; *next = 1;
@@ -233,6 +238,7 @@ static int list_read(char const *dir, stralloc *sa, lent **out, size_t *nout,
       for (char *c = line + 2; *c; ) {
         if (*c == 'V') *validity = (uint32_t)strtoul(c + 1, 0, 10);
         else if (*c == 'N') *next = (uint32_t)strtoul(c + 1, 0, 10);
+        else if (*c == 'G' && strspn(c + 1, "0123456789abcdef") == 32) { memcpy(list_guid, c + 1, 32); list_guid[32] = 0; }
         c = strchr(c, ' '); if (!c) break; c++;
       }
     } else {
@@ -298,7 +304,16 @@ static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox co
   char p[4200];
   stralloc sa = STRALLOC_ZERO;
   char line[128];
-  snprintf(line, sizeof line, "3 V%u N%u G%08x%08x\n", validity, next, validity, (unsigned)getpid());
+  if (strlen(list_guid) != 32) {
+    unsigned char r[16];
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+      /* no entropy: time and pid still make it unique enough for a mailbox id */
+      uint32_t t = (uint32_t)time(0), p = (uint32_t)getpid();
+      memset(r, 0, sizeof r); memcpy(r, &t, 4); memcpy(r + 4, &p, 4); memcpy(r + 8, &validity, 4);
+    }
+    for (int i = 0; i < 16; i++) snprintf(list_guid + 2 * i, 3, "%02x", r[i]);
+  }
+  snprintf(line, sizeof line, "3 V%u N%u G%s\n", validity, next, list_guid);
   int ok = stralloc_cats(&sa, line);
   for (size_t i = 0; ok && i < mb->n; i++) {
     char const *nm = mbox_name(mb, &mb->m[i]);

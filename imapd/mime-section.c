@@ -25,8 +25,9 @@ int mime_section_parse(mime_section *sec, stralloc *store, char const *s, size_t
   while (i < len && s[i] >= '1' && s[i] <= '9') {
     uint32_t v = 0;
     while (i < len && s[i] >= '0' && s[i] <= '9') {
-      if (v > 99999999) goto bad;
-      v = v * 10 + (s[i++] - '0');
+      uint32_t d = s[i++] - '0';
+      if (v > (UINT32_MAX - d) / 10) goto bad;   /* nz-number is at most 2^32-1 */
+      v = v * 10 + d;
     }
     if (sec->npath > MIME_MAX_DEPTH) goto bad;
     sec->path[sec->npath++] = v;

@@ -180,7 +180,9 @@ int users_password_check(users const *u, char const *addr, char const *pass, str
         colon = h - line;
         h++;
         memset(&cd, 0, sizeof cd);
-        char const *c = crypt_r(pass, h, &cd);
+        /* crypt_rn, not crypt_r: sanitizers intercept crypt_r and, with the
+         * static libcrypt, find no real one to call. NULL on failure. */
+        char const *c = crypt_rn(pass, h, &cd, sizeof cd);
         if (c && c[0] != '*' && strlen(c) == strlen(h) && !strcmp(c, h)) {
           if (label && (!stralloc_catb(label, line, colon) || !stralloc_0(label))) return -1;
           return 1;

@@ -4,6 +4,7 @@ PROGS += $(O)/bin/pochta-pop3d
 $(O)/bin/pochta-pop3d: $(call objs,$(POP3D_SRC)) $(LIBPOCHTA)
 	$(call link,$(SKALIBS))
 
+# Spelled out: the Makefile defines fobjs and FUZZ_LIB after including build.mk.
 FUZZERS += $(O)/fuzz/fuzz-pop3cmd
-$(O)/fuzz/fuzz-pop3cmd: $(call fobjs,pop3d/fuzz-pop3cmd.c pop3d/cmd.c) $(FUZZ_LIB)
+$(O)/fuzz/fuzz-pop3cmd: $(patsubst %.c,$(O)/fuzzobj/%.o,pop3d/fuzz-pop3cmd.c pop3d/cmd.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))

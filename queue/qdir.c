@@ -35,9 +35,19 @@ int dir_sync(char const *path)
   return 1;
 }
 
+/* The queue belongs to the user that enqueues (pochta-smtpd's user): what
+ * root creates in it is given to that user, or pochta-queue could not write. */
+static struct stat qst;
+static int give(char const *p)
+{
+  if (geteuid() || !qst.st_uid) return 1;
+  return lchown(p, qst.st_uid, qst.st_gid) == 0;
+}
+
 static int mkdir_ok(char const *p, mode_t m)
 {
-  return mkdir(p, m) == 0 || errno == EEXIST;
+  if (mkdir(p, m) == 0) return give(p);
+  return errno == EEXIST;
 }
 
 int qdir_layout(void)
@@ -45,6 +55,7 @@ int qdir_layout(void)
   static char const *const top[] = { "mess", "state", "new", "tmp", "bad" };
   char p[QPATH_LEN];
   int fd;
+  if (stat(".", &qst) < 0) return 0;
   for (size_t i = 0; i < sizeof top / sizeof *top; i++) if (!mkdir_ok(top[i], 0700)) return 0;
   for (unsigned h = 0; h < 256; h++) {
     snprintf(p, sizeof p, "mess/%02x", h);
@@ -52,7 +63,8 @@ int qdir_layout(void)
     snprintf(p, sizeof p, "state/%02x", h);
     if (!mkdir_ok(p, 0700)) return 0;
   }
-  if (mkfifo("trigger", 0622) < 0 && errno != EEXIST) return 0;
+  if (mkfifo("trigger", 0622) == 0) { if (!give("trigger")) return 0; }
+  else if (errno != EEXIST) return 0;
   fd = open("lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return 0;
   close(fd);

@@ -53,7 +53,8 @@ struct job_s {
 
 static struct {
   unsigned long lifetime, clocal, cremote, cdomain, retrymin, retrymax, jobtimeout;
-  uid_t uid; gid_t gid;
+  uid_t uid; gid_t gid;     /* owner of the Maildirs: pochta-deliver runs as it */
+  uid_t quid; gid_t qgid;   /* owner of the queue: pochta-remote and pochta-bounce run as it */
 } cf;
 
 static job jobs[2 * MAX_SLOTS + 1];
@@ -118,6 +119,13 @@ static void config_read(void)
     else fprintf(stderr, "pochta-send: event=config file=owner error=\"not uid:gid\"\n");
   }
   stralloc_free(&sa);
+  cf.quid = 0; cf.qgid = 0;
+  if (geteuid() == 0) {
+    /* Root runs nothing network-facing as root (DESIGN.md invariant 5). */
+    struct stat st;
+    if (stat(".", &st) == 0 && st.st_uid) { cf.quid = st.st_uid; cf.qgid = st.st_gid; }
+    else fprintf(stderr, "pochta-send: event=config warning=\"queue owned by root: pochta-remote and pochta-bounce run as root\"\n");
+  }
   fprintf(stderr, "pochta-send: event=config lifetime=%lu local=%lu remote=%lu perdomain=%lu retrymin=%lu retrymax=%lu\n",
     cf.lifetime, cf.clocal, cf.cremote, cf.cdomain, cf.retrymin, cf.retrymax);
 }
@@ -321,7 +329,7 @@ static int start_remote(msg *m, size_t const *idx, size_t n, char const *domain)
   j->outfd = anonfile();
   if (j->outfd < 0) { logsys("memfd"); close(in); free(argv); free(j->idx); return 0; }
   /* The remote program's stderr is its own log: it goes where ours goes. */
-  pid = spawn(argv, in, j->outfd, -1, -1, 0, 0);
+  pid = spawn(argv, in, j->outfd, -1, -1, cf.quid, cf.qgid);
   close(in);
   free(argv);
   if (pid < 0) {
@@ -418,7 +426,7 @@ static void start_bounce(msg *m)
   stralloc_free(&f);
   in = open_mess(m);
   if (in < 0) { job_closefds(j); if (errno == ENOENT) quarantine(m->id, "message file missing"), m->deleted = 1, m->why = "quarantined", touch(m); return; }
-  pid = spawn(argv, in, -1, -1, j->f3, 0, 0);
+  pid = spawn(argv, in, -1, -1, j->f3, cf.quid, cf.qgid);
   close(in);
   if (pid < 0) {
     int e = errno;

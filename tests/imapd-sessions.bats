@@ -29,8 +29,7 @@ scen() { run python3 "$TESTS_DIR/imapd/scen.py" "$1" "$IMAP_PORT" "${@:2}"; echo
   scen uid_stable
   run python3 "$TESTS_DIR/imapd/scen.py" idle "$IMAP_PORT" "printf 'Subject: x\n\nbody\n' >'$MD/tmp/h1' && mv '$MD/tmp/h1' '$MD/new/1700000000.M1P1.host'"
   echo "$output"
-  # fill() added 3 messages first, so this one is number 4
-  [[ "$output" == *"* 4 EXISTS"* ]] || [ "$status" -eq 0 ]
+  [ "$status" -eq 0 ]
 }
 
 @test "imapd: three sessions appending and deliveries at once keep UIDs unique" {

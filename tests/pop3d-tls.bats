@@ -42,7 +42,7 @@ p.quit()'
   assert_line --index 3 "['AUTH-RESP-CODE', 'IMPLEMENTATION', 'PIPELINING', 'RESP-CODES', 'SASL', 'TOP', 'UIDL', 'USER']"
   assert_line --index 4 '+OK Logged in, 1 messages (26 octets)'
   assert_line --index 5 "[b'Subject: tls', b'', b'over tls']"
-  grep -q 'event=tls protocol=TLSv1.2' "$BATS_TEST_TMPDIR/pop3.log"
+  grep -q 'event=tls ip=127.0.0.1 protocol=TLSv1.2' "$BATS_TEST_TMPDIR/pop3.log"
 }
 
 @test "tls: commands pipelined after STLS in clear are discarded (injection)" {

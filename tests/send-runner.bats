@@ -192,3 +192,30 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   [ "$(sort -n "$BATS_TEST_TMPDIR/dmax" | tail -1)" -le 1 ]
   [ "$(wc -l <"$BATS_TEST_TMPDIR/rmax")" = 24 ]
 }
+
+@test "send: with the real pochta-bounce, a failed recipient's DSN reaches the sender" {
+  command -v pochta-bounce >/dev/null || skip "pochta-bounce not built"
+  runner
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0Tnobody@example.test\0\0' $'Subject: will half fail\n\nhello\n'
+  wait_for 20 n_mail bob@example.test 1
+  wait_for 10 queue_empty
+  n_mail alice@example.test 1
+  f=$(find "$(maildir_of bob@example.test)/new" -type f)
+  grep -q 'nobody@example.test' "$f"
+  grep -qi 'message/delivery-status' "$f"
+  grep -q 'Return-Path: <>' "$f"
+  [ "$(grep -c 'event=bounce .*result=queued' "$BATS_TEST_TMPDIR/send.log")" = 1 ]
+}
+
+@test "send: a bounce that fails goes to postmaster, and a double bounce is never bounced again" {
+  command -v pochta-bounce >/dev/null || skip "pochta-bounce not built"
+  runner
+  # Null sender: the DSN goes to postmaster (an alias of the first user).
+  q_enqueue 'F\0Tnobody@example.test\0\0' $'Subject: from the void\n\nhello\n'
+  wait_for 20 bash -c "grep -q 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log'"
+  wait_for 10 queue_empty
+  # Double-bounce sender: pochta-bounce drops it; the queue ends empty, no loop.
+  q_enqueue 'F#@[]\0Tnobody@example.test\0\0' $'Subject: double\n\nhello\n'
+  wait_for 20 bash -c "[ \$(grep -c 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log') -ge 2 ]"
+  wait_for 10 queue_empty
+}

@@ -352,7 +352,7 @@ t.unwrap(); t.close()"
 
 @test "hostile SNI values are not passed on" {
   engine -i smtp
-  for name in 'bad;name' 'x$(id)' "$(printf 'a%.0s' {1..64}).test" 'a..b' "$(printf 'abcdefghi.%.0s' {1..26})com"; do
+  for name in 'bad;name' 'x$(id)' "$(printf 'a%.0s' {1..64}).test" 'a..b' "$(printf 'abcdefghi.%.0s' {1..25})abcd"; do
     run bash -c "printf 'XENV\r\nQUIT\r\n' | timeout 20 openssl s_client -connect 127.0.0.1:$PORT -servername '$name' -quiet 2>&1"
     refute_output --partial "SSL_TLS_SNI_SERVERNAME"
   done

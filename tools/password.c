@@ -26,7 +26,7 @@ void password_hash(stralloc *sa, char const *pass)
   if (!crypt_gensalt_rn("$y$", 0, rnd, sizeof rnd, salt, sizeof salt))
     strerr_diefu1sys(TEMP_EXIT, "make a yescrypt salt");
   memset(&cd, 0, sizeof cd);
-  h = crypt_r(pass, salt, &cd);
+  h = crypt_rn(pass, salt, &cd, sizeof cd);   /* not crypt_r: see lib/users.c */
   if (!h || h[0] == '*') strerr_diefu1sys(TEMP_EXIT, "hash the password");
   sa->len = 0;
   if (!stralloc_cats(sa, h) || !stralloc_0(sa)) strerr_diefu1sys(TEMP_EXIT, "allocate");
