@@ -76,7 +76,7 @@ PY
   assert_success
   run cat "$BATS_TEST_TMPDIR/fq.env"
   assert_output $'F#@[]\nTpostmaster@mx.a.test'
-  run grep '^Subject:' "$BATS_TEST_TMPDIR/fq.msg"
+  run grep -m1 '^Subject:' "$BATS_TEST_TMPDIR/fq.msg"
   assert_output 'Subject: Postmaster notify: undeliverable delivery report'
 }
 

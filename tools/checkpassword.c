@@ -74,7 +74,7 @@ static void dummy_crypt(char const *pass)
 {
   struct crypt_data cd;
   memset(&cd, 0, sizeof cd);
-  crypt_rn(pass, "$y$j9T$C9xS06jn1.9h0GHWAfN3w2AiqR/MGcn0rdEyga6UPG.$hbD.4te9qGy3Qk1RHRkpyY8vv8IScWINOmNowg13HQ3", &cd);
+  crypt_rn(pass, "$y$j9T$C9xS06jn1.9h0GHWAfN3w2AiqR/MGcn0rdEyga6UPG.$hbD.4te9qGy3Qk1RHRkpyY8vv8IScWINOmNowg13HQ3", &cd, sizeof cd);
 }
 
 /* Switch to the instance owner (only when root). */

@@ -38,11 +38,16 @@ static int one(char const *s, size_t len, stralloc *out)
     if (!quote && c == '(') { depth = 1; continue; }
     if (c == '"') quote = !quote;
     if (c == '\\' && i + 1 < len) {
-      if (!stralloc_catb(out, s + i, 2)) return -1;
+      char e[2] = { '\\', s[i+1] };
+      if ((unsigned char)e[1] < 0x20 || e[1] == 0x7f) e[1] = 0x7f;   /* as below */
+      if (!stralloc_catb(out, e, 2)) return -1;
       i++;
       continue;
     }
     if (!quote && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) continue;
+    /* Other controls (NUL above all: it ends strings) become DEL, which no
+     * caller accepts in an address: the whole address is refused, never cut. */
+    if ((unsigned char)c < 0x20 || c == 0x7f) c = 0x7f;
     if (!stralloc_catb(out, &c, 1)) return -1;
   }
   /* Source routes (<@a,@b:user@c>) keep only the mailbox. */

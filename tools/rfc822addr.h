@@ -9,7 +9,9 @@
 /* Append every address of the list s[0..len) (unfolded field body) to out as
  * NUL-terminated strings: the part inside <...> when there is one, else the
  * mailbox with comments and blanks removed. Groups ("name: a, b;") give their
- * members. Returns the number found, or -1 on allocation failure. */
+ * members. Control octets inside an address come out as DEL (0x7f), so that an
+ * address with a NUL is refused whole, not cut in two. Returns the number found,
+ * or -1 on allocation failure. */
 int rfc822_addrs(char const *s, size_t len, stralloc *out);
 
 #endif

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""IMAP benchmarks for pochta-imapd (and, for comparison, any IMAP server).
+Prints figures; asserts nothing.
+
+  imap-bench.py fill MAILDIR N           write N small messages into MAILDIR/cur
+  imap-bench.py select HOST:PORT USER PASS [RUNS]
+        time LOGIN+SELECT INBOX, UID FETCH 1:* (FLAGS), UID SEARCH UNSEEN
+  imap-bench.py mix HOST:PORT USER PASS [CLIENTS] [SECONDS]
+        CLIENTS sessions each looping SELECT, FETCH headers, STORE, SEARCH, APPEND
+  imap-bench.py rss HOST:PORT USER PASS CONNS PIDFILE-OR-PARENTPID
+        open CONNS logged-in idle sessions; RSS of the server processes
+"""
+import imaplib, os, sys, time, threading, random
+
+
+def hp(s):
+    h, p = s.rsplit(':', 1)
+    return h, int(p)
+
+
+def fill(md, n):
+    os.makedirs(md + '/cur', exist_ok=True)
+    t = int(time.time()) - n
+    for i in range(n):
+        body = ('From: bench@example.test\nTo: alice@example.test\nSubject: bench %d\n'
+                'Message-ID: <b%d@example.test>\n\nmessage body %d\n' % (i, i, i))
+        name = '%d.M%dP%d.bench,S=%d,W=%d:2,%s' % (t + i, i, os.getpid(), len(body),
+                                                    len(body) + body.count('\n'), 'S' if i % 3 else '')
+        with open(md + '/cur/' + name, 'w') as f:
+            f.write(body)
+
+
+def select(addr, user, pw, runs):
+    for r in range(runs):
+        t0 = time.time()
+        m = imaplib.IMAP4(*hp(addr))
+        m.login(user, pw)
+        t1 = time.time()
+        typ, d = m.select('INBOX')
+        t2 = time.time()
+        typ, f = m.uid('FETCH', '1:*', '(FLAGS)')
+        t3 = time.time()
+        typ, s = m.uid('SEARCH', 'UNSEEN')
+        t4 = time.time()
+        m.logout()
+        print('run %d: messages=%s login=%.3fs select=%.3fs fetch-flags=%.3fs (%d lines) uid-search=%.3fs'
+              % (r + 1, d[0].decode(), t1 - t0, t2 - t1, t3 - t2, len(f), t4 - t3))
+
+
+def mix(addr, user, pw, clients, seconds):
+    counts = [0] * clients
+    stop = time.time() + seconds
+    msg = b'From: a@example.test\r\nSubject: mix\r\n\r\n' + b'x' * 2000 + b'\r\n'
+
+    def worker(k):
+        m = imaplib.IMAP4(*hp(addr))
+        m.login(user, pw)
+        rnd = random.Random(k)
+        n = 0
+        while time.time() < stop:
+            m.select('INBOX'); n += 1
+            typ, d = m.select('INBOX')
+            total = int(d[0]); n += 1
+            if total:
+                a = rnd.randint(1, total)
+                b = min(total, a + 9)
+                m.fetch('%d:%d' % (a, b), '(UID FLAGS BODY.PEEK[HEADER.FIELDS (From Subject Date)])'); n += 1
+                m.store(str(a), '+FLAGS', r'\Seen'); n += 1
+            m.search(None, 'UNSEEN'); n += 1
+            m.append('INBOX', None, None, msg); n += 1
+        counts[k] = n
+        m.logout()
+    ts = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    t0 = time.time()
+    for t in ts: t.start()
+    for t in ts: t.join()
+    took = time.time() - t0
+    print('mix: clients=%d seconds=%.1f commands=%d commands/s=%.0f' % (clients, took, sum(counts), sum(counts) / took))
+
+
+def rss_of(pids):
+    tot = 0
+    for p in pids:
+        try:
+            for line in open('/proc/%d/status' % p):
+                if line.startswith('VmRSS:'):
+                    tot += int(line.split()[1])
+        except OSError:
+            pass
+    return tot
+
+
+def children(ppid):
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                st = open('/proc/%s/stat' % d).read()
+                if int(st.rsplit(')', 1)[1].split()[1]) == ppid:
+                    out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def descendants(ppid):
+    res, todo = [], [ppid]
+    while todo:
+        p = todo.pop()
+        for c in children(p):
+            res.append(c); todo.append(c)
+    return res
+
+
+def rss(addr, user, pw, conns, parent):
+    parent = int(open(parent).read()) if os.path.exists(parent) else int(parent)
+    before = descendants(parent)
+    base = rss_of(before)
+    ms = []
+    for i in range(conns):
+        m = imaplib.IMAP4(*hp(addr))
+        m.login(user, pw)
+        m.select('INBOX')
+        ms.append(m)
+    time.sleep(0.5)
+    after = descendants(parent)
+    new = [p for p in after if p not in before]
+    tot = rss_of(new)
+    print('rss: conns=%d processes=%d total=%d kB per-connection=%.0f kB'
+          % (conns, len(new), tot, tot / max(1, conns)))
+    for m in ms:
+        m.logout()
+
+
+if __name__ == '__main__':
+    a = sys.argv[1:]
+    if a[0] == 'fill': fill(a[1], int(a[2]))
+    elif a[0] == 'select': select(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3)
+    elif a[0] == 'mix': mix(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 10, float(a[5]) if len(a) > 5 else 10)
+    elif a[0] == 'rss': rss(a[1], a[2], a[3], int(a[4]), a[5])
