@@ -16,5 +16,6 @@ $(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(IMAPD_MIME_OBJ) $(LIBPOCHTA)
 # The command parser under libFuzzer: imapd/fuzz-imapcmd.c drives parse.c and the
 # command reader over memory.
 FUZZERS += $(O)/fuzz/fuzz-imapcmd
-$(O)/fuzz/fuzz-imapcmd: $(call fobjs,imapd/fuzz-imapcmd.c imapd/parse.c) $(FUZZ_LIB)
+# (fobjs and FUZZ_LIB are defined after this file is included: spell them out)
+$(O)/fuzz/fuzz-imapcmd: $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/fuzz-imapcmd.c imapd/parse.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))

@@ -273,9 +273,9 @@ int c_fetch(pcur *p, int uid)
   S.expunge_held = !uid;
   fieldstore.len = 0; labels.len = 0;
   if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p)) { resp("BAD Syntax: FETCH set items"); return 1; }
-  if (p_word(p, "ALL") || p_word(p, "FAST") || p_word(p, "FULL")) {
-    char const *w = p->s + p->pos - 3;
-    int all = (w[0] | 32) == 'a', full = p->s[p->pos - 4] == 'F' || p->s[p->pos - 4] == 'f';
+  int macro = p_word(p, "ALL") ? 1 : p_word(p, "FAST") ? 2 : p_word(p, "FULL") ? 3 : 0;
+  if (macro) {
+    int all = macro == 1, full = macro == 3;
     atts[n++] = (fatt){ .type = FA_FLAGS };
     atts[n++] = (fatt){ .type = FA_INTERNALDATE };
     atts[n++] = (fatt){ .type = FA_SIZE };

@@ -140,7 +140,13 @@ void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
   close(okp[0]);
   int st = 0;
   if (r == 1) {
-    /* the post-login process has the connection now */
+    /* The post-login process has the connection now. We stay its parent (so that
+     * tcpserver's connection count stays right) but shed our memory: a fresh image
+     * of this program in waiting mode touches almost nothing. */
+    char num[24];
+    snprintf(num, sizeof num, "%d", (int)pid);
+    char const *wargv[] = { self_path, "-W", num, 0 };
+    execv(self_path, (char *const *)wargv);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) ;
     _exit(0);
   }

@@ -408,8 +408,8 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   if (lr < 0 && lr != -2) goto done;
   if (lr <= 0 || !validity) { validity = (uint32_t)time(0); next = 1; nl = 0; changed = 1; }
   if (read_dirs(old->dir, &ds, &de, &nd) < 0) goto done;
-  sortbase = ls.s; qsort(le, nl, sizeof *le, cmp_lent);
-  dsortbase = ds.s; qsort(de, nd, sizeof *de, cmp_dent);
+  sortbase = ls.s; if (nl) qsort(le, nl, sizeof *le, cmp_lent);
+  dsortbase = ds.s; if (nd) qsort(de, nd, sizeof *de, cmp_dent);
 
   /* merge: both sorted by base name */
   size_t i = 0, j = 0;
@@ -453,7 +453,7 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
     if (!push(out, duid[j], fl, kw, nm, dsize[j])) { free(duid); free(dsize); goto done; }
   }
   free(duid); free(dsize);
-  qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+  if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
   out->uidvalidity = validity; out->uidnext = next;
   if (changed && list_write(old->dir, validity, next, out) < 0) goto done;
   stamp(old->dir, "dovecot-uidlist", &tl);
@@ -489,7 +489,7 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   if (nextra) {
     for (size_t k = 0; k < nextra; k++) push(out, extra[k].uid, extra[k].flags, extra[k].kw, out->names.s + extra[k].name, extra[k].size);
     free(extra);
-    qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+    if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
   }
   return 1;
 }

@@ -120,13 +120,15 @@ pop3_instance() {
 #!/bin/bash
 # Stand-in for pochta-checkpassword: user\0password\0timestamp\0 on fd 3.
 IFS= read -r -d '' u <&3; IFS= read -r -d '' p <&3
+found=
 while IFS=: read -r a b m; do
-  if [ "$a" = "$u" ] && [ "$b" = "$p" ]; then
-    export USER=$a MAILDIR=$m HOME=${m%/Maildir} AUTHLABEL=default
-    cd "$HOME" && exec "$@"; exit 111
-  fi
+  if [ "$a" = "$u" ] && [ "$b" = "$p" ]; then found=$m; break; fi
 done <"$POCHTA_CONF/test-passwords"
-exit 1
+[ -n "$found" ] || exit 1
+# exec outside the loop: inside it, stdin is the password file
+export USER=$u MAILDIR=$found HOME=${found%/Maildir} AUTHLABEL=default
+cd "$HOME" && exec "$@"
+exit 111
 SH
     chmod +x "$INST/bin/checkpassword-standin"
     export POCHTA_CHECKPASSWORD="$INST/bin/checkpassword-standin"
@@ -250,4 +252,11 @@ start_imapd() { start_tcpserver imapd IMAP_PORT pochta-imapd "$@"; }
 # "nothing on disk changed" checks.
 tree_state() {
   (cd "$1" && find . -type f ! -name '*.lock' -print0 | sort -z | xargs -0 -r sha1sum)
+}
+
+# smtpd_clean_log: fail if a sanitizer reported anything in the smtpd log (SAN build).
+smtpd_clean_log() {
+  local f="$BATS_TEST_TMPDIR/smtpd.log"
+  [ -f "$f" ] || return 0
+  if grep -qE 'Sanitizer|runtime error:' "$f"; then grep -E -A20 'Sanitizer|runtime error:' "$f" | head -40 >&2; return 1; fi
 }

@@ -11,7 +11,7 @@ setup() {
   allow_plain_auth
 }
 
-teardown() { stop_all; }
+teardown() { stop_all; smtpd_clean_log; }
 
 talk() { printf "$1" | smtpd_raw "$SMTP_PORT"; }
 b64() { printf "$1" | base64 -w0; }

@@ -10,7 +10,7 @@ setup() {
   smtpd_fakeq
 }
 
-teardown() { stop_all; }
+teardown() { stop_all; smtpd_clean_log; }
 
 # one message file / envelope file of the stand-in queue
 only_msg() { find "$FAKEQ_DIR" -name '*.msg' | head -n1; }

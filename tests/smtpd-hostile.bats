@@ -10,7 +10,7 @@ setup() {
   smtpd_fakeq
 }
 
-teardown() { stop_all; }
+teardown() { stop_all; smtpd_clean_log; }
 
 # talk BYTES (printf format): the whole conversation in one write
 talk() { printf "$1" | smtpd_raw "$SMTP_PORT"; }

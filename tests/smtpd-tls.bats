@@ -11,7 +11,7 @@ setup() {
   tls_cert "$POCHTA_CONF" >/dev/null 2>&1
 }
 
-teardown() { stop_all; }
+teardown() { stop_all; smtpd_clean_log; }
 
 b64() { printf "$1" | base64 -w0; }
 

@@ -216,3 +216,37 @@ other.test"
   run pochta init --queue
   assert_failure 100
 }
+
+@test "concurrent changes do not lose each other (the instance lock)" {
+  local i
+  for i in 1 2 3 4 5 6 7 8; do
+    pochta user add "p$i@example.test" --password pw &
+  done
+  wait
+  run sh -c "pochta user list | grep -c '^p[1-8]@example.test$'"
+  assert_output 8
+  run sh -c "grep -c '^p[1-8]@example.test:default:' '$POCHTA_CONF/passwords'"
+  assert_output 8
+}
+
+@test "a hand-edited file with junk lines compiles what is valid and warns" {
+  printf '# comment\n\nBAD LINE\nzed@example.test:relative/path\nEve@Example.Test:/x/Maildir\n' >>"$POCHTA_CONF/users"
+  printf 'nocolon\n@bad_domain: a@b.test\nx@example.test: not an address\n' >>"$POCHTA_CONF/aliases"
+  run pochta compile
+  assert_success
+  assert_output --partial "users line 5: not address:maildir"
+  assert_output --partial "users line 6: maildir is not an absolute path"
+  assert_output --partial "aliases line 1"
+  run cdb_keys
+  assert_line "u:eve@example.test = /x/Maildir"
+  refute_line --partial "zed@"
+  refute_line --partial "a:x@example.test"
+}
+
+@test "pochta queue runs pochta-queuectl" {
+  [ -x "$POCHTA_BIN/pochta-queuectl" ] || skip "pochta-queuectl not built yet"
+  run pochta queue list
+  assert_success
+  run pochta queue frobnicate
+  assert_failure
+}

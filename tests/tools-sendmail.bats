@@ -130,6 +130,9 @@ Tbob@example.test"
   assert_failure 65
   run sh -c 'printf "To: \"x\" <a\001b@remote.test>\n\nx\n" | POCHTA_QUEUE=$0 pochta-sendmail -t' "$FAKEQ"
   assert_failure 65
+  # a NUL inside a To address must not cut it into two recipients
+  run sh -c 'printf "To: evil@remote.test\000bob@example.test\n\nx\n" | POCHTA_QUEUE=$0 pochta-sendmail -t' "$FAKEQ"
+  assert_failure 65
   [ ! -e "$BATS_TEST_TMPDIR/env" ]
 }
 

@@ -16,3 +16,8 @@ $(TLSCLIENT): $(call objs,$(TLSCLIENT_SRC))
 PROGS += $(O)/bin/pochta-tlsprobe
 $(O)/bin/pochta-tlsprobe: $(call objs,tls/tlsprobe.c) $(TLSCLIENT)
 	$(call link,$(BEARSSL))
+
+# Fuzz target: PEM files through BearSSL's PEM, key and X.509 decoders.
+FUZZERS += $(O)/fuzz/fuzz-pem
+$(O)/fuzz/fuzz-pem: $(O)/fuzzobj/tls/fuzz-pem.o $(O)/fuzzobj/tls/pemfile.o
+	$(call fuzzlink,$(BEARSSL))

@@ -99,13 +99,10 @@ static int feed(struct state *st, unsigned char const *buf, size_t len)
   return 0;
 }
 
-int pemfile_read(char const *path, pemfile_cb *cb, void *ctx)
+int pemfile_parse(unsigned char const *data, size_t len, pemfile_cb *cb, void *ctx)
 {
-  size_t len;
-  unsigned char *data = slurp(path, &len);
-  if (!data) return -1;
   struct state *st = calloc(1, sizeof *st);
-  if (!st) { explicit_bzero(data, len); free(data); return -1; }
+  if (!st) return -1;
   st->cb = cb; st->ctx = ctx;
   br_pem_decoder_init(&st->pc);
   /* the extra newline lets the decoder see the end of a last line without one */
@@ -116,6 +113,17 @@ int pemfile_read(char const *path, pemfile_cb *cb, void *ctx)
   if (!r) r = st->count;
   if (st->o.s) { explicit_bzero(st->o.s, st->o.cap); free(st->o.s); }
   explicit_bzero(st, sizeof *st); free(st);
+  errno = e;
+  return r;
+}
+
+int pemfile_read(char const *path, pemfile_cb *cb, void *ctx)
+{
+  size_t len;
+  unsigned char *data = slurp(path, &len);
+  if (!data) return -1;
+  int r = pemfile_parse(data, len, cb, ctx);
+  int e = errno;
   explicit_bzero(data, len); free(data);
   errno = e;
   return r;

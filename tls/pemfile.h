@@ -20,4 +20,7 @@ typedef int pemfile_cb(void *ctx, char const *name, unsigned char const *der, si
  * decoded data is wiped before it is freed (keys pass through here). */
 int pemfile_read(char const *path, pemfile_cb *cb, void *ctx);
 
+/* The same on data already in memory (len octets). */
+int pemfile_parse(unsigned char const *data, size_t len, pemfile_cb *cb, void *ctx);
+
 #endif

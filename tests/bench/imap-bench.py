@@ -78,12 +78,12 @@ def mix(addr, user, pw, clients, seconds):
     print('mix: clients=%d seconds=%.1f commands=%d commands/s=%.0f' % (clients, took, sum(counts), sum(counts) / took))
 
 
-def rss_of(pids):
+def rss_of(pids, key='VmRSS:'):
     tot = 0
     for p in pids:
         try:
             for line in open('/proc/%d/status' % p):
-                if line.startswith('VmRSS:'):
+                if line.startswith(key):
                     tot += int(line.split()[1])
         except OSError:
             pass
@@ -126,8 +126,9 @@ def rss(addr, user, pw, conns, parent):
     after = descendants(parent)
     new = [p for p in after if p not in before]
     tot = rss_of(new)
-    print('rss: conns=%d processes=%d total=%d kB per-connection=%.0f kB'
-          % (conns, len(new), tot, tot / max(1, conns)))
+    anon = rss_of(new, 'RssAnon:')
+    print('rss: conns=%d processes=%d total=%d kB per-connection=%.0f kB (private anon %.0f kB)'
+          % (conns, len(new), tot, tot / max(1, conns), anon / max(1, conns)))
     for m in ms:
         m.logout()
 

@@ -125,7 +125,7 @@ for kt in rsa ec; do
   fi
   if [ "${TESTSSL:-}" = 1 ] && [ $kt = rsa ]; then
     echo "[$kt] testssl.sh against 127.0.0.1:$TPORT (implicit TLS, SMTP daemon behind)"
-    testssl.sh --quiet --color 0 --warnings off --sneaky "127.0.0.1:$TPORT" 2>&1 | tee "$tmp/testssl.out" \
+    "$(command -v testssl || command -v testssl.sh)" --quiet --color 0 --warnings off --sneaky "127.0.0.1:$TPORT" 2>&1 | tee "$tmp/testssl.out" \
       | grep -E "^ (SSLv|TLS |TLS1|NPN|ALPN)|offered|VULNERABLE|not vulnerable|Overall Grade|Rating|Cipher order|Forward Secrecy|Grade cap" | head -80
   fi
   kill "$TSRV" 2>/dev/null

@@ -26,6 +26,7 @@ p.add_argument('--sleep', action='append', default=[], help='STAGE=SECS (greetin
 p.add_argument('--close-at', help='stage at which to drop the connection')
 p.add_argument('--auth', help='USER:PASS accepted by AUTH PLAIN/LOGIN')
 p.add_argument('--max-conn', type=int, default=0)
+p.add_argument('--bind', default='127.0.0.1:0', help='ADDR:PORT to listen on')
 a = p.parse_args()
 
 rcpt_replies = dict(r.split('=', 1) for r in a.rcpt)
@@ -142,7 +143,8 @@ def serve(conn):
 
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(('127.0.0.1', 0))
+host, port = a.bind.rsplit(':', 1)
+srv.bind((host, int(port)))
 srv.listen(16)
 print(srv.getsockname()[1], flush=True)
 n = 0

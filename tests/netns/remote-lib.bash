@@ -56,3 +56,213 @@ EOT
   chmod +x "$BATS_TEST_TMPDIR/fakeq"
   export POCHTA_QUEUE="$BATS_TEST_TMPDIR/fakeq"
 }
+
+# ---- three hosts in network namespaces (root only) ----
+# pr_net_up: namespaces $PR-sw (a bridge and dnsmasq at 10.77.0.53),
+# $PR-a (10.77.0.1), $PR-b (10.77.0.2 and 10.77.0.4), $PR-c (10.77.0.3).
+# 10.77.0.99 exists nowhere (an unreachable MX). The private range lives
+# only inside these namespaces: they have no route anywhere else.
+# Sets PR (the prefix, unique per test) and DNSCACHEIP for libowfat.
+pr_need_root() {
+  [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
+  command -v ip >/dev/null || skip "iproute2 missing"
+  command -v dnsmasq >/dev/null || skip "dnsmasq missing"
+}
+
+pr_net_up() {
+  PR="pr-$$-${BATS_TEST_NUMBER}"
+  echo "$PR" >"$BATS_TEST_TMPDIR/pr.name"
+  ip netns add "$PR-sw"
+  ip -n "$PR-sw" link add br0 type bridge
+  ip -n "$PR-sw" link set lo up
+  ip -n "$PR-sw" link set br0 up
+  ip -n "$PR-sw" addr add 10.77.0.53/24 dev br0
+  local h n=0
+  for h in a b c; do
+    n=$((n+1))
+    ip netns add "$PR-$h"
+    ip -n "$PR-sw" link add "v$h" type veth peer name eth0 netns "$PR-$h"
+    ip -n "$PR-sw" link set "v$h" master br0 up
+    ip -n "$PR-$h" link set lo up
+    ip -n "$PR-$h" addr add "10.77.0.$n/24" dev eth0
+    ip -n "$PR-$h" link set eth0 up
+    # Postfix uses the C library's resolver: ip netns exec bind-mounts this
+    mkdir -p "/etc/netns/$PR-$h"
+    echo "nameserver 10.77.0.53" >"/etc/netns/$PR-$h/resolv.conf"
+    printf '127.0.0.1 localhost\n' >"/etc/netns/$PR-$h/hosts"
+  done
+  ip -n "$PR-b" addr add 10.77.0.4/24 dev eth0
+  export DNSCACHEIP=10.77.0.53 PR
+}
+
+# pr_dns: dnsmasq in $PR-sw answering for the test domains only
+pr_dns() {
+  local d="$BATS_TEST_TMPDIR/dnsmasq"
+  mkdir -p "$d"
+  cat >"$d/conf" <<EOT
+no-resolv
+no-hosts
+no-poll
+bind-interfaces
+listen-address=10.77.0.53
+except-interface=lo
+user=root
+pid-file=$d/pid
+log-facility=$d/log
+log-queries
+local=/test/
+host-record=mx.a.test,10.77.0.1
+host-record=mx.b.test,10.77.0.2
+host-record=mx.c.test,10.77.0.3
+host-record=temp.b.test,10.77.0.4
+host-record=dead.down.test,10.77.0.99
+host-record=dead.unreach.test,10.77.0.99
+host-record=amx.test,10.77.0.2
+mx-host=a.test,mx.a.test,10
+mx-host=b.test,mx.b.test,10
+mx-host=c.test,mx.c.test,10
+mx-host=down.test,dead.down.test,10
+mx-host=down.test,mx.b.test,20
+mx-host=unreach.test,dead.unreach.test,10
+mx-host=temp.test,temp.b.test,10
+mx-host=nullmx.test,.,0
+EOT
+  ip netns exec "$PR-sw" dnsmasq --conf-file="$d/conf"
+  local i=0
+  while [ ! -s "$d/pid" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  cp "$d/pid" "$BATS_TEST_TMPDIR/dnsmasq.pid"
+}
+
+# pr_net_down: kill everything in our namespaces, remove them
+pr_net_down() {
+  [ -f "$BATS_TEST_TMPDIR/pr.name" ] || return 0
+  local p h pid
+  p=$(cat "$BATS_TEST_TMPDIR/pr.name")
+  for h in a b c sw; do
+    for pid in $(ip netns pids "$p-$h" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
+  sleep 0.2
+  for h in a b c sw; do
+    for pid in $(ip netns pids "$p-$h" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+    ip netns del "$p-$h" 2>/dev/null || true
+    rm -rf "/etc/netns/$p-$h"
+  done
+  rm -f "$BATS_TEST_TMPDIR/pr.name"
+}
+
+# in HOST CMD...: run CMD on host a, b or c
+in_ns() { local h=$1; shift; ip netns exec "$PR-$h" "$@"; }
+
+# pr_pochta HOST HOSTNAME DOMAIN...: a pochta instance for host a, b or c in
+# $BATS_TEST_TMPDIR/HOST, users alice@ and postmaster@ of every domain
+# (password "secret"), pochta-smtpd on port 25 of the host's address behind
+# pochta-tlsd (STARTTLS), and pochta-send. Sets CONF_<HOST> and MAIL_<HOST>.
+pr_pochta() {
+  local h=$1 name=$2; shift 2
+  local dir="$BATS_TEST_TMPDIR/$h" ip d
+  case $h in a) ip=10.77.0.1;; b) ip=10.77.0.2;; c) ip=10.77.0.3;; esac
+  local conf="$dir/etc"
+  pochta -C "$conf" init --queue "$dir/queue" --mail "$dir/mail" --hostname "$name" >/dev/null
+  for d in "$@"; do
+    pochta -C "$conf" domain add "$d" >/dev/null
+    pochta -C "$conf" user add "alice@$d" --password secret >/dev/null
+    pochta -C "$conf" user add "postmaster@$d" --password secret >/dev/null
+  done
+  make_cert "$conf/tls" "$name"
+  # fast retries and a short lifetime, short SMTP timeouts
+  echo 1 >"$conf/retrymin"; echo 2 >"$conf/retrymax"; echo 12 >"$conf/queuelifetime"
+  echo "connect=2 greeting=5 mail=5 rcpt=5 data=5 block=5 dot=5" >"$conf/remotetimeouts"
+  printf -v "CONF_$h" '%s' "$conf"
+  printf -v "MAIL_$h" '%s' "$dir/mail"
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" tcpserver -HR "$ip" 25 pochta-tlsd pochta-smtpd \
+    2>>"$BATS_TEST_TMPDIR/$h-smtpd.log" &
+  echo $! >"$BATS_TEST_TMPDIR/$h-smtpd.pid"
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" DNSCACHEIP=10.77.0.53 pochta-send \
+    2>>"$BATS_TEST_TMPDIR/$h-send.log" &
+  echo $! >"$BATS_TEST_TMPDIR/$h-send.pid"
+  local i=0
+  while ! ip netns exec "$PR-$h" python3 -c "import socket; socket.create_connection(('$ip', 25), 1)" 2>/dev/null; do
+    sleep 0.1; i=$((i+1)); [ $i -lt 50 ] || return 1
+  done
+}
+
+# pr_enqueue HOST SENDER RCPT...: a message into HOST's queue (body from $MSG)
+pr_enqueue() {
+  local h=$1 s=$2; shift 2
+  local env="$BATS_TEST_TMPDIR/env.$$" r conf
+  conf=$(eval echo "\$CONF_$h")
+  { printf 'F%s\0' "$s"; for r in "$@"; do printf 'T%s\0' "$r"; done; printf '\0'; } >"$env"
+  POCHTA_CONF="$conf" pochta-queue <"$MSG" 1<"$env"
+}
+
+# maildir_count HOST ADDR: messages in that user's Maildir on HOST
+pr_count() {
+  local m u=${2%@*} d=${2#*@}
+  m=$(eval echo "\$MAIL_$1")
+  find "$m/$d/$u/Maildir/new" "$m/$d/$u/Maildir/cur" -type f 2>/dev/null | wc -l
+}
+pr_mail() {
+  local m u=${2%@*} d=${2#*@}
+  m=$(eval echo "\$MAIL_$1")
+  cat "$m/$d/$u/Maildir/new/"* "$m/$d/$u/Maildir/cur/"* 2>/dev/null
+}
+
+# pr_postfix: Postfix on host c (mx.c.test) under a private config dir:
+# takes mail for c.test into $BATS_TEST_TMPDIR/pf/vmail/carol/, relays for
+# 10.77.0.0/24 by DNS MX, STARTTLS both ways (opportunistic).
+pr_postfix() {
+  command -v postfix >/dev/null || skip "postfix missing"
+  local d="$BATS_TEST_TMPDIR/pf"
+  mkdir -p "$d/etc" "$d/queue" "$d/data" "$d/vmail"
+  make_cert "$d/etc" mx.c.test
+  chown -R nobody:nogroup "$d/vmail"
+  echo "carol@c.test carol/" >"$d/etc/vmailbox"
+  cat >"$d/etc/main.cf" <<EOT
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.c.test
+mydomain = c.test
+myorigin = c.test
+mydestination =
+inet_interfaces = 10.77.0.3
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8 10.77.0.0/24
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+virtual_mailbox_domains = c.test
+virtual_mailbox_base = $d/vmail
+virtual_mailbox_maps = texthash:$d/etc/vmailbox
+virtual_uid_maps = static:$(id -u nobody)
+virtual_gid_maps = static:$(id -g nobody)
+smtpd_tls_cert_file = $d/etc/cert.pem
+smtpd_tls_key_file = $d/etc/key.pem
+smtpd_tls_security_level = may
+smtp_tls_security_level = may
+smtp_tls_loglevel = 1
+maillog_file = $d/maillog
+alias_maps =
+alias_database =
+smtputf8_enable = yes
+minimal_backoff_time = 2s
+maximum_backoff_time = 4s
+queue_run_delay = 2s
+EOT
+  # no chroot: the daemons must see the test's paths and resolv.conf
+  awk '/^[a-z]/ && NF >= 8 { $5 = "n" } { print }' /etc/postfix/master.cf >"$d/etc/master.cf"
+  grep -q '^postlog' "$d/etc/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$d/etc/master.cf"
+  chown -R postfix "$d/queue" "$d/data"
+  ip netns exec "$PR-c" postfix -c "$d/etc" set-permissions >/dev/null 2>&1 || true
+  ip netns exec "$PR-c" postfix -c "$d/etc" start 2>>"$BATS_TEST_TMPDIR/postfix.log"
+  local i=0
+  while ! ip netns exec "$PR-c" python3 -c "import socket; socket.create_connection(('10.77.0.3', 25), 1)" 2>/dev/null; do
+    sleep 0.2; i=$((i+1)); [ $i -lt 50 ] || return 1
+  done
+}
+pr_postfix_stop() {
+  [ -d "$BATS_TEST_TMPDIR/pf/etc" ] && [ -n "${PR:-}" ] && ip netns exec "$PR-c" postfix -c "$BATS_TEST_TMPDIR/pf/etc" stop >/dev/null 2>&1 || true
+}
+
+# pr_has HOST ADDR N: true when that Maildir holds exactly N messages (for wait_for)
+pr_has() { [ "$(pr_count "$1" "$2")" = "$3" ]; }
