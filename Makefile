@@ -45,11 +45,6 @@ endef
 
 all: progs
 
-include $(sort $(wildcard */build.mk))
-
-progs: $(PROGS)
-check-progs: $(CHECKS)
-
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -77,6 +72,10 @@ $(FUZZ_LIB): $(LIB_SRC:%.c=$(FO)/%.o)
 	rm -f $@
 	ar rcs $@ $^
 
+include $(sort $(wildcard */build.mk))
+
+progs: $(PROGS)
+check-progs: $(CHECKS)
 fuzz: $(FUZZERS)
 
 PREFIX ?= /usr/local

@@ -19,6 +19,8 @@ instance_new() {
   pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
   pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null
   pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null
+  # Failed logins answer at once in tests (the delay has its own tests).
+  echo "delay=0" >"$POCHTA_CONF/authfail"
   export INST QUEUE MAILROOT
 }
 
