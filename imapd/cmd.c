@@ -227,7 +227,7 @@ void sess_update(int allow_expunge)
 {
   mbox nw;
   if (S.state != S_SELECTED) return;
-  if (mbox_scan(&nw, &S.mb, !allow_expunge) < 0) return;
+  if (mbox_scan(&nw, &S.mb, !allow_expunge) <= 0) return;
   mbox *old = &S.mb;
   size_t removed = 0, a = 0, b = 0;
   uint32_t oldrecent = 0, newrecent = 0;

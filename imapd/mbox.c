@@ -373,8 +373,12 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   memset(out, 0, sizeof *out);
   memcpy(out->dir, old->dir, sizeof out->dir);
   out->rw = old->rw;
-  /* Nothing changed on disk since the last scan: copy. */
+  /* Nothing changed on disk since the last scan: say so (no copy of a big list),
+   * unless expunged messages held back must go now. */
   if (old->scanned && same(&tn, &old->t_new) && same(&tc, &old->t_cur) && same(&tl, &old->t_list)) {
+    int gone = 0;
+    if (!keepgone) for (size_t i = 0; i < old->n && !gone; i++) gone = (old->m[i].flags & F_GONE) != 0;
+    if (!gone) return 0;
     out->uidvalidity = old->uidvalidity; out->uidnext = old->uidnext;
     if (old->n) {
       out->m = malloc(old->n * sizeof *out->m);
@@ -407,8 +411,10 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   int lr = list_read(old->dir, &ls, &le, &nl, &validity, &next);
   if (lr < 0 && lr != -2) goto done;
   if (lr <= 0 || !validity) { validity = (uint32_t)time(0); next = 1; nl = 0; changed = 1; }
-  if (read_dirs(old->dir, &ds, &de, &nd) < 0) goto done;
   sortbase = ls.s; if (nl) qsort(le, nl, sizeof *le, cmp_lent);
+  int attempt = 0;
+ again:
+  if (read_dirs(old->dir, &ds, &de, &nd) < 0) goto done;
   dsortbase = ds.s; if (nd) qsort(de, nd, sizeof *de, cmp_dent);
 
   /* merge: both sorted by base name */
@@ -438,6 +444,10 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
       i++;
     }
   }
+  /* readdir(3) may miss a file that another session renames (a flag change) while
+   * we read: a file that seems gone is looked for once more before its uid is
+   * dropped, or it would come back later with a new uid. */
+  if (missing && !attempt++) { free(duid); free(dsize); free(de); de = 0; nd = 0; goto again; }
   if (missing || nnew) changed = 1;
   /* new files: uids in name order (names begin with the delivery time) */
   for (j = 0; j < nd; j++) if (!duid[j] && !de[j].seen2) duid[j] = next++;
@@ -487,7 +497,12 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
     }
   }
   if (nextra) {
-    for (size_t k = 0; k < nextra; k++) push(out, extra[k].uid, extra[k].flags, extra[k].kw, out->names.s + extra[k].name, extra[k].size);
+    /* their names are in out->names already (extra[k].name): add the entries only */
+    if (out->n + nextra > out->cap) {
+      msg *nm = realloc(out->m, (out->n + nextra) * sizeof *nm);
+      if (nm) { out->m = nm; out->cap = out->n + nextra; }
+    }
+    for (size_t k = 0; k < nextra && out->n < out->cap; k++) out->m[out->n++] = extra[k];
     free(extra);
     if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
   }
@@ -502,7 +517,7 @@ int mbox_open(mbox *mb, char const *dir, int rw)
   if (strlen(dir) >= sizeof tmp.dir) return -1;
   strcpy(tmp.dir, dir);
   tmp.rw = rw;
-  if (mbox_scan(mb, &tmp, 0) < 0) return -1;
+  if (mbox_scan(mb, &tmp, 0) <= 0) return -1;   /* never 0: tmp was not scanned */
   return 1;
 }
 

@@ -51,7 +51,8 @@ void mbox_free(mbox *mb);
 
 /* Rescan: the new state goes to `out` (a fresh mbox with the same dir). When
  * keepgone, messages of `old` whose files vanished stay in `out` marked F_GONE.
- * Returns 1 ok, -1 error. */
+ * Returns 1 ok (out filled), 0 nothing changed since old was scanned (out is
+ * empty: keep using old), -1 error. */
 int mbox_scan(mbox *out, mbox const *old, int keepgone);
 
 /* Move new/ messages to cur/, marking them F_RECENT (SELECT read-write). */

@@ -10,5 +10,6 @@ $(O)/bin/pochta-queuectl: $(call objs,queue/queuectl.c) $(QUEUE_COMMON) $(LIBPOC
 
 # Fuzz target: the envelope and state-file parsers.
 FUZZERS += $(O)/fuzz/fuzz-queue-env
-$(O)/fuzz/fuzz-queue-env: $(call fobjs,queue/fuzz-env.c queue/qfmt.c) $(FUZZ_LIB)
+# (FO and FUZZ_LIB are defined after the build.mk files are included: spelled out here)
+$(O)/fuzz/fuzz-queue-env: $(patsubst %.c,$(O)/fuzzobj/%.o,queue/fuzz-env.c queue/qfmt.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))

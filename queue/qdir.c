@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -89,6 +90,10 @@ void qdirty_mark(char const *path)
   if (i >= 0) dirty[i / 8] |= (unsigned char)(1u << (i % 8));
 }
 
+/* Message files whose envelope removal waits for the directory fsync. */
+static uint64_t *pend;
+static size_t npend, cpend;
+
 int qdirty_flush(void)
 {
   int ok = 1;
@@ -100,6 +105,15 @@ int qdirty_flush(void)
     else snprintf(p, sizeof p, "mess/%02x", i - 257);
     if (!dir_sync(p)) ok = 0;
     dirty[i / 8] &= (unsigned char)~(1u << (i % 8));
+  }
+  /* The envelopes' removal is durable: now their data may go (reverse order of
+   * creation). Its own directory entry need not be durable: a leftover is debris. */
+  if (ok) {
+    for (size_t k = 0; k < npend; k++) {
+      qpath_mess(p, pend[k]);
+      if (unlink(p) < 0 && errno != ENOENT) ok = 0;
+    }
+    npend = 0;
   }
   return ok;
 }
@@ -169,10 +183,14 @@ int qmsg_remove(uint64_t id)
   qpath_state(p, id);
   if (unlink(p) == 0) qdirty_mark(p);
   else if (errno != ENOENT) return 0;
-  /* The envelope is gone: what is left is data nobody can deliver. Its
-   * directory entry need not be durable (a leftover is removed as debris). */
-  qpath_mess(p, id);
-  if (unlink(p) < 0 && errno != ENOENT) return 0;
+  /* The data goes once the envelope's removal is durable (qdirty_flush). */
+  if (npend == cpend) {
+    size_t n = cpend ? cpend * 2 : 256;
+    uint64_t *x = realloc(pend, n * sizeof *x);
+    if (!x) { qpath_mess(p, id); unlink(p); return 1; }   /* debris at worst */
+    pend = x; cpend = n;
+  }
+  pend[npend++] = id;
   return 1;
 }
 

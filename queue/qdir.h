@@ -34,8 +34,8 @@ int qfile_read(char const *path, stralloc *sa);
 int qstate_write(uint64_t id, qenv const *e);
 
 /* Remove a message: new/<id>, then state/hh/<id> (the commit point: the
- * message no longer exists once its envelope is gone), then mess/hh/<id>.
- * Directory fsyncs are deferred (qdirty_flush). 1 ok, 0 error (errno). */
+ * message no longer exists once its envelope is gone); mess/hh/<id> goes in
+ * qdirty_flush, after the directory fsyncs. 1 ok, 0 error (errno). */
 int qmsg_remove(uint64_t id);
 
 /* Read message id's envelope: state/ if present, else new/.

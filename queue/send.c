@@ -630,6 +630,13 @@ static void settle(void)
     m->touched = 0;
     settle_one(m);
   }
+}
+
+/* Once per loop iteration: one fsync per changed directory covers every
+ * removal of the iteration (a removal only has to be durable to avoid a
+ * duplicate, see pochta-queue(5)). */
+static void flush(void)
+{
   if (!qdirty_flush()) logsys("fsync queue directory");
 }
 
@@ -794,7 +801,8 @@ int main(int argc, char **argv)
     while ((top = sched_heap_top()) && top->due <= now) sched_ready(top);
     settle();
     run_ready();
-    if (stopping && !njobs) { settle(); break; }
+    if (stopping && !njobs) { settle(); flush(); break; }
+    flush();
 
     if (!stopping && (more_new || (ready.head && njobs < sizeof jobs / sizeof *jobs && !ready.head->running))) timeout = 0;
     if ((top = sched_heap_top())) {

@@ -201,6 +201,8 @@ int main(int argc, char **argv)
   if (n < 0) die("out of memory");
   if (!n) {
     logline("drop", "reason", "no failures given on fd 3", 0, 0);
+    free(f);
+    stralloc_free(&me); stralloc_free(&fl);
     return 0;
   }
   if (!read_headers(&hdr)) die("cannot read the message on fd 0");
@@ -241,6 +243,8 @@ int main(int argc, char **argv)
     char b[64];
     snprintf(b, sizeof b, "%d", r);
     logline("defer", "reason", r < 0 ? "cannot run the enqueue program" : "enqueue failed", "exit", b);
+    free(f);
+    stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out);
     return EX_TEMP;
   }
   {
@@ -248,5 +252,7 @@ int main(int argc, char **argv)
     snprintf(b, sizeof b, "%ld", n);
     logline("queued", "to", to, "failures", b);
   }
+  free(f);
+  stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out);
   return 0;
 }

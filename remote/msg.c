@@ -34,6 +34,7 @@ int msg_load(struct msg *m, int fd)
       void *p = mmap(0, m->len, PROT_READ, MAP_PRIVATE, fd, 0);
       if (p == MAP_FAILED) return 0;
       m->s = p;
+      m->mapped = 1;
     }
     scan(m);
     return 1;
@@ -57,8 +58,16 @@ int msg_load(struct msg *m, int fd)
   }
   m->s = buf ? buf : "";
   m->len = len;
+  m->mapped = 0;
   scan(m);
   return 1;
+}
+
+void msg_free(struct msg *m)
+{
+  if (m->mapped) munmap((void *)m->s, m->len);
+  else if (m->len) free((void *)m->s);
+  m->s = ""; m->len = 0; m->mapped = 0;
 }
 
 int msg_send(struct conn *c, struct msg const *m)

@@ -263,5 +263,10 @@ int main(int argc, char **argv)
 
 report:
   for (i = 0; i < d.nrcpt; i++) all[map[i]] = okres[i];
-  return output(argv + 3, all, n) ? 0 : EX_TEMP_;
+  {
+    int ok = output(argv + 3, all, n);
+    msg_free(&d.msg);
+    free(all); free(okr); free(okres); free(map); free(t);
+    return ok ? 0 : EX_TEMP_;
+  }
 }

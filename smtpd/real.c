@@ -3,8 +3,9 @@
  * the UCSPI-TLS way. See doc/CONTRACTS.md for each interface. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
+#include <signal.h>
 #include <spawn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -15,6 +16,21 @@
 #include "real.h"
 
 extern char **environ;
+
+/* Children get SIGPIPE back at its default (we ignore it for ourselves). */
+static posix_spawnattr_t *attr(void)
+{
+  static posix_spawnattr_t a;
+  static int ready;
+  sigset_t set;
+  if (ready) return &a;
+  if (posix_spawnattr_init(&a)) return 0;
+  sigemptyset(&set);
+  sigaddset(&set, SIGPIPE);
+  if (posix_spawnattr_setsigdefault(&a, &set) || posix_spawnattr_setflags(&a, POSIX_SPAWN_SETSIGDEF)) return 0;
+  ready = 1;
+  return &a;
+}
 
 int tls_ctlfd = -1, tls_rfd = -1, tls_wfd = -1;
 
@@ -76,7 +92,7 @@ static int q_open(smtpd *s)
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, m[0], 0);
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, e[0], 1);
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, q[1], QIDFD);
-  if (!r) r = posix_spawnp(&pid, argv[0], &fa, 0, argv, environ);
+  if (!r) r = posix_spawnp(&pid, argv[0], &fa, attr(), argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(m[0]); close(e[0]); close(q[1]);
   if (r) {
@@ -158,7 +174,7 @@ static int auth_check(smtpd *s, char const *user, char const *pass)
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, p[0], 3);
   if (!r) r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   if (!r) r = posix_spawn_file_actions_adddup2(&fa, 2, 1);   /* never the client's socket */
-  if (!r) r = posix_spawnp(&pid, prog, &fa, 0, argv, environ);
+  if (!r) r = posix_spawnp(&pid, prog, &fa, attr(), argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   close(p[0]);
   if (r) {

@@ -16,7 +16,7 @@ scen() { run python3 "$TESTS_DIR/imapd/scen.py" "$1" "$IMAP_PORT" "${@:2}"; echo
   scen two_sessions
 }
 
-@test "imapd: IDLE reports a pochta-deliver delivery within a second" {
+@test "imapd: IDLE reports a pochta-deliver delivery (inotify, latency printed)" {
   printf 'From: bob@example.test\nSubject: pushed\n\nhello\n' >"$BATS_TEST_TMPDIR/m"
   # log in once so that the Maildir exists with its folders
   scen uid_stable

@@ -56,6 +56,7 @@ PY
 
 @test "concurrent: POP3 and IMAP on one mailbox while deliveries arrive" {
   command -v pochta-imapd >/dev/null || skip "pochta-imapd not built"
+  command -v pochta-checkpassword >/dev/null || skip "pochta-checkpassword not built (pochta-imapd needs it)"
   start_imapd
   for i in 1 2 3 4; do printf 'Subject: m%s\n\nbody %s\n' $i $i | put_mail "$MD_ALICE"; sleep 0.01; done
   run python3 - "$POP3_PORT" "$IMAP_PORT" "$MD_ALICE" <<'PY'

@@ -14,7 +14,7 @@ setup() {
 teardown() { [ -f "$BATS_TEST_TMPDIR/send.log" ] && tail -20 "$BATS_TEST_TMPDIR/send.log"; stop_all; }
 
 # Start the runner with the stand-ins first in PATH.
-runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 5 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
+runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 20 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
 slog() { cat "$BATS_TEST_TMPDIR/send.log"; }
 # n_mail ADDR N: ADDR's Maildir holds N messages (for wait_for).
 n_mail() { [ "$(count_mail "$(maildir_of "$1")")" = "$2" ]; }
@@ -29,11 +29,11 @@ bounce_recorder() {
   printf 'Subject: hello\n\nbody line\n' >"$BATS_TEST_TMPDIR/m"
   pochta-queue <"$BATS_TEST_TMPDIR/m" 1< <(printf 'Fbob@example.test\0Talice@example.test\0\0')
   md=$(maildir_of alice@example.test)
-  wait_for 10 n_mail alice@example.test 1
+  wait_for 30 n_mail alice@example.test 1
   f=$(find "$md/new" -type f)
   { printf 'Return-Path: <bob@example.test>\nDelivered-To: alice@example.test\n'; cat "$BATS_TEST_TMPDIR/m"; } >"$BATS_TEST_TMPDIR/want"
   cmp "$BATS_TEST_TMPDIR/want" "$f"
-  wait_for 5 queue_empty
+  wait_for 20 queue_empty
   [ "$(q_files)" = 0 ]
   grep -q 'event=delivery id=[0-9a-f]* rcpt=alice@example.test kind=local result=ok' "$BATS_TEST_TMPDIR/send.log"
 }
@@ -41,9 +41,9 @@ bounce_recorder() {
 @test "send: messages queued while it was down are delivered when it starts" {
   for i in $(seq 1 50); do q_enqueue 'Fbob@example.test\0Talice@example.test\0Tbob@example.test\0\0' "Subject: $i"$'\n\nx\n'; done
   runner
-  wait_for 20 n_mail bob@example.test 50
-  wait_for 10 n_mail alice@example.test 50
-  wait_for 5 queue_empty
+  wait_for 40 n_mail bob@example.test 50
+  wait_for 30 n_mail alice@example.test 50
+  wait_for 20 queue_empty
 }
 
 @test "send: a temporary failure is retried and then delivered" {
@@ -58,7 +58,7 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   [ "$(cat "$BATS_TEST_TMPDIR/calls")" = 3 ]
   grep -q 'result=defer attempts=1 next=1 msg="4.2.2 mailbox busy"' "$BATS_TEST_TMPDIR/send.log"
   grep -q 'result=defer attempts=2 next=5 ' "$BATS_TEST_TMPDIR/send.log"
-  wait_for 5 queue_empty
+  wait_for 20 queue_empty
   [ ! -e "$BATS_TEST_TMPDIR/bounces" ]
 }
 
@@ -67,8 +67,8 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   q_standin "$SB" pochta-deliver "echo '4.3.0 disk on fire' >&2; exit 111"
   runner
   q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
-  wait_for 10 grep -q result=defer "$BATS_TEST_TMPDIR/send.log"
-  wait_for 5 bash -c 'pochta-queuectl list | grep -q attempts=1'
+  wait_for 30 grep -q result=defer "$BATS_TEST_TMPDIR/send.log"
+  wait_for 20 bash -c 'pochta-queuectl list | grep -q attempts=1'
   run pochta-queuectl list
   assert_output --regexp 'todo=1 attempts=1 next=3[0-9]{3}s error="4.3.0 disk on fire"$'
 }
@@ -77,8 +77,8 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   bounce_recorder
   runner
   q_enqueue 'Fbob@example.test\0Talice@example.test\0Tnobody@example.test\0Tghost@example.test\0\0'
-  wait_for 10 test -s "$BATS_TEST_TMPDIR/bounces"
-  wait_for 5 queue_empty
+  wait_for 30 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 20 queue_empty
   sleep 1
   run cat "$BATS_TEST_TMPDIR/bounces"
   assert_output "$(printf 'CALL sender=<bob@example.test>\nnobody@example.test\tD\t5.1.1 no such user here\nghost@example.test\tD\t5.1.1 no such user here')"
@@ -90,8 +90,8 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   bounce_recorder
   runner
   q_enqueue 'F\0Talice@example.test\0\0'
-  wait_for 10 test -s "$BATS_TEST_TMPDIR/bounces"
-  wait_for 5 queue_empty
+  wait_for 30 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 20 queue_empty
   run cat "$BATS_TEST_TMPDIR/bounces"
   assert_output "$(printf 'CALL sender=<>\nalice@example.test\tD\t5.2.2 over quota for good')"
 }
@@ -102,8 +102,8 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   bounce_recorder
   runner
   q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
-  wait_for 20 test -s "$BATS_TEST_TMPDIR/bounces"
-  wait_for 5 queue_empty
+  wait_for 40 test -s "$BATS_TEST_TMPDIR/bounces"
+  wait_for 20 queue_empty
   run cat "$BATS_TEST_TMPDIR/bounces"
   assert_output "$(printf 'CALL sender=<bob@example.test>\nalice@example.test\tZ\t4.2.1 try later')"
   grep -q 'result=expired' "$BATS_TEST_TMPDIR/send.log"
@@ -114,7 +114,7 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   ln -s "$POCHTA_BIN/pochta-deliver" "$BATS_TEST_TMPDIR/only/"
   PATH="$BATS_TEST_TMPDIR/only:/usr/bin:/bin" bg send "$POCHTA_BIN/pochta-send"
   q_enqueue 'Fbob@example.test\0Tnobody@example.test\0\0'
-  wait_for 10 grep -q 'event=bounce .*result=missing' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 30 grep -q 'event=bounce .*result=missing' "$BATS_TEST_TMPDIR/send.log"
   run pochta-queuectl list
   assert_output --partial 'rcpts=nobody@example.test todo=0 attempts=1 next=bounce error="5.1.1 no such user here"'
 }
@@ -124,9 +124,9 @@ exec \"\$REAL_DELIVER\" \"\$@\""
   ln -s "$POCHTA_BIN/pochta-deliver" "$BATS_TEST_TMPDIR/only/"
   PATH="$BATS_TEST_TMPDIR/only:/usr/bin:/bin" bg send "$POCHTA_BIN/pochta-send"
   q_enqueue 'Fbob@example.test\0Talice@example.test\0Tfar@remote.test\0\0'
-  wait_for 10 n_mail alice@example.test 1
-  wait_for 10 grep -q 'event=missing .*rcpt=far@remote.test program=pochta-remote' "$BATS_TEST_TMPDIR/send.log"
-  wait_for 5 bash -c 'pochta-queuectl list | grep -q "not installed"'
+  wait_for 30 n_mail alice@example.test 1
+  wait_for 30 grep -q 'event=missing .*rcpt=far@remote.test program=pochta-remote' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 20 bash -c 'pochta-queuectl list | grep -q "not installed"'
   run pochta-queuectl list
   assert_output --regexp 'rcpts=alice@example.test,far@remote.test todo=1 attempts=0 next=[0-9]+s error="pochta-remote is not installed: waiting for it"'
 }
@@ -149,8 +149,8 @@ exit 0"
   bounce_recorder
   runner
   q_enqueue 'Fbob@example.test\0Tok1@a.test\0Tlater@a.test\0Tbad@B.test\0Tok2@a.test\0Tsilent@c.test\0\0'
-  wait_for 20 grep -q 'rcpt=later@a.test kind=remote result=ok attempts=1' "$BATS_TEST_TMPDIR/send.log"
-  wait_for 10 grep -q 'rcpt=silent@c.test kind=remote result=defer attempts=2' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 40 grep -q 'rcpt=later@a.test kind=remote result=ok attempts=1' "$BATS_TEST_TMPDIR/send.log"
+  wait_for 30 grep -q 'rcpt=silent@c.test kind=remote result=defer attempts=2' "$BATS_TEST_TMPDIR/send.log"
   run sort "$BATS_TEST_TMPDIR/remote"
   # First round: one call per domain (a.test gathers three); then retries.
   assert_line 'CALL a.test bob@example.test ok1@a.test later@a.test ok2@a.test'
@@ -197,8 +197,8 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   command -v pochta-bounce >/dev/null || skip "pochta-bounce not built"
   runner
   q_enqueue 'Fbob@example.test\0Talice@example.test\0Tnobody@example.test\0\0' $'Subject: will half fail\n\nhello\n'
-  wait_for 20 n_mail bob@example.test 1
-  wait_for 10 queue_empty
+  wait_for 40 n_mail bob@example.test 1
+  wait_for 30 queue_empty
   n_mail alice@example.test 1
   f=$(find "$(maildir_of bob@example.test)/new" -type f)
   grep -q 'nobody@example.test' "$f"
@@ -212,10 +212,10 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   runner
   # Null sender: the DSN goes to postmaster (an alias of the first user).
   q_enqueue 'F\0Tnobody@example.test\0\0' $'Subject: from the void\n\nhello\n'
-  wait_for 20 bash -c "grep -q 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log'"
-  wait_for 10 queue_empty
+  wait_for 40 bash -c "grep -q 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log'"
+  wait_for 30 queue_empty
   # Double-bounce sender: pochta-bounce drops it; the queue ends empty, no loop.
   q_enqueue 'F#@[]\0Tnobody@example.test\0\0' $'Subject: double\n\nhello\n'
-  wait_for 20 bash -c "[ \$(grep -c 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log') -ge 2 ]"
-  wait_for 10 queue_empty
+  wait_for 40 bash -c "[ \$(grep -c 'event=bounce .*result=queued' '$BATS_TEST_TMPDIR/send.log') -ge 2 ]"
+  wait_for 30 queue_empty
 }

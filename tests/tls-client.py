@@ -63,7 +63,7 @@ def smtp_done(data):
 
 
 def inject(proto, port):
-    s = socket.create_connection((HOST, port), timeout=10)
+    s = socket.create_connection((HOST, port), timeout=40)
     if proto == "smtp":
         recv_until(s, smtp_done)
         s.sendall(b"EHLO probe.test\r\n")
@@ -108,9 +108,9 @@ def main():
     user, pw = (rest[0], rest[1]) if len(rest) >= 2 else (None, None)
     if cmd in ("smtplib", "smtps"):
         if cmd == "smtps":
-            s = smtplib.SMTP_SSL(HOST, port, context=ctx(), timeout=10)
+            s = smtplib.SMTP_SSL(HOST, port, context=ctx(), timeout=40)
         else:
-            s = smtplib.SMTP(HOST, port, timeout=10)
+            s = smtplib.SMTP(HOST, port, timeout=40)
             s.ehlo("probe.test")
             print("starttls_offered=%d" % s.has_extn("starttls"))
             print("starttls=%d" % s.starttls(context=ctx())[0])
@@ -123,9 +123,9 @@ def main():
         return 0
     if cmd in ("imaps", "imapstarttls"):
         if cmd == "imaps":
-            m = imaplib.IMAP4_SSL(HOST, port, ssl_context=ctx(), timeout=10)
+            m = imaplib.IMAP4_SSL(HOST, port, ssl_context=ctx(), timeout=40)
         else:
-            m = imaplib.IMAP4(HOST, port, timeout=10)
+            m = imaplib.IMAP4(HOST, port, timeout=40)
             print("starttls=" + m.starttls(ssl_context=ctx())[0])
         print("caps=" + " ".join(m.capabilities))
         if user:
@@ -134,9 +134,9 @@ def main():
         return 0
     if cmd in ("pop3stls", "pop3s"):
         if cmd == "pop3s":
-            p = poplib.POP3_SSL(HOST, port, context=ctx(), timeout=10)
+            p = poplib.POP3_SSL(HOST, port, context=ctx(), timeout=40)
         else:
-            p = poplib.POP3(HOST, port, timeout=10)
+            p = poplib.POP3(HOST, port, timeout=40)
             print("stls=" + p.stls(context=ctx()).decode().split()[0])
         if user:
             p.user(user)
@@ -145,7 +145,7 @@ def main():
         print("quit=" + p.quit().decode().split()[0])
         return 0
     if cmd == "version":
-        s = socket.create_connection((HOST, port), timeout=10)
+        s = socket.create_connection((HOST, port), timeout=40)
         try:
             t = ctx(rest[0]).wrap_socket(s, server_hostname=NAME)
         except (ssl.SSLError, OSError) as e:
@@ -154,7 +154,7 @@ def main():
         print("handshake=ok %s %s" % (t.version(), t.cipher()[0]))
         return 0
     if cmd == "cert":
-        s = socket.create_connection((HOST, port), timeout=10)
+        s = socket.create_connection((HOST, port), timeout=40)
         c = ctx()
         t = c.wrap_socket(s, server_hostname=NAME)
         der = t.getpeercert(binary_form=True)

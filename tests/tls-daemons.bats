@@ -6,6 +6,9 @@
 
 load helpers
 
+# the system python when there is one: wrappers (pyenv shims) are slow to start
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
 setup() {
   command -v pochta-tlsd >/dev/null || skip "pochta-tlsd not built"
   instance_new
@@ -20,7 +23,7 @@ need() { command -v "$1" >/dev/null || skip "$1 not built"; }
 # tlsd NAME [-i] DAEMON ARGS...: the daemon behind pochta-tlsd; port in PORT.
 tlsd() { local name=$1; shift; start_tcpserver "$name" PORT pochta-tlsd "$@"; }
 
-sclient() { timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -servername mx.example.test -quiet "$@" 2>&1; }
+sclient() { timeout 60 openssl s_client -connect "127.0.0.1:$PORT" -servername mx.example.test -quiet "$@" 2>&1; }
 sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
 
 @test "all three protocols: openssl s_client with STARTTLS and with implicit TLS" {
@@ -56,7 +59,7 @@ sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
   need pochta-smtpd; need pochta-imapd; need pochta-pop3d
   smtpd_fakeq
   tlsd smtp pochta-smtpd
-  run python3 "$TLSCLIENT" inject smtp "$PORT"
+  run "$PY" "$TLSCLIENT" inject smtp "$PORT"
   assert_success
   assert_line --index 0 --regexp "^starttls: 220 "
   # the first reply after the handshake is the NOOP's, then QUIT's: XYZZY never ran
@@ -65,13 +68,13 @@ sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
   refute_output --regexp "S: 5[0-9][0-9] "
   [ "$(smtpd_queued)" = 0 ]
   tlsd imap pochta-imapd
-  run python3 "$TLSCLIENT" inject imap "$PORT"
+  run "$PY" "$TLSCLIENT" inject imap "$PORT"
   assert_success
   assert_line --index 0 --regexp "^starttls: a OK"
   assert_line --index 2 --regexp "^S: c OK"
   refute_output --regexp "S: b "
   tlsd pop3 pochta-pop3d
-  run python3 "$TLSCLIENT" inject pop3 "$PORT"
+  run "$PY" "$TLSCLIENT" inject pop3 "$PORT"
   assert_success
   assert_line --index 0 --regexp "^starttls: \+OK"
   assert_line --index 2 --regexp "^S: \+OK"
@@ -82,30 +85,30 @@ sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
   need pochta-smtpd; need pochta-imapd; need pochta-pop3d
   smtpd_fakeq
   tlsd sub pochta-smtpd -s
-  run python3 "$TLSCLIENT" smtplib "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" smtplib "$PORT" alice@example.test secret
   assert_success
   assert_line "starttls=220"
   assert_line "auth=235"
   assert_line "quit=221"
   tlsd smtps -i pochta-smtpd -s
-  run python3 "$TLSCLIENT" smtps "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" smtps "$PORT" alice@example.test secret
   assert_success
   assert_line "auth=235"
   tlsd imaps -i pochta-imapd
-  run python3 "$TLSCLIENT" imaps "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" imaps "$PORT" alice@example.test secret
   assert_success
   assert_line "login=OK"
   tlsd imap pochta-imapd
-  run python3 "$TLSCLIENT" imapstarttls "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" imapstarttls "$PORT" alice@example.test secret
   assert_success
   assert_line "starttls=OK"
   assert_line "login=OK"
   tlsd pop3 pochta-pop3d
-  run python3 "$TLSCLIENT" pop3stls "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" pop3stls "$PORT" alice@example.test secret
   assert_success
   assert_line "pass=+OK"
   tlsd pop3s -i pochta-pop3d
-  run python3 "$TLSCLIENT" pop3s "$PORT" alice@example.test secret
+  run "$PY" "$TLSCLIENT" pop3s "$PORT" alice@example.test secret
   assert_success
   assert_line "pass=+OK"
 }
@@ -136,14 +139,14 @@ sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
   need pochta-smtpd
   smtpd_fakeq
   tlsd smtps -i pochta-smtpd -s
-  run python3 "$TLSCLIENT" version "$PORT" TLSv1_1
+  run "$PY" "$TLSCLIENT" version "$PORT" TLSv1_1
   assert_failure
   run sclient -tls1_2 -cipher ECDHE-RSA-AES128-SHA </dev/null
   assert_failure
   run smtpd_raw "$PORT" < <(printf 'EHLO x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nx\r\n.\r\n')
   refute_output --partial "250"
   [ "$(smtpd_queued)" = 0 ]
-  wait_for 5 grep -q "event=handshake result=fail mode=implicit" "$BATS_TEST_TMPDIR/smtps.log"
+  wait_for 30 grep -q "event=handshake result=fail mode=implicit" "$BATS_TEST_TMPDIR/smtps.log"
 }
 
 @test "mutt sends over submission with STARTTLS through the engine" {
@@ -165,7 +168,7 @@ set folder="$BATS_TEST_TMPDIR"
 EOF
   # trust our self-signed certificate
   cp "$POCHTA_CONF/tls/cert.pem" "$BATS_TEST_TMPDIR/certs"
-  run timeout 30 mutt -n -F "$BATS_TEST_TMPDIR/muttrc" -s "over tls" friend@remote.test </dev/null <<<"hello"
+  run timeout 60 mutt -n -F "$BATS_TEST_TMPDIR/muttrc" -s "over tls" friend@remote.test </dev/null <<<"hello"
   assert_success
   [ "$(smtpd_queued)" = 1 ]
   grep -q "event=handshake result=ok mode=starttls" "$BATS_TEST_TMPDIR/sub.log"

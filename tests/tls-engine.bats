@@ -6,6 +6,9 @@
 
 load helpers
 
+# the system python when there is one: wrappers (pyenv shims) are slow to start
+PY=$(command -v /usr/bin/python3 || command -v python3)
+
 setup_file() {
   tls_cert "$BATS_FILE_TMPDIR/rsa" rsa
   tls_cert "$BATS_FILE_TMPDIR/ec" ec
@@ -26,15 +29,17 @@ teardown() { stop_all; }
 # engine [tlsd options] PROTO: pochta-tlsd in front of the test daemon; port in PORT.
 engine() {
   local proto=${*: -1}
-  start_tcpserver tlsd PORT pochta-tlsd "${@:1:$#-1}" python3 "$TESTD" "$proto"
+  start_tcpserver tlsd PORT pochta-tlsd "${@:1:$#-1}" "$PY" "$TESTD" "$proto"
+  # several servers per test share one log; keep every pid for stop_all
+  mv "$BATS_TEST_TMPDIR/tlsd.pid" "$BATS_TEST_TMPDIR/tlsd-$PORT.pid"
 }
 
-sclient() { timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -servername mx.example.test "$@" 2>&1; }
+sclient() { timeout 60 openssl s_client -connect "127.0.0.1:$PORT" -servername mx.example.test "$@" 2>&1; }
 # sc INPUT ARGS...: s_client with INPUT (printf format) on its stdin
 sc() { local in=$1; shift; printf "$in" | sclient "$@"; }
 
 # wait until the log has a line matching the pattern
-logged() { wait_for 10 grep -q -- "$1" "$LOG"; }
+logged() { wait_for 30 grep -q -- "$1" "$LOG"; }
 
 @test "STARTTLS on SMTP: openssl s_client, env and log line" {
   engine smtp
@@ -72,30 +77,30 @@ logged() { wait_for 10 grep -q -- "$1" "$LOG"; }
 
 @test "Python ssl: smtplib starttls, IMAP4_SSL, poplib stls, POP3_SSL" {
   engine smtp
-  run python3 "$TLSCLIENT" smtplib "$PORT"
+  run "$PY" "$TLSCLIENT" smtplib "$PORT"
   assert_success
   assert_output --partial "starttls_offered=1"
   assert_output --partial "starttls=220"
   assert_output --partial "starttls_after=0"
   assert_output --partial "quit=221"
   engine -i imap
-  run python3 "$TLSCLIENT" imaps "$PORT"
+  run "$PY" "$TLSCLIENT" imaps "$PORT"
   assert_success
   assert_output --partial "logout=BYE"
   engine pop3
-  run python3 "$TLSCLIENT" pop3stls "$PORT"
+  run "$PY" "$TLSCLIENT" pop3stls "$PORT"
   assert_success
   assert_output --partial "stls=+OK"
   assert_output --partial "quit=+OK"
   engine -i pop3
-  run python3 "$TLSCLIENT" pop3s "$PORT"
+  run "$PY" "$TLSCLIENT" pop3s "$PORT"
   assert_success
   assert_output --partial "quit=+OK"
 }
 
 @test "STARTTLS injection: a command pipelined with STARTTLS never runs (SMTP, IMAP, POP3)" {
   engine smtp
-  run python3 "$TLSCLIENT" inject smtp "$PORT"
+  run "$PY" "$TLSCLIENT" inject smtp "$PORT"
   assert_success
   assert_line "starttls: 220 2.0.0 go ahead"
   # the first reply after the handshake answers our NOOP, not the injected command
@@ -103,12 +108,12 @@ logged() { wait_for 10 grep -q -- "$1" "$LOG"; }
   assert_line --index 3 "S: 221 2.0.0 bye"
   refute_output --partial "500"
   engine imap
-  run python3 "$TLSCLIENT" inject imap "$PORT"
+  run "$PY" "$TLSCLIENT" inject imap "$PORT"
   assert_success
   assert_line --index 2 "S: c OK NOOP done"
   refute_output --partial "b BAD"
   engine pop3
-  run python3 "$TLSCLIENT" inject pop3 "$PORT"
+  run "$PY" "$TLSCLIENT" inject pop3 "$PORT"
   assert_success
   assert_line --index 2 "S: +OK bye"
   refute_output --partial "-ERR"
@@ -119,8 +124,8 @@ logged() { wait_for 10 grep -q -- "$1" "$LOG"; }
 @test "a handshake that never finishes: the engine times out, exits, logs" {
   engine -t 1 -i smtp
   # connect and say nothing: the server must hang up on its own
-  run timeout 20 python3 -c "
-import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(15)
+  run timeout 60 "$PY" -c "
+import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(50)
 print('eof' if s.recv(100) == b'' else 'data')"
   assert_success
   assert_output eof
@@ -132,8 +137,8 @@ print('eof' if s.recv(100) == b'' else 'data')"
 
 @test "STARTTLS then silence: timeout, the daemon gives up" {
   engine -t 1 smtp
-  run timeout 20 python3 -c "
-import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(15)
+  run timeout 60 "$PY" -c "
+import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(50)
 s.recv(100); s.sendall(b'STARTTLS\r\n'); print(s.recv(100)); print('eof' if s.recv(100) == b'' else 'data')"
   assert_success
   assert_line --index 0 "b'220 2.0.0 go ahead\r\n'"
@@ -144,8 +149,8 @@ s.recv(100); s.sendall(b'STARTTLS\r\n'); print(s.recv(100)); print('eof' if s.re
 
 @test "garbage instead of a ClientHello: clean exit, log line, daemon never runs (-i)" {
   engine -i smtp
-  run timeout 20 python3 -c "
-import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(15)
+  run timeout 60 "$PY" -c "
+import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(50)
 s.sendall(b'EHLO garbage.test\r\n' * 50)
 d = b''
 while True:
@@ -164,8 +169,8 @@ print('eof after', len(d))"
   # the last payload is a valid header of a record that never comes: the timeout ends it
   engine -t 2 smtp
   for payload in 'GARBAGE\r\n' '\x00\x00\x00\x00\x00' '\x16\x03\x01\xff\xff' '\x16\x03\x03\x00\x05\x01\xff\xff\xff\xff'; do
-    run timeout 20 python3 -c "
-import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(15)
+    run timeout 60 "$PY" -c "
+import socket; s = socket.create_connection(('127.0.0.1', $PORT)); s.settimeout(50)
 s.recv(100); s.sendall(b'STARTTLS\r\n'); s.recv(100); s.sendall(b'$payload')
 try:
     d = s.recv(4096)
@@ -184,11 +189,11 @@ except ConnectionResetError:
 @test "TLS 1.0, 1.1 and 1.3-only clients are refused" {
   engine -i smtp
   for v in TLSv1 TLSv1_1 TLSv1_3; do
-    run python3 "$TLSCLIENT" version "$PORT" $v
+    run "$PY" "$TLSCLIENT" version "$PORT" $v
     assert_failure
     assert_output --partial "handshake=fail"
   done
-  run python3 "$TLSCLIENT" version "$PORT" TLSv1_2
+  run "$PY" "$TLSCLIENT" version "$PORT" TLSv1_2
   assert_success
   assert_output "handshake=ok TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256"
   run sclient -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' </dev/null
@@ -214,7 +219,7 @@ except ConnectionResetError:
 @test "EC key: ECDHE-ECDSA suites" {
   cp "$BATS_FILE_TMPDIR"/ec/tls/*.pem "$POCHTA_CONF/tls/"
   engine -i smtp
-  run python3 "$TLSCLIENT" version "$PORT" TLSv1_2
+  run "$PY" "$TLSCLIENT" version "$PORT" TLSv1_2
   assert_success
   assert_output "handshake=ok TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256"
   run sclient -tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305 </dev/null
@@ -223,7 +228,7 @@ except ConnectionResetError:
 
 @test "a certificate replaced between two connections: the second sees the new one" {
   engine -i smtp
-  run python3 "$TLSCLIENT" cert "$PORT"
+  run "$PY" "$TLSCLIENT" cert "$PORT"
   assert_success
   first=$output
   old=$(openssl x509 -in "$POCHTA_CONF/tls/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
@@ -234,7 +239,7 @@ except ConnectionResetError:
   mv "$POCHTA_CONF/tls/key.pem.new" "$POCHTA_CONF/tls/key.pem"
   mv "$POCHTA_CONF/tls/cert.pem.new" "$POCHTA_CONF/tls/cert.pem"
   new=$(openssl x509 -in "$POCHTA_CONF/tls/cert.pem" -outform DER | sha256sum | cut -d' ' -f1)
-  run python3 "$TLSCLIENT" cert "$PORT"
+  run "$PY" "$TLSCLIENT" cert "$PORT"
   assert_success
   assert_output "sha256=$new"
   refute [ "$old" = "$new" ]
@@ -259,7 +264,7 @@ except ConnectionResetError:
   command -v strace >/dev/null || skip "no strace"
   strace -f -qq -e trace=openat,execve -o "$BATS_TEST_TMPDIR/st" true 2>/dev/null || skip "ptrace not permitted here"
   start_tcpserver tlsd PORT strace -f -qq -e trace=openat,execve,clone,clone3,fork,vfork -o "$BATS_TEST_TMPDIR/st" \
-    pochta-tlsd python3 "$TESTD" smtp
+    pochta-tlsd "$PY" "$TESTD" smtp
   run sc 'EHLO x\r\nQUIT\r\n' -starttls smtp -quiet
   assert_success
   assert_output --partial "221 2.0.0 bye"
@@ -282,7 +287,7 @@ except ConnectionResetError:
 @test "no certificate: STARTTLS is not offered, the daemon runs in clear" {
   rm -f "$POCHTA_CONF/tls/cert.pem"
   engine smtp
-  run timeout 20 python3 -c "
+  run timeout 60 "$PY" -c "
 import smtplib; s = smtplib.SMTP('127.0.0.1', $PORT, timeout=10); s.ehlo('x')
 print('starttls=%d' % s.has_extn('starttls')); s.quit()"
   assert_success
@@ -295,20 +300,20 @@ print('starttls=%d' % s.has_extn('starttls')); s.quit()"
 AAAAAAAA
 -----END PRIVATE KEY-----" >"$POCHTA_CONF/tls/key.pem"
   engine smtp
-  run python3 "$TLSCLIENT" smtplib "$PORT"
+  run "$PY" "$TLSCLIENT" smtplib "$PORT"
   assert_failure
   logged 'event=handshake result=fail mode=starttls reason="key.pem: undecodable key'
   logged "testd: event=starttls result=fail"
   # a key file that is not PEM at all
   head -c 3000 /dev/urandom >"$POCHTA_CONF/tls/key.pem"
-  run python3 "$TLSCLIENT" smtplib "$PORT"
+  run "$PY" "$TLSCLIENT" smtplib "$PORT"
   assert_failure
   logged 'reason="key.pem: no private key"'
 }
 
 @test "bulk data both ways through the relay, byte for byte" {
   engine -i smtp
-  run timeout 30 python3 -c "
+  run timeout 60 "$PY" -c "
 import socket, ssl
 c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
 t = c.wrap_socket(socket.create_connection(('127.0.0.1', $PORT)), server_hostname='mx.example.test')
@@ -336,7 +341,7 @@ print(n); print(l)"
   assert_success
   assert_output --partial "221 2.0.0 bye"
   # the client goes away without QUIT: the daemon gets EOF, every process ends
-  run timeout 20 python3 -c "
+  run timeout 60 "$PY" -c "
 import socket, ssl, time
 s = socket.create_connection(('127.0.0.1', $PORT)); f = s.makefile('rb')
 f.readline(); s.sendall(b'STARTTLS\r\n'); f.readline()
@@ -346,14 +351,14 @@ t.unwrap(); t.close()"
   assert_success
   assert_output --partial "250 2.0.0 ok NOOP"
   # tcpserver has no child left once both sessions ended
-  tcp=$(cat "$BATS_TEST_TMPDIR/tlsd.pid")
-  wait_for 10 bash -c "[ -z \"\$(pgrep -P $tcp)\" ]"
+  tcp=$(cat "$BATS_TEST_TMPDIR/tlsd-$PORT.pid")
+  wait_for 30 bash -c "[ -z \"\$(pgrep -P $tcp)\" ]"
 }
 
 @test "hostile SNI values are not passed on" {
   engine -i smtp
   for name in 'bad;name' 'x$(id)' "$(printf 'a%.0s' {1..64}).test" 'a..b' "$(printf 'abcdefghi.%.0s' {1..25})abcd"; do
-    run bash -c "printf 'XENV\r\nQUIT\r\n' | timeout 20 openssl s_client -connect 127.0.0.1:$PORT -servername '$name' -quiet 2>&1"
+    run bash -c "printf 'XENV\r\nQUIT\r\n' | timeout 60 openssl s_client -connect 127.0.0.1:$PORT -servername '$name' -quiet 2>&1"
     refute_output --partial "SSL_TLS_SNI_SERVERNAME"
   done
   run grep -c "sni=- *$" "$LOG"
@@ -410,7 +415,7 @@ t.unwrap(); t.close()"
   assert_success
   assert_line --index 0 "tls=ok verified=1 verify=ok protocol=TLSv1.2 cipher=ECDHE-ECDSA-AES128-GCM-SHA256"
   # a plaintext daemon: the client's handshake fails cleanly
-  start_tcpserver plain PPORT python3 "$TESTD" smtp
+  start_tcpserver plain PPORT "$PY" "$TESTD" smtp
   run pochta-tlsprobe -i -t 3000 127.0.0.1 "$PPORT"
   assert_failure 1
   assert_output --partial "tls=fail"

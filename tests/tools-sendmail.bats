@@ -165,8 +165,8 @@ Tbob@example.test"
   [ -x "$POCHTA_BIN/pochta-queue" ] && [ -x "$POCHTA_BIN/pochta-send" ] || skip "queue not built yet"
   start_send
   printf 'Subject: e2e\nBcc: bob@example.test\n\nhello from sendmail\n' | pochta-sendmail -t -f alice@example.test alice@example.test
-  wait_for 20 test "$(count_mail "$(maildir_of alice@example.test)")" -eq 1
-  wait_for 20 test "$(count_mail "$(maildir_of bob@example.test)")" -eq 1
+  wait_for 60 test "$(count_mail "$(maildir_of alice@example.test)")" -eq 1
+  wait_for 60 test "$(count_mail "$(maildir_of bob@example.test)")" -eq 1
   local f; f=$(find "$(maildir_of bob@example.test)/new" -type f)
   run cat "$f"
   assert_line "Return-Path: <alice@example.test>"

@@ -115,6 +115,9 @@ int cmd_init(int argc, char const *const *argv)
   fact("owner", owner, defowner, &o);
   if (!owner_parse(o.s, &uid, &gid) || !strchr(o.s, ':'))
     strerr_dief(TEMP_EXIT, "bad uid:gid in ", confdir, "/owner: ", o.s);
+  if (!uid && !owner)
+    strerr_warnw("the owner of the Maildirs is root: daemons keep root after login;"
+                 " for a real host give --owner an unprivileged user (see pochta(8))");
 
   list_file("domains", 0644);
   list_file("users", 0644);

@@ -21,7 +21,9 @@ POCHTA_CONF=$work/etc; export POCHTA_CONF
 pochta -C "$POCHTA_CONF" init --queue "$work/queue" --mail "$work/mail" --hostname mx.example.test >/dev/null
 pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
 pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null 2>&1
-pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null 2>&1
+for u in bob u3 u4 u5 u6 u7 u8 u9 u10; do
+  pochta -C "$POCHTA_CONF" user add $u@example.test --password secret >/dev/null 2>&1
+done
 echo loopback >"$POCHTA_CONF/plainauth"
 MA=$work/mail/example.test/alice/Maildir
 MB=$work/mail/example.test/bob/Maildir
@@ -118,7 +120,8 @@ def pss(pid):
 conns = []
 for i in range(10):
     s = socket.create_connection(("127.0.0.1", port), timeout=10); f = s.makefile("rb"); f.readline()
-    s.sendall(b"USER bob@example.test\r\nPASS secret\r\n" if i else b"USER alice@example.test\r\nPASS secret\r\n")
+    u = [b"alice", b"bob"][i] if i < 2 else b"u%d" % (i + 1)
+    s.sendall(b"USER " + u + b"@example.test\r\nPASS secret\r\n")
     f.readline(); r = f.readline(); assert r.startswith(b"+OK"), r
     conns.append((s, f))
 time.sleep(0.3)

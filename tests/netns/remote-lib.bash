@@ -208,11 +208,16 @@ pr_mail() {
 }
 
 # pr_postfix: Postfix on host c (mx.c.test) under a private config dir:
-# takes mail for c.test into $BATS_TEST_TMPDIR/pf/vmail/carol/, relays for
+# takes mail for c.test into $PF/vmail/carol/, relays for
 # 10.77.0.0/24 by DNS MX, STARTTLS both ways (opportunistic).
 pr_postfix() {
   command -v postfix >/dev/null || skip "postfix missing"
-  local d="$BATS_TEST_TMPDIR/pf"
+  # outside $BATS_TEST_TMPDIR (mode 0700): postfix and nobody must reach it
+  local d
+  d=$(mktemp -d /tmp/pr-postfix.XXXXXX)
+  chmod 755 "$d"
+  PF="$d"
+  echo "$d" >"$BATS_TEST_TMPDIR/postfix.dir"
   mkdir -p "$d/etc" "$d/queue" "$d/data" "$d/vmail"
   make_cert "$d/etc" mx.c.test
   chown -R nobody:nogroup "$d/vmail"
@@ -252,16 +257,32 @@ EOT
   # no chroot: the daemons must see the test's paths and resolv.conf
   awk '/^[a-z]/ && NF >= 8 { $5 = "n" } { print }' /etc/postfix/master.cf >"$d/etc/master.cf"
   grep -q '^postlog' "$d/etc/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$d/etc/master.cf"
-  chown -R postfix "$d/queue" "$d/data"
-  ip netns exec "$PR-c" postfix -c "$d/etc" set-permissions >/dev/null 2>&1 || true
-  ip netns exec "$PR-c" postfix -c "$d/etc" start 2>>"$BATS_TEST_TMPDIR/postfix.log"
+  # the queue layout postfix(1) would make; postfix(1) itself refuses a
+  # config directory that the (absent) default main.cf does not list, so
+  # master(8) is started directly, in the foreground, as our child
+  local q="$d/queue" sub
+  for sub in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+    mkdir -p "$q/$sub"; chown postfix:root "$q/$sub"; chmod 700 "$q/$sub"
+  done
+  mkdir -p "$q/public" "$q/maildrop" "$q/pid"
+  chown postfix:postdrop "$q/public" "$q/maildrop"; chmod 710 "$q/public"; chmod 1730 "$q/maildrop"
+  chown postfix "$d/data"
+  ip netns exec "$PR-c" /usr/lib/postfix/sbin/master -c "$d/etc" -d 2>>"$BATS_TEST_TMPDIR/postfix.log" &
+  echo $! >"$BATS_TEST_TMPDIR/postfix.pid"
   local i=0
   while ! ip netns exec "$PR-c" python3 -c "import socket; socket.create_connection(('10.77.0.3', 25), 1)" 2>/dev/null; do
     sleep 0.2; i=$((i+1)); [ $i -lt 50 ] || return 1
   done
 }
+# (master and its children die with the namespace's processes in pr_net_down)
 pr_postfix_stop() {
-  [ -d "$BATS_TEST_TMPDIR/pf/etc" ] && [ -n "${PR:-}" ] && ip netns exec "$PR-c" postfix -c "$BATS_TEST_TMPDIR/pf/etc" stop >/dev/null 2>&1 || true
+  stop postfix
+  local d
+  [ -f "$BATS_TEST_TMPDIR/postfix.dir" ] || return 0
+  d=$(cat "$BATS_TEST_TMPDIR/postfix.dir")
+  sleep 0.5
+  case $d in /tmp/pr-postfix.*) rm -rf "$d";; esac
+  rm -f "$BATS_TEST_TMPDIR/postfix.dir"
 }
 
 # pr_has HOST ADDR N: true when that Maildir holds exactly N messages (for wait_for)
