@@ -155,5 +155,8 @@ int main(void)
     fprintf(stderr, "pochta-queue: event=queued id=%s rcpts=%zu\n", x, e.n);
   }
   qtrigger();
+  qenv_free(&e);
+  stralloc_free(&env);
+  stralloc_free(&out);
   return QX_OK;
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <skalibs/stralloc.h>
 #include "conf.h"
+#include "users.h"
 #include "exitcodes.h"
 #include "dsn.h"
 
@@ -122,9 +123,32 @@ static long parse_failures(stralloc *in, struct failure **out)
   return (long)n;
 }
 
+/* The envelope recipients for `to`: a local address is resolved through its
+ * aliases (the queue holds final recipients only, see CONTRACTS), anything
+ * else stays as it is. NUL-terminated strings into out. 1 ok, 0 error. */
+static int final_rcpts(char const *to, stralloc *out)
+{
+  users u = USERS_ZERO;
+  stralloc canon = STRALLOC_ZERO;
+  int r = users_open(&u), ok = 1;
+  out->len = 0;
+  if (r < 0) return 0;
+  if (r > 0 && users_canon(&canon, to, strlen(to))) {
+    int loc = users_domain_local(&u, strrchr(canon.s, '@') + 1);
+    if (loc < 0) ok = 0;
+    else if (loc && users_resolve(&u, canon.s, out) < 0) ok = 0;
+  }
+  /* not local, or an unknown local user (its failure ends in postmaster's bounce) */
+  if (ok && !out->len && !stralloc_catb(out, to, strlen(to) + 1)) ok = 0;
+  stralloc_free(&canon);
+  if (r > 0) users_close(&u);
+  return ok;
+}
+
 /* Run the enqueue program with the message on fd 0 and the envelope on
- * fd 1. Returns its exit code, or -1 when it could not be run. */
-static int enqueue(stralloc const *msg, char const *from, char const *to)
+ * fd 1 (recipients: NUL-terminated strings in rcpts). Returns its exit code,
+ * or -1 when it could not be run. */
+static int enqueue(stralloc const *msg, char const *from, stralloc const *rcpts)
 {
   char const *prog = getenv("POCHTA_QUEUE");
   int mp[2], ep[2], st;
@@ -133,8 +157,10 @@ static int enqueue(stralloc const *msg, char const *from, char const *to)
   size_t off;
   if (!prog || !*prog) prog = getenv("QMAILQUEUE");
   if (!prog || !*prog) prog = "pochta-queue";
-  if (!stralloc_catb(&env, "F", 1) || !stralloc_cats(&env, from) || !stralloc_catb(&env, "\0T", 2)
-   || !stralloc_cats(&env, to) || !stralloc_catb(&env, "\0\0", 2)) return -1;
+  if (!stralloc_catb(&env, "F", 1) || !stralloc_cats(&env, from) || !stralloc_catb(&env, "\0", 1)) return -1;
+  for (off = 0; off < rcpts->len; off += strlen(rcpts->s + off) + 1)
+    if (!stralloc_catb(&env, "T", 1) || !stralloc_cats(&env, rcpts->s + off) || !stralloc_catb(&env, "\0", 1)) return -1;
+  if (!stralloc_catb(&env, "\0", 1)) return -1;
   if (pipe2(mp, O_CLOEXEC) < 0) return -1;
   if (pipe2(ep, O_CLOEXEC) < 0) { close(mp[0]); close(mp[1]); return -1; }
   pid = fork();
@@ -168,7 +194,7 @@ static int enqueue(stralloc const *msg, char const *from, char const *to)
 
 int main(int argc, char **argv)
 {
-  stralloc me = STRALLOC_ZERO, fl = STRALLOC_ZERO, hdr = STRALLOC_ZERO, out = STRALLOC_ZERO;
+  stralloc me = STRALLOC_ZERO, fl = STRALLOC_ZERO, hdr = STRALLOC_ZERO, out = STRALLOC_ZERO, rcpts = STRALLOC_ZERO;
   struct failure *f = 0;
   struct dsn d;
   struct stat st;
@@ -238,13 +264,14 @@ int main(int argc, char **argv)
   d.boundary = boundary;
   out.len = 0;
   if (!dsn_build(&out, &d)) die("out of memory");
-  r = enqueue(&out, envfrom, to);
+  if (!final_rcpts(to, &rcpts)) die("cannot read users.cdb");
+  r = enqueue(&out, envfrom, &rcpts);
   if (r != 0) {
     char b[64];
     snprintf(b, sizeof b, "%d", r);
     logline("defer", "reason", r < 0 ? "cannot run the enqueue program" : "enqueue failed", "exit", b);
     free(f);
-    stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out);
+    stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out); stralloc_free(&rcpts);
     return EX_TEMP;
   }
   {
@@ -253,6 +280,6 @@ int main(int argc, char **argv)
     logline("queued", "to", to, "failures", b);
   }
   free(f);
-  stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out);
+  stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out); stralloc_free(&rcpts);
   return 0;
 }

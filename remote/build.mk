@@ -10,7 +10,7 @@ $(call objs,remote/tls.c): CPPFLAGS += -Itls
 
 BOUNCE_SRC := remote/bounce.c remote/dsn.c
 $(O)/bin/pochta-bounce: $(call objs,$(BOUNCE_SRC)) $(LIBPOCHTA)
-	$(call link,$(LIBPOCHTA) $(SKALIBS))
+	$(call link,$(LIBPOCHTA) $(SKALIBS) $(CRYPT))
 
 # (explicit paths: the top Makefile defines fobjs after including build.mk files)
 $(O)/fuzz/fuzz-reply: $(O)/fuzzobj/remote/fuzz-reply.o $(O)/fuzzobj/remote/reply.o

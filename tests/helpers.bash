@@ -65,9 +65,17 @@ stop() {
   rm -f "$f"
 }
 
-# stop_all: for teardown.
+# stop_all: for teardown. When the test failed, the tail of every log of the
+# programs it started goes to the TAP output (bats shows it with the failure).
 stop_all() {
   local f
+  if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
+    for f in "$BATS_TEST_TMPDIR"/*.log; do
+      [ -f "$f" ] || continue
+      echo "--- tail of ${f##*/}"
+      tail -15 "$f"
+    done
+  fi
   for f in "$BATS_TEST_TMPDIR"/*.pid; do
     [ -f "$f" ] || continue
     kill "$(cat "$f")" 2>/dev/null || true
@@ -90,6 +98,11 @@ count_mail() {
   local d=$1
   find "$d/new" "$d/cur" -type f 2>/dev/null | wc -l
 }
+
+# maildir_has DIR N / user_has ADDR N: exactly N messages there. For wait_for,
+# which must re-count on every try (a $(count_mail) argument is counted once).
+maildir_has() { [ "$(count_mail "$1")" -eq "$2" ]; }
+user_has() { maildir_has "$(maildir_of "$1")" "$2"; }
 
 # queue_empty: no message left in the queue (pochta-queuectl list prints nothing).
 queue_empty() { [ -z "$(pochta-queuectl list 2>/dev/null)" ]; }

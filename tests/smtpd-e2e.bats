@@ -33,8 +33,8 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), local_hostname="c.test") as s:
     assert s.sendmail("x@remote.test", ["alice@example.test", "bob@example.test"], msg) == {}
 EOF2
   md=$(maildir_of alice@example.test)
-  wait_for 20 test "$(count_mail "$md")" = 1
-  wait_for 20 test "$(count_mail "$(maildir_of bob@example.test)")" = 1
+  wait_for 20 maildir_has "$md" 1
+  wait_for 20 user_has bob@example.test 1
   f=$(find "$md/new" "$md/cur" -type f | head -n1)
   grep -q '^Received: from c.test (\[127.0.0.1\])$' "$f"
   printf 'From: x@remote.test\nTo: alice@example.test\nSubject: e2e\n\nend to end\n..dot\n' >"$BATS_TEST_TMPDIR/want"

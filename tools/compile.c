@@ -107,6 +107,9 @@ static void read_domains(void)
     if (!addr_domain(&d, dup0(&tmp, line, len))) { warn_line("domains", n, "not a domain"); continue; }
     add('d', d.s, d.len, "", 0, "", 0, 0);
   }
+  /* The host's own name is local too, as Postfix's $myhostname is: its
+   * postmaster must exist (RFC 5321 4.5.1), and double bounces go there. */
+  if (tf_line(&tmp, "me") && addr_domain(&d, tmp.s)) add('d', d.s, d.len, "", 0, "", 0, 0);
   stralloc_free(&sa); stralloc_free(&tmp); stralloc_free(&d);
 }
 
@@ -195,7 +198,9 @@ static void read_aliases(void)
 }
 
 /* postmaster@<domain> must exist (RFC 5321 4.5.1): an alias to confdir/postmaster
- * if that file names an address, else to the domain's first user. */
+ * if that file names an address, else to the domain's first user, else (the
+ * host name, a domain without users) to the postmaster of the first domain
+ * that has users. */
 static void postmasters(void)
 {
   stralloc pm = STRALLOC_ZERO, tmp = STRALLOC_ZERO, key = STRALLOC_ZERO;
@@ -221,6 +226,17 @@ static void postmasters(void)
     key.len = 0;
     if (!stralloc_cats(&key, "f:") || !stralloc_catb(&key, d, dlen)) nomem();
     f = find(key.s, key.len);
+    if (f >= n) {
+      /* no user here (the host name): to the postmaster of the first domain with users */
+      for (f = 0; f < n && pool.s[ents[f].k] != 'f'; f++) ;
+      if (f < n) {
+        if (!stralloc_copys(&tmp, "postmaster@") || !stralloc_catb(&tmp, pool.s + ents[f].k + 2, ents[f].klen - 2)) nomem();
+        key.len = 0;
+        if (!stralloc_cats(&key, "postmaster@") || !stralloc_catb(&key, d, dlen) || !stralloc_0(&key)) nomem();
+        add('a', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
+        continue;
+      }
+    }
     if (f < n) {
       size_t v = ents[f].v, vlen = ents[f].vlen;
       key.len = 0;
@@ -236,6 +252,29 @@ static void postmasters(void)
     strerr_warnw("domain ", tmp.s, " has no user and no postmaster: postmaster@", tmp.s, " will bounce");
   }
   stralloc_free(&pm); stralloc_free(&tmp); stralloc_free(&key);
+}
+
+/* The host name's own mail (cron's root@, replies to MAILER-DAEMON@, abuse
+ * reports) goes to its postmaster, unless the host name is a domain with
+ * users of its own or the aliases file says otherwise. */
+static void host_aliases(void)
+{
+  static char const *const names[] = { "root", "abuse", "mailer-daemon", 0 };
+  stralloc me = STRALLOC_ZERO, d = STRALLOC_ZERO, key = STRALLOC_ZERO, pm = STRALLOC_ZERO;
+  nsorted = nents;
+  if (!tf_line(&me, "me") || !addr_domain(&d, me.s)) goto done;
+  if (!stralloc_copys(&key, "f:") || !stralloc_cat(&key, &d)) nomem();
+  if (find(key.s, key.len) < nsorted) goto done;
+  if (!stralloc_copys(&pm, "postmaster@") || !stralloc_cat(&pm, &d)) nomem();
+  for (size_t i = 0; names[i]; i++) {
+    if (!stralloc_copys(&key, "u:") || !stralloc_cats(&key, names[i]) || !stralloc_catb(&key, "@", 1) || !stralloc_cat(&key, &d)) nomem();
+    if (find(key.s, key.len) < nsorted) continue;
+    key.s[0] = 'a';
+    if (find(key.s, key.len) < nsorted) continue;
+    add('a', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0);
+  }
+ done:
+  stralloc_free(&me); stralloc_free(&d); stralloc_free(&key); stralloc_free(&pm);
 }
 
 static void write_cdb(void)
@@ -312,6 +351,8 @@ void compile(void)
   /* qsort wants a real array even for no element (an empty instance). */
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
   postmasters();
+  if (nents) qsort(ents, nents, sizeof *ents, cmp);
+  host_aliases();
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
   write_cdb();
 }
