@@ -49,8 +49,8 @@ case "${1:-}" in
     shift; deps
     o=build san=
     if [ "${1:-}" = --san ]; then shift; o=build-san; san=1; fi
-    if [ -n "$san" ]; then build O="$o" SAN=1; else build; fi
-    build O="$o" check-progs
+    build O="$o" ${san:+SAN=1}
+    build O="$o" ${san:+SAN=1} check-progs
     export POCHTA_BIN="$top/$o/bin" POCHTA_BUILD="$top/$o" POCHTA_SAN="$san"
     export PATH="$POCHTA_BIN:$PATH"
     if [ $# -eq 0 ]; then set -- tests/*.bats; fi
@@ -67,6 +67,6 @@ case "${1:-}" in
       "$f" -max_total_time="$secs" "build/fuzz-corpus/$name" "$corpus" >&2
     done
     ;;
-  bench) shift; deps; build; for b in tests/bench/*.sh; do sh "$b" "$@"; done ;;
+  bench) shift; deps; build; for b in tests/bench/*.sh; do bash "$b" "$@"; done ;;
   *) sed -n '2,9p' "$0" >&2; exit 100 ;;
 esac

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,7 +28,7 @@ static int place(int fd, int target)
 pid_t spawn(char const *const *argv, int in, int out, int err, int f3, uid_t uid, gid_t gid)
 {
   int p[2], e = 0;
-  pid_t pid;
+  pid_t pid, parent = getpid();
   ssize_t r;
   if (pipe2(p, O_CLOEXEC) < 0) return -1;
   pid = fork();
@@ -50,6 +51,11 @@ pid_t spawn(char const *const *argv, int in, int out, int err, int f3, uid_t uid
     if (uid > 0) {
       if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) goto fail;
     }
+    /* A delivery dies with a runner that crashed (set after setuid, which
+     * clears it): the next runner starts it again anyway, and an orphan that
+     * finished meanwhile would make a duplicate. Only a delivery that had
+     * already committed (Maildir rename, the peer's 250) can still repeat. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) goto fail;
     execvp(argv[0], (char *const *)argv);
    fail:
     e = errno;

@@ -2,7 +2,7 @@
 # Durability (issue 2): 20 parallel SMTP clients send 2,000 messages through
 # pochta-smtpd under tcpserver while pochta-send is killed with SIGKILL several
 # times and restarted. Every message that got 250 must arrive; more than once
-# only in the window pochta-queue(5) documents (counted and printed).
+# only in the window pochta-queue(5) documents (counted, printed and bounded).
 load helpers
 
 setup() { instance_new; }
@@ -52,11 +52,15 @@ PY
   missing=$(comm -23 "$BATS_TEST_TMPDIR/accepted" <(sort -u "$BATS_TEST_TMPDIR/arrived") | wc -l)
   dups=$(uniq -d "$BATS_TEST_TMPDIR/arrived" | wc -l)
   thrice=$(uniq -c "$BATS_TEST_TMPDIR/arrived" | awk '$1 > 2' | wc -l)
-  echo "# crash: accepted=$accepted arrived=$(wc -l <"$BATS_TEST_TMPDIR/arrived") missing=$missing duplicates=$dups restarts=6" >&3
+  extra=$(( $(wc -l <"$BATS_TEST_TMPDIR/arrived") - $(sort -u "$BATS_TEST_TMPDIR/arrived" | wc -l) ))
+  echo "# crash: accepted=$accepted arrived=$(wc -l <"$BATS_TEST_TMPDIR/arrived") missing=$missing duplicates=$dups thrice=$thrice extra=$extra restarts=6" >&3
   [ "$missing" = 0 ]
-  [ "$thrice" = 0 ]
-  # A duplicate is only possible for a delivery that was under way at a kill.
-  [ "$dups" -le 60 ]
+  # A copy too many comes only from a delivery that had committed (renamed into
+  # new/) but was not yet recorded when a runner died: at most one per running
+  # delivery (concurrencylocal, 10) per kill. A message can be caught by two
+  # kills in a row (the restarted runner takes up the same messages first), so
+  # the bound is on extra copies, not on copies per message.
+  [ "$extra" -le 60 ]
   run pochta-queuectl check
   assert_output --partial 'problems=0'
 }
