@@ -90,3 +90,42 @@ PY
   echo "$output"
   [[ "$output" == *"a OK [CAPABILITY"*"LOGIN completed"* ]]
 }
+
+@test "imapd: after a login the pre-login process waits as pochta-wait, holding a few pages" {
+  [ -x "$POCHTA_BIN/pochta-wait" ] || skip "pochta-wait is built on x86_64 only"
+  echo loopback >"$POCHTA_CONF/plainauth"
+  start_imapd
+  run python3 - "$IMAP_PORT" "$(cat "$BATS_TEST_TMPDIR/imapd.pid")" <<'PY'
+import imaplib, os, sys, time
+def kids(ppid):
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                st = open('/proc/%s/stat' % d).read()
+                if int(st.rsplit(')', 1)[1].split()[1]) == ppid: out.append(int(d))
+            except (OSError, ValueError, IndexError): pass
+    return out
+def comm(p): return open('/proc/%d/comm' % p).read().strip()
+def rss(p):
+    for l in open('/proc/%d/status' % p):
+        if l.startswith('VmRSS:'): return int(l.split()[1])
+m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]))
+m.login('alice@example.test', 'secret')
+m.select('INBOX')
+time.sleep(0.3)
+waiters = [p for p in kids(int(sys.argv[2])) if comm(p) == 'pochta-wait']
+assert len(waiters) == 1, [(p, comm(p)) for p in kids(int(sys.argv[2]))]
+w = waiters[0]
+assert [comm(c) for c in kids(w)] == ['pochta-imapd'], kids(w)
+print('waiter rss %d kB' % rss(w))
+assert rss(w) < 100, rss(w)
+typ, d = m.noop()
+assert typ == 'OK'
+m.logout()
+time.sleep(0.5)
+assert not os.path.exists('/proc/%d' % w) or comm(w) != 'pochta-wait' or open('/proc/%d/stat' % w).read().split(')')[1].split()[0] == 'Z'
+PY
+  echo "$output"
+  assert_success
+}

@@ -33,6 +33,12 @@ fi
 
 echo "== commands/s, 10 clients, mix of SELECT, FETCH headers, STORE, SEARCH, APPEND"
 $py fill "$b/mail/example.test/bob/Maildir" 1000
+if [ -n "$peers" ] && [ -d /tmp/peers/mail ]; then
+  # the same mailbox for Dovecot: bob's INBOX starts over with the same 1000 messages
+  pb=/tmp/peers/mail/bob/Maildir
+  rm -rf "$pb/cur" "$pb/new" "$pb"/dovecot*; mkdir -p "$pb/new" "$pb/tmp"
+  $py fill "$pb" 1000; chown -R "$(stat -c %u:%g /tmp/peers/mail)" "$pb" 2>/dev/null || true
+fi
 for r in 1 2; do
   echo "-- pochta run $r"; $py mix 127.0.0.1:$port bob@example.test secret 10 10
   if [ -n "$peers" ]; then echo "-- dovecot run $r"; $py mix 127.0.0.1:${IMAP_PORT:-1143} bob@example.test "${PEER_PASS:-secret}" 10 10 || true; fi
