@@ -247,6 +247,7 @@ smtpd_tls_security_level = may
 smtp_tls_security_level = may
 smtp_tls_loglevel = 1
 maillog_file = $d/maillog
+maillog_file_prefixes = /tmp
 alias_maps =
 alias_database =
 smtputf8_enable = yes
