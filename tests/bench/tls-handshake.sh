@@ -29,7 +29,9 @@ mkcert() {
 # serve VAR CMD...: tcpserver on a free loopback port
 serve() {
   local var=$1; shift
-  tcpserver -1 -HR -c 400 127.0.0.1 0 "$@" >"$tmp/port" 2>>"$tmp/log" &
+  rm -f "$tmp/port"
+  # -l: no DNS lookup of the local name per connection (it would be timed too)
+  tcpserver -1 -HR -l localhost -c 400 127.0.0.1 0 "$@" >"$tmp/port" 2>>"$tmp/log" &
   pids+=($!)
   local i=0
   while [ ! -s "$tmp/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
