@@ -124,7 +124,8 @@ p.quit()'
 
 @test "pop3d: DELE marks, RSET unmarks, QUIT deletes only what is marked" {
   mail3
-  before=$(ls "$MD_ALICE/new" | sort)
+  # in arrival order, as pop3d numbers them: seconds, then the microseconds after M
+  before=$(ls "$MD_ALICE/new" | LC_ALL=C sort -t. -k1,1n -k2.2,2n)
   run py '
 p = login()
 print(p.dele(1).decode())
