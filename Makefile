@@ -56,7 +56,7 @@ $(LIBPOCHTA): $(LIB_OBJ)
 
 # Fuzz targets: clang with libFuzzer, ASan and UBSan; objects kept apart.
 FO := $(O)/fuzzobj
-FUZZFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -DPOCHTA_FUZZ -Ilib -fsanitize=fuzzer-no-link,address,undefined
+FUZZFLAGS := -std=gnu11 -O1 -g -D_GNU_SOURCE -DPOCHTA_FUZZ -Ilib -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 $(FO)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZCC) $(FUZZFLAGS) -MMD -MP -c -o $@ $<

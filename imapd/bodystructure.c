@@ -111,7 +111,7 @@ void mime_ct_free(mime_ct *ct) { stralloc_free(&ct->sa); }
 
 static int str0(stralloc *out, mime_ct const *ct, size_t off, size_t len)
 {
-  return imap_nstring(out, ct->sa.s + off, len);
+  return imap_nstring(out, ct->sa.s ? ct->sa.s + off : "", len);
 }
 
 static int params_write(stralloc *out, mime_ct const *ct, size_t off, unsigned n, int def_charset)

@@ -31,7 +31,7 @@ static int literal(stralloc *out, char const *s, size_t len)
 int imap_nstring(stralloc *out, char const *s, size_t len)
 {
   unsigned esc = 0;
-  if (memchr(s, 0, len)) return nstring_nonul(out, s, len);
+  if (len && memchr(s, 0, len)) return nstring_nonul(out, s, len);
   for (size_t i = 0; i < len; i++) {
     unsigned char c = s[i];
     if (c == '"' || c == '\\') { if (esc++ < 4) continue; return literal(out, s, len); }
