@@ -24,10 +24,32 @@ static void qflush(smtpd *s)
   s->qlen = 0;
 }
 
+/* Count the Received fields of the header as it goes by (loop detection);
+ * a field folded over several lines counts once, as only line starts match. */
+static void hops_scan(smtpd *s, char const *p, size_t n)
+{
+  static char const name[] = "received:";
+  for (size_t i = 0; i < n && s->inhead; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (s->hbol) {
+      if (c == '\n') { s->inhead = 0; break; }   /* the empty line: the body begins */
+      s->hmatch = 0;
+    }
+    s->hbol = c == '\n';
+    if (s->hmatch < 0) continue;
+    if ((c | 0x20) != (unsigned char)name[s->hmatch]) { s->hmatch = -1; continue; }   /* letters and ":" only */
+    if (!name[++s->hmatch]) {
+      s->hmatch = -1;
+      if (++s->hops > HOPS_MAX) s->bflags |= B_HOPS;
+    }
+  }
+}
+
 /* n octets of message content, counted against the size limit; once the
  * message is known bad nothing more is written. */
 static void emit(smtpd *s, char const *p, size_t n)
 {
+  if (s->inhead) hops_scan(s, p, n);
   s->msgbytes += n;
   if (s->msgbytes > s->databytes) s->bflags |= B_BIG;
   if (s->bflags || !n) return;
@@ -105,6 +127,9 @@ static int msg_begin(smtpd *s)
   s->qlen = 0;
   s->lastc = '\n';
   s->bstate = D_BOL;
+  s->inhead = s->hbol = 1;
+  s->hmatch = -1;
+  s->hops = 0;
   if (!s->h->queue_open(s)) return 0;
   s->qopen = 1;
   n = received(s, s->qbuf, sizeof s->qbuf);
@@ -143,6 +168,7 @@ static void msg_end(smtpd *s)
   if (!s->bflags) qflush(s);
   if (s->bflags & ~B_QUEUE) {
     char const *r = (s->bflags & B_BIG) ? "552 5.3.4 Error: message size exceeds fixed maximum message size"
+      : (s->bflags & B_HOPS) ? "554 5.4.6 Error: too many hops (Received fields): mail loop"
       : (s->bflags & B_NUL) ? "554 5.6.0 Error: message refused: NUL character in message"
       : (s->bflags & B_BARE) ? "554 5.6.0 Error: message refused: bare LF or CR in message"
       : "554 5.6.0 Error: message refused: line longer than 1000 octets";

@@ -82,6 +82,8 @@ enum { S_INIT, S_IDLE, S_MAIL, S_BDAT };   /* before HELO, no transaction, MAIL 
 #define B_NUL 4
 #define B_BIG 8
 #define B_QUEUE 16   /* the enqueue program stopped reading */
+#define B_HOPS 32    /* too many Received fields: a mail loop */
+#define HOPS_MAX 100 /* RFC 5321 6.3: a large threshold, at least 100 */
 
 struct smtpd_s {
   io io;
@@ -110,6 +112,8 @@ struct smtpd_s {
   unsigned long msgbytes;
   char lastc;             /* last octet given to the queue */
   size_t tlen;            /* octets in the current text line */
+  int inhead, hbol, hmatch;  /* header scan: in the header, at a line start, octets of "received:" matched */
+  unsigned hops;          /* Received fields in the header */
   pid_t qpid;
   int qmsgfd, qenvfd, qidfd;
   size_t qlen;

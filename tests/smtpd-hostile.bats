@@ -257,3 +257,20 @@ EOF
   assert_line -n 9 "538 5.7.11 Encryption required for requested authentication mechanism"
   assert_line -n 10 "501 5.5.4 Syntax: AUTH mechanism [initial-response]"
 }
+
+@test "smtpd hostile: more than 100 Received fields is a mail loop: 554 5.4.6, nothing queued" {
+  start_smtpd
+  # 101 in the header (one folded over two lines, and mixed case) is refused
+  hdr=$(for i in $(seq 100); do printf 'Received: from h%d.test by x.test; Sun, 29 Nov 2026 10:00:00 +0000\\r\\n' "$i"; done)
+  run talk "${HEAD}DATA\r\n${hdr}rECEIVED: from last.test\r\n\tby x.test\r\nSubject: loop\r\n\r\nbody\r\n.\r\nNOOP\r\nQUIT\r\n"
+  assert_line "554 5.4.6 Error: too many hops (Received fields): mail loop"
+  run smtpd_codes <<<"$output"
+  assert_output "220 250 250 250 354 554 250 221"
+  [ "$(smtpd_queued)" = 0 ]
+  # 100 are fine, and Received lines in the body do not count
+  body=$(for i in $(seq 20); do printf 'Received: in the body\\r\\n'; done)
+  run talk "${HEAD}DATA\r\n${hdr}Subject: not a loop\r\n\r\n${body}.\r\nQUIT\r\n"
+  run smtpd_codes <<<"$output"
+  assert_output "220 250 250 250 354 250 221"
+  [ "$(smtpd_queued)" = 1 ]
+}
