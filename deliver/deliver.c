@@ -1,8 +1,10 @@
-/* pochta-deliver [-f sender] [-t recipient] MAILDIR
+/* pochta-deliver [-f sender] [-t recipient] [-k key] MAILDIR
  * Delivers the message on fd 0 into MAILDIR (a Maildir or Maildir++ folder),
  * exactly as the Maildir specification says: write tmp/<unique>, fsync it,
  * link it into new/, fsync new/, remove the tmp name. Adds Return-Path (-f)
- * and Delivered-To (-t) above the message and turns CRLF into LF.
+ * and Delivered-To (-t) above the message and turns CRLF into LF. With -k the
+ * name in new/ is <key>.<host>,S=..,W=..: a delivery repeated with the same key
+ * (the runner died before it recorded the first) finds it there and stops.
  * Exit 0 delivered and durable, 100 permanent failure, 111 temporary failure;
  * one line on stderr says why. See pochta-deliver(8). */
 #include <errno.h>
@@ -117,20 +119,32 @@ static void copy_message(out_t *o)
 
 static void usage(void)
 {
-  die(EX_PERM, "usage: " PROG " [-f sender] [-t recipient] maildir");
+  die(EX_PERM, "usage: " PROG " [-f sender] [-t recipient] [-k key] maildir");
+}
+
+/* A key is 1 to 80 octets of letters, digits and dots: it becomes part of a
+ * file name and must not hold '/', ':' or ','. */
+static int key_ok(char const *k)
+{
+  size_t n = strlen(k);
+  if (!n || n > 80) return 0;
+  for (; *k; k++)
+    if (!((*k >= '0' && *k <= '9') || (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '.')) return 0;
+  return 1;
 }
 
 int main(int argc, char **argv)
 {
-  char const *sender = 0, *rcpt = 0;
+  char const *sender = 0, *rcpt = 0, *key = 0;
   int opt;
   static out_t out;
   char final[MAILDIR_NAMEMAX + 1];
 
-  while ((opt = getopt(argc, argv, "+f:t:")) != -1) {
+  while ((opt = getopt(argc, argv, "+f:t:k:")) != -1) {
     switch (opt) {
       case 'f': sender = optarg; break;
       case 't': rcpt = optarg; break;
+      case 'k': key = optarg; break;
       default: usage();
     }
   }
@@ -138,6 +152,7 @@ int main(int argc, char **argv)
   g_dir = argv[optind];
   if ((sender && !header_safe(sender)) || (rcpt && !header_safe(rcpt)))
     die(EX_PERM, "permanent failure: sender or recipient holds a line break");
+  if (key && !key_ok(key)) die(EX_PERM, "permanent failure: bad delivery key");
 
   /* A missing or half-made Maildir may be created by the admin later: the
    * queue keeps the message and tries again. */
@@ -183,12 +198,23 @@ int main(int argc, char **argv)
   if (fsync(out.fd) < 0) die_io("cannot fsync the message");
   if (close(out.fd) < 0) die_io("cannot close the message");
 
-  int n = snprintf(final, sizeof final, "%s,S=%llu,W=%llu", g_tmp,
+  char base[MAILDIR_NAMEMAX + 1];
+  if (key && !maildir_keyname(base, sizeof base, key)) { errno = ENAMETOOLONG; die_io("cannot name the message"); }
+  int n = snprintf(final, sizeof final, "%s,S=%llu,W=%llu", key ? base : g_tmp,
                    (unsigned long long)out.size.bytes,
                    (unsigned long long)maildir_size_crlf(&out.size));
   if (n < 0 || (size_t)n >= sizeof final) { errno = ENAMETOOLONG; die_io("cannot name the message"); }
   sigprocmask(SIG_BLOCK, &block, &old);
-  if (!maildir_commit(g_dir, g_tmp, "new", final)) die_io("cannot move the message into new/");
+  if (!maildir_commit(g_dir, g_tmp, "new", final)) {
+    if (!key || errno != EEXIST) die_io("cannot move the message into new/");
+    /* Delivered before under this key by a delivery nobody recorded; its name
+     * may not be durable yet (it may have died before its fsync). */
+    if (!maildir_syncdir(g_dir, "new")) die_io("cannot fsync new/");
+    unlink(g_tmppath);
+    g_tmp_made = 0;
+    fprintf(stderr, PROG ": already delivered: %s\n", final);
+    return EX_OK_;
+  }
   g_tmp_made = 0;
   sigprocmask(SIG_SETMASK, &old, 0);
   return EX_OK_;

@@ -25,6 +25,12 @@ int maildir_check(char const *dir);
  * (\057, \072). Returns the length, 0 if it does not fit in len. */
 size_t maildir_uniq(char *buf, size_t len);
 
+/* The base name <key>.<host> for a delivery that must happen once: key names
+ * it for good (pochta-send gives <queue time>.Q<queue id>R<recipient>), so a
+ * repeated delivery finds the name taken. Same escaping and return as
+ * maildir_uniq. */
+size_t maildir_keyname(char *buf, size_t len, char const *key);
+
 /* Create dir/tmp/<unique> (O_EXCL, mode 0600); the base name goes into name
  * (at least MAILDIR_NAMEMAX+1 octets). Returns the fd (close-on-exec), or -1
  * (errno). Tries fresh names a few times if one exists. */

@@ -40,3 +40,12 @@ size_t maildir_uniq(char *buf, size_t len)
   if (n < 0 || (size_t)n >= len || n > MAILDIR_NAMEMAX - 40) return 0;
   return (size_t)n;
 }
+
+size_t maildir_keyname(char *buf, size_t len, char const *key)
+{
+  char host[256 * 4];
+  if (!host_part(host, sizeof host)) return 0;
+  int n = snprintf(buf, len, "%s.%s", key, host);
+  if (n < 0 || (size_t)n >= len || n > MAILDIR_NAMEMAX - 40) return 0;
+  return (size_t)n;
+}

@@ -285,7 +285,11 @@ static void missing(msg *m, size_t const *idx, size_t n, char const *prog)
 static int start_local(msg *m, size_t i, char const *maildir)
 {
   job *j = job_new(m, J_LOCAL);
-  char const *argv[] = { "pochta-deliver", "-f", m->e.sender, "-t", m->e.r[i].addr, maildir, 0 };
+  char key[64], qid[QID_LEN + 1];
+  /* names the Maildir file for good: a repeat after a crash finds it there */
+  qid_fmt(qid, m->id);
+  snprintf(key, sizeof key, "%llu.Q%sR%zu", (unsigned long long)m->e.born, qid, i);
+  char const *argv[] = { "pochta-deliver", "-k", key, "-f", m->e.sender, "-t", m->e.r[i].addr, maildir, 0 };
   int in;
   pid_t pid;
   if (!j) return 0;
@@ -493,6 +497,10 @@ static void finish_local(job *j, int status)
   char *nl = memchr(buf, '\n', n);
   int ex = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (nl) n = (size_t)(nl - buf);
+  if (!ex && n >= 33 && !memcmp(buf, "pochta-deliver: already delivered", 33)) {
+    /* a delivery before a crash had done it (the -k key found its file) */
+    logid("redelivery", j->m); logq("rcpt", j->m->e.r[j->idx[0]].addr); logq("found", "already in the Maildir"); logend();
+  }
   if (!n) { n = (size_t)snprintf(buf, sizeof buf, ex < 0 ? "pochta-deliver killed by signal %d" : "pochta-deliver exit %d", ex < 0 ? WTERMSIG(status) : ex); }
   result(j->m, j->idx[0], ex == 0 ? 'K' : ex == 100 ? 'D' : 'Z', buf, n, "local");
 }

@@ -201,3 +201,27 @@ print(" ".join(ev))
 PY
   assert_output 'fsync-tmpfile link fsync-new unlink-tmp'
 }
+
+@test "deliver: -k names the file for good; the same key again delivers nothing more" {
+  printf 'Subject: once\n\nbody\n' >"$BATS_TEST_TMPDIR/msg"
+  run pochta-deliver -k 1795960000.Q0123456789abcdefR0 -f s@example.org -t alice@example.test "$MD" <"$BATS_TEST_TMPDIR/msg"
+  assert_success
+  f=$(one_new)
+  [[ "${f##*/}" == 1795960000.Q0123456789abcdefR0.*,S=*,W=* ]]
+  # the runner died before it recorded the delivery: it runs again
+  run pochta-deliver -k 1795960000.Q0123456789abcdefR0 -f s@example.org -t alice@example.test "$MD" <"$BATS_TEST_TMPDIR/msg"
+  assert_success
+  assert_output --partial "already delivered"
+  [ "$(one_new)" = "$f" ]
+  [ -z "$(find "$MD/tmp" -mindepth 1)" ]
+  # another recipient of the same message is another key
+  run pochta-deliver -k 1795960000.Q0123456789abcdefR1 -f s@example.org -t bob@example.test "$MD" <"$BATS_TEST_TMPDIR/msg"
+  assert_success
+  [ "$(ls "$MD/new" | wc -l)" -eq 2 ]
+  # keys that could leave the name or break its fields are refused
+  for k in '' '../x' 'a:2,S' 'a,S=1' "$(head -c 81 /dev/zero | tr '\0' a)"; do
+    run pochta-deliver -k "$k" "$MD" <"$BATS_TEST_TMPDIR/msg"
+    assert_failure 100
+  done
+  [ "$(ls "$MD/new" | wc -l)" -eq 2 ]
+}
