@@ -1,2 +1,0 @@
-build/lib/conf.o: lib/conf.c lib/conf.h
-lib/conf.h:

@@ -1,3 +1,0 @@
-build/lib/users.o: lib/users.c lib/conf.h lib/users.h
-lib/conf.h:
-lib/users.h:
