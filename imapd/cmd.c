@@ -64,7 +64,7 @@ void logf_(char const *fmt, ...)
   fprintf(stderr, "pochta-imapd: %s\n", b);
 }
 
-static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE";
+static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE";
 static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY";
 
 static void caps(void)
@@ -136,17 +136,20 @@ int c_enable(pcur *p, int uid)
 {
   (void)uid;
   stralloc en = STRALLOC_ZERO;
-  int any = 0;
+  int any = 0, cond = 0;
   while (p_sp(p)) {
     pstr a;
     if (!p_atom(p, &a)) { resp("BAD Invalid capability"); stralloc_free(&en); return 1; }
     any = 1;
     if (strcase_eq(a.s, a.len, "IMAP4rev2")) {
       if (!S.rev2) { S.rev2 = 1; stralloc_cats(&en, " IMAP4rev2"); }
-    }   /* UTF8=ACCEPT and CONDSTORE are not offered: ignored, as RFC 5161 says */
+    } else if (strcase_eq(a.s, a.len, "CONDSTORE")) {
+      if (!S.condstore) { cond = 1; stralloc_cats(&en, " CONDSTORE"); }
+    }   /* UTF8=ACCEPT is not offered: ignored, as RFC 5161 says */
   }
   if (!any || !p_eol(p)) { resp("BAD Missing capability"); stralloc_free(&en); return 1; }
   io_puts("* ENABLED"); io_put(en.s, en.len); io_puts("\r\n");
+  if (cond) condstore_on();
   stralloc_free(&en);
   resp("OK ENABLE completed");
   return 1;
@@ -221,6 +224,26 @@ void put_flags(mbox const *mb, uint32_t flags, uint32_t kw)
   io_put(")", 1);
 }
 
+/* --- CONDSTORE ----------------------------------------------------------- */
+
+void condstore_on(void)
+{
+  if (S.condstore) return;
+  S.condstore = 1;
+  /* RFC 7162 3.1: enabled while a mailbox is selected, the client learns its
+   * HIGHESTMODSEQ now (SELECT/EXAMINE tell it themselves) */
+  if (S.state == S_SELECTED) { io_puts("* OK [HIGHESTMODSEQ "); io_putu(S.mb.hms); io_puts("] Highest\r\n"); }
+}
+
+int p_modseq(pcur *p, int zero_ok, uint64_t *v)
+{
+  size_t save = p->pos;
+  if (!p_number64(p, v) || *v > MODSEQ_MAX || (!*v && !zero_ok)) { p->pos = save; return 0; }
+  return 1;
+}
+
+void put_modseq(msg const *m) { io_puts("MODSEQ ("); io_putu(m->modseq); io_puts(")"); }
+
 /* --- changes of the selected mailbox -------------------------------------- */
 
 void sess_update(int allow_expunge)
@@ -247,10 +270,14 @@ void sess_update(int allow_expunge)
   for (b = 0; b < nw.n; b++) {
     while (a < old->n && old->m[a].uid < nw.m[b].uid) a++;
     if (a < old->n && old->m[a].uid == nw.m[b].uid && !(nw.m[b].flags & F_GONE)
-        && ((old->m[a].flags & F_SYSMASK) != (nw.m[b].flags & F_SYSMASK) || old->m[a].kw != nw.m[b].kw)) {
-      io_puts("* "); io_putu(b + 1); io_puts(" FETCH (FLAGS ");
+        && ((old->m[a].flags & F_SYSMASK) != (nw.m[b].flags & F_SYSMASK) || old->m[a].kw != nw.m[b].kw
+            || (S.condstore && old->m[a].modseq != nw.m[b].modseq))) {
+      io_puts("* "); io_putu(b + 1); io_puts(" FETCH (");
+      /* RFC 7162 3.1: with CONDSTORE on, unsolicited FETCH carry UID and MODSEQ */
+      if (S.condstore) { io_puts("UID "); io_putu(nw.m[b].uid); io_put(" ", 1); }
+      io_puts("FLAGS ");
       put_flags(&nw, nw.m[b].flags, nw.m[b].kw);
-      if (0) {}
+      if (S.condstore) { io_put(" ", 1); put_modseq(&nw.m[b]); }
       io_puts(")\r\n");
     }
   }

@@ -25,6 +25,7 @@
 #define FA_SECTION 8       /* BODY[...] / BODY.PEEK[...] / RFC822* */
 #define FA_BINARY 9
 #define FA_BINARYSIZE 10
+#define FA_MODSEQ 11       /* CONDSTORE; needs no file */
 
 typedef struct {
   int type;
@@ -107,6 +108,7 @@ static int parse_att(pcur *p, fatt *a, size_t *foff)
   else if (strcase_eq(w.s, w.len, "RFC822.SIZE")) a->type = FA_SIZE;
   else if (strcase_eq(w.s, w.len, "ENVELOPE")) a->type = FA_ENVELOPE;
   else if (strcase_eq(w.s, w.len, "BODYSTRUCTURE")) a->type = FA_BODYSTRUCTURE;
+  else if (strcase_eq(w.s, w.len, "MODSEQ")) a->type = FA_MODSEQ;
   else if (strcase_eq(w.s, w.len, "RFC822")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_ALL; set_label(a, "RFC822", 6); }
   else if (strcase_eq(w.s, w.len, "RFC822.HEADER")) { a->type = FA_SECTION; a->peek = 1; a->sec.what = MIME_SEC_HEADER; set_label(a, "RFC822.HEADER", 13); }
   else if (strcase_eq(w.s, w.len, "RFC822.TEXT")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_TEXT; set_label(a, "RFC822.TEXT", 11); }
@@ -192,13 +194,14 @@ static void mfile_close(mfile *f)
 
 static stralloc gen = STRALLOC_ZERO;
 
-/* One message's answer. Returns 0 when the file could not be read. */
-static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen)
+/* One message's answer. Returns 0 when the file could not be read. want_modseq:
+ * MODSEQ goes in even if not asked for (CHANGEDSINCE). */
+static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int want_modseq)
 {
   msg *m = &S.mb.m[idx];
   mfile f;
   int need_file = 0, need_flags = 0;
-  for (size_t i = 0; i < n; i++) if (atts[i].type >= FA_ENVELOPE) need_file = 1;
+  for (size_t i = 0; i < n; i++) if (atts[i].type >= FA_ENVELOPE && atts[i].type != FA_MODSEQ) need_file = 1;
   if (need_file && !mfile_open(&f, m)) return 0;
   if (!need_file) memset(&f, 0, sizeof f);
   if (setseen && !(m->flags & F_SEEN)) {
@@ -206,8 +209,16 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen)
   }
   io_puts("* "); io_putu(idx + 1); io_puts(" FETCH (");
   int sp = 0;
-  int has_uid = 0, has_flags = 0;
-  for (size_t i = 0; i < n; i++) { if (atts[i].type == FA_UID) has_uid = 1; if (atts[i].type == FA_FLAGS) has_flags = 1; }
+  int has_uid = 0, has_flags = 0, has_modseq = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (atts[i].type == FA_UID) has_uid = 1;
+    if (atts[i].type == FA_FLAGS) has_flags = 1;
+    if (atts[i].type == FA_MODSEQ) has_modseq = 1;
+  }
+  /* RFC 7162 3.1: with CONDSTORE on, FLAGS come with MODSEQ, and an implicit
+   * \Seen change is reported with UID and MODSEQ like any other flag change */
+  if (S.condstore && (has_flags || need_flags)) want_modseq = 1;
+  if (S.condstore && need_flags) uid = 1;
   if (uid && !has_uid) { io_puts("UID "); io_putu(m->uid); sp = 1; }
   if (need_flags && !has_flags) { if (sp) io_put(" ", 1); io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); sp = 1; }
   int ok = 1;
@@ -218,6 +229,7 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen)
     switch (a->type) {
       case FA_UID: io_puts("UID "); io_putu(m->uid); break;
       case FA_FLAGS: io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); break;
+      case FA_MODSEQ: put_modseq(m); break;
       case FA_INTERNALDATE: io_puts("INTERNALDATE "); put_date(mbox_date(&S.mb, m)); break;
       case FA_SIZE: io_puts("RFC822.SIZE "); io_putu(mbox_size(&S.mb, m)); break;
       case FA_ENVELOPE:
@@ -258,6 +270,8 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen)
       }
     }
   }
+  /* implied by CHANGEDSINCE or CONDSTORE: after the items asked for */
+  if (want_modseq && !has_modseq) { if (sp) io_put(" ", 1); put_modseq(m); }
   io_puts(")\r\n");
   mfile_close(&f);
   return ok;
@@ -293,9 +307,23 @@ int c_fetch(pcur *p, int uid)
     }
     if (!n) { resp("BAD Empty FETCH item list"); return 1; }
   }
-  if (p_sp(p)) { resp("BAD FETCH modifiers are not supported"); return 1; }
+  /* RFC 4466 fetch modifiers: only CHANGEDSINCE (RFC 7162) is known */
+  uint64_t since = 0; int changedsince = 0;
+  if (p_sp(p)) {
+    if (!p_char(p, '(')) { resp("BAD Invalid FETCH modifiers"); return 1; }
+    for (int first = 1; !p_char(p, ')'); first = 0) {
+      if (!first && !p_sp(p)) { resp("BAD Invalid FETCH modifiers"); return 1; }
+      if (!p_word(p, "CHANGEDSINCE")) { resp("BAD Unknown FETCH modifier"); return 1; }
+      if (changedsince || !p_sp(p) || !p_modseq(p, 1, &since)) { resp("BAD Syntax: CHANGEDSINCE modseq"); return 1; }
+      changedsince = 1;
+    }
+    if (!changedsince) { resp("BAD Empty FETCH modifiers"); return 1; }
+  }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
+  int modseq_item = changedsince;
+  for (size_t i = 0; i < n; i++) if (atts[i].type == FA_MODSEQ) modseq_item = 1;
+  if (modseq_item) condstore_on();
   /* fieldstore is complete now: point the sections at it */
   for (size_t i = 0; i < n; i++) if (foffs[i] != (size_t)-1) atts[i].sec.fields = fieldstore.s + foffs[i];
   int setseen = 0;
@@ -304,7 +332,8 @@ int c_fetch(pcur *p, int uid)
   for (size_t i = 0; i < S.mb.n; i++) {
     if (!msg_in_set(&ss, uid, i)) continue;
     if (S.mb.m[i].flags & F_GONE) { failed = 1; continue; }
-    int r = fetch_one(i, atts, n, uid, setseen);
+    if (changedsince && S.mb.m[i].modseq <= since) continue;
+    int r = fetch_one(i, atts, n, uid, setseen, changedsince);
     if (r == -1) cte = 1; else if (r == -2) notsingle = 1; else if (r <= 0) failed = 1;
   }
   if (cte) resp("NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding");

@@ -288,6 +288,7 @@ static int pmatch(char const *pat, char const *name)
 #define ST_UNSEEN 16
 #define ST_SIZE 32
 #define ST_DELETED 64
+#define ST_HIGHESTMODSEQ 128
 
 static int parse_status_items(pcur *p, unsigned *items)
 {
@@ -304,6 +305,7 @@ static int parse_status_items(pcur *p, unsigned *items)
     else if (strcase_eq(a.s, a.len, "UNSEEN")) *items |= ST_UNSEEN;
     else if (strcase_eq(a.s, a.len, "SIZE")) *items |= ST_SIZE;
     else if (strcase_eq(a.s, a.len, "DELETED")) *items |= ST_DELETED;
+    else if (strcase_eq(a.s, a.len, "HIGHESTMODSEQ")) *items |= ST_HIGHESTMODSEQ;
     else return 0;
   }
   return *items != 0;
@@ -332,6 +334,7 @@ static int put_status(char const *name, char const *dir, unsigned items)
   ITEM(ST_UNSEEN, "UNSEEN", unseen)
   ITEM(ST_SIZE, "SIZE", size)
   ITEM(ST_DELETED, "DELETED", deleted)
+  ITEM(ST_HIGHESTMODSEQ, "HIGHESTMODSEQ", mb.hms)
 #undef ITEM
   io_puts(")\r\n");
   mbox_free(&mb);
@@ -345,6 +348,8 @@ int c_status(pcur *p, int uid)
   unsigned items;
   char dir[4500], c[256];
   if (!p_sp(p) || !p_astring(p, &n) || !p_sp(p) || !parse_status_items(p, &items) || !p_eol(p)) { resp("BAD Syntax: STATUS mailbox (items)"); return 1; }
+  /* RFC 7162 3.1: STATUS (HIGHESTMODSEQ) is a CONDSTORE-enabling command */
+  if (items & ST_HIGHESTMODSEQ) condstore_on();
   if (!folder_canon(n.s, n.len, c, sizeof c) || !folder_dir(n.s, n.len, dir, sizeof dir)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
   int r = put_status(c, dir, items);
   if (r == 0) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }

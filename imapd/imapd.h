@@ -54,6 +54,13 @@ int cmd_run(stralloc *cmd);
 void cmd_greeting(void);
 void capability_line(void);
 
+/* CONDSTORE (RFC 7162 3.1): turn it on for the session (a CONDSTORE-enabling
+ * command); a modseq argument (0 allowed when zero_ok, at most 2^63-1); the
+ * FETCH item "MODSEQ (n)". */
+void condstore_on(void);
+int p_modseq(pcur *p, int zero_ok, uint64_t *v);
+void put_modseq(msg const *m);
+
 /* Report changes of the selected mailbox as untagged responses. */
 void sess_update(int allow_expunge);
 void sess_unselect(void);

@@ -30,6 +30,8 @@ static int sync_dir(char const *dir)
   return r;
 }
 
+int mbox_sync_dir(char const *dir) { return sync_dir(dir); }
+
 int maildir_exists(char const *dir)
 {
   char p[4200]; struct stat st;
@@ -84,12 +86,10 @@ void mbox_flagstr(uint32_t flags, uint32_t kw, char *buf)
   *o = 0;
 }
 
-static void parse_info(char const *name, uint32_t *flags, uint32_t *kw)
+void mbox_flagparse(char const *letters, size_t len, uint32_t *flags, uint32_t *kw)
 {
-  char const *c = strstr(name, ":2,");
   *flags = 0; *kw = 0;
-  if (!c) return;
-  for (c += 3; *c; c++) {
+  for (char const *c = letters; c < letters + len; c++) {
     switch (*c) {
       case 'D': *flags |= F_DRAFT; break;
       case 'F': *flags |= F_FLAGGED; break;
@@ -100,6 +100,13 @@ static void parse_info(char const *name, uint32_t *flags, uint32_t *kw)
       default: if (*c >= 'a' && *c <= 'z') *kw |= 1u << (*c - 'a');
     }
   }
+}
+
+static void parse_info(char const *name, uint32_t *flags, uint32_t *kw)
+{
+  char const *c = strstr(name, ":2,");
+  *flags = 0; *kw = 0;
+  if (c) mbox_flagparse(c + 3, strlen(c + 3), flags, kw);
 }
 
 static size_t baselen(char const *name)
@@ -345,6 +352,8 @@ void mbox_free(mbox *mb)
 {
   free(mb->m); mb->m = 0; mb->n = mb->cap = 0;
   stralloc_free(&mb->names);
+  if (mb->chactive) { close(mb->chfd); mb->chactive = 0; }
+  stralloc_free(&mb->chlog);
   kw_free(mb);
 }
 
@@ -366,20 +375,22 @@ static int push(mbox *mb, uint32_t uid, uint32_t flags, uint32_t kw, char const 
 
 int mbox_scan(mbox *out, mbox const *old, int keepgone)
 {
-  struct timespec tn, tc, tl;
+  struct timespec tn, tc, tl, tm;
   char lp[4200];
   snprintf(lp, sizeof lp, "%s/dovecot-uidlist", old->dir);
   stamp(old->dir, "new", &tn); stamp(old->dir, "cur", &tc); stamp(old->dir, "dovecot-uidlist", &tl);
+  stamp(old->dir, "pochta-modseq", &tm);
   memset(out, 0, sizeof *out);
   memcpy(out->dir, old->dir, sizeof out->dir);
   out->rw = old->rw;
   /* Nothing changed on disk since the last scan: say so (no copy of a big list),
    * unless expunged messages held back must go now. */
-  if (old->scanned && same(&tn, &old->t_new) && same(&tc, &old->t_cur) && same(&tl, &old->t_list)) {
+  if (old->scanned && same(&tn, &old->t_new) && same(&tc, &old->t_cur) && same(&tl, &old->t_list)
+      && same(&tm, &old->t_mod)) {
     int gone = 0;
     if (!keepgone) for (size_t i = 0; i < old->n && !gone; i++) gone = (old->m[i].flags & F_GONE) != 0;
     if (!gone) return 0;
-    out->uidvalidity = old->uidvalidity; out->uidnext = old->uidnext;
+    out->uidvalidity = old->uidvalidity; out->uidnext = old->uidnext; out->hms = old->hms;
     if (old->n) {
       out->m = malloc(old->n * sizeof *out->m);
       if (!out->m) return -1;
@@ -389,7 +400,7 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
     out->n = out->cap = old->n;
     if (!stralloc_copyb(&out->names, old->names.s, old->names.len)) return -1;
     kw_load(out);
-    out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->scanned = 1;
+    out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->t_mod = tm; out->scanned = 1;
     /* keep gone ones: a copy of old includes them already */
     if (keepgone) for (size_t i = 0; i < old->n; i++) out->m[i].flags |= old->m[i].flags & F_GONE;
     else {
@@ -466,8 +477,11 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
   out->uidvalidity = validity; out->uidnext = next;
   if (changed && list_write(old->dir, validity, next, out) < 0) goto done;
+  /* modseqs need the final uid list, and the lock we still hold */
+  if (modseq_scan(out) < 0) goto done;
   stamp(old->dir, "dovecot-uidlist", &tl);
-  out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->scanned = 1;
+  stamp(old->dir, "pochta-modseq", &tm);
+  out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->t_mod = tm; out->scanned = 1;
   r = 1;
  done:
   close(lfd);
@@ -573,13 +587,17 @@ static int refind(mbox *mb, msg *m)
   return 0;
 }
 
-int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
+/* The rename itself: 2 renamed, 1 nothing to do, 0 file gone, -1 error. *was
+ * gets the flags the file had before (its name's), which may differ from
+ * m->flags when another program changed them. */
+static int setflags_disk(mbox *mb, msg *m, uint32_t flags, uint32_t kw, uint32_t *was, uint32_t *waskw)
 {
   for (int attempt = 0; attempt < 2; attempt++) {
     char from[4300], to[4400], fl[40];
     char const *nm = mbox_name(mb, m);
     uint32_t keep = m->flags & ~F_SYSMASK & ~F_INNEW;
     mbox_path(mb, m, from, sizeof from);
+    parse_info(nm, was, waskw);
     mbox_flagstr(flags & F_SYSMASK, kw, fl);
     snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
     if (!strcmp(from, to)) { m->flags = keep | (flags & F_SYSMASK); m->kw = kw; return 1; }
@@ -587,12 +605,53 @@ int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
       m->flags = keep | (flags & F_SYSMASK); m->kw = kw;
       m->name = (uint32_t)mb->names.len;
       stralloc_cats(&mb->names, strrchr(to, '/') + 1); stralloc_0(&mb->names);
-      return 1;
+      return 2;
     }
     if (errno != ENOENT) return -1;
     if (!refind(mb, m)) return 0;
   }
   return 0;
+}
+
+int mbox_change_begin(mbox *mb)
+{
+  if (mb->chactive) return 0;
+  int fd = lock_dir(mb->dir);
+  if (fd < 0) return -1;
+  mb->chfd = fd; mb->chactive = 1; mb->chlog.len = 0;
+  /* other sessions may have handed out modseqs since our last scan */
+  uint64_t h = modseq_highest(mb);
+  if (h > mb->hms) mb->hms = h;
+  return 0;
+}
+
+int mbox_change_end(mbox *mb)
+{
+  if (!mb->chactive) return 0;
+  int r = mb->chlog.len ? modseq_append(mb) : 0;
+  mb->chlog.len = 0;
+  close(mb->chfd); mb->chactive = 0;
+  return r;
+}
+
+int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
+{
+  int own = !mb->chactive;
+  uint32_t was, waskw;
+  /* the rename happens under the lock, so a scan never sees the new file name
+   * without its log line (it would take it for a change by another program) */
+  if (own && mbox_change_begin(mb) < 0) return -1;
+  int r = setflags_disk(mb, m, flags, kw, &was, &waskw);
+  if (r == 2 && ((was & F_SYSMASK) != (flags & F_SYSMASK) || waskw != kw) && mb->hms < MODSEQ_MAX) {
+    char line[80], fl[40];
+    m->modseq = ++mb->hms;
+    mbox_flagstr(flags & F_SYSMASK, kw, fl);
+    snprintf(line, sizeof line, "%u %llu %s\n", m->uid, (unsigned long long)m->modseq, fl[0] ? fl : "-");
+    if (!stralloc_cats(&mb->chlog, line)) r = -1;
+  }
+  if (r > 0) r = 1;
+  if (own && mbox_change_end(mb) < 0 && r > 0) r = -1;
+  return r;
 }
 
 long mbox_find_uid(mbox const *mb, uint32_t uid)

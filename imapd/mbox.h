@@ -2,7 +2,9 @@
  * UIDs live in "dovecot-uidlist" (Dovecot's version 3 format, so Dovecot and
  * pochta give the same UIDs), keywords in "dovecot-keywords" (letters a-z in the
  * file name's flags). Updates of the uid list happen under flock(2) on
- * "pochta-uidlist.lock", written to a temporary file, fsynced, renamed. */
+ * "pochta-uidlist.lock", written to a temporary file, fsynced, renamed.
+ * Mod-sequences (CONDSTORE) live in "pochta-modseq", a change log kept under the
+ * same lock (see modseq.c for its format). */
 #ifndef IMAPD_MBOX_H
 #define IMAPD_MBOX_H
 
@@ -31,7 +33,10 @@ struct msg_s {
   uint32_t kw;      /* keyword bits, index into mbox.kw */
   uint32_t name;    /* offset of the file name (no directory) in mbox.names */
   uint32_t size;    /* RFC822.SIZE (CRLF) + 1; 0 = not known yet */
+  uint64_t modseq;  /* CONDSTORE mod-sequence, > 0 once scanned */
 };
+
+#define MODSEQ_MAX 0x7fffffffffffffffull   /* RFC 7162: 63 bits */
 
 typedef struct mbox_s mbox;
 struct mbox_s {
@@ -41,8 +46,12 @@ struct mbox_s {
   msg *m; size_t n, cap;
   stralloc names;
   char *kw[MAXKW]; unsigned nkw;
-  struct timespec t_new, t_cur, t_list;  /* what the last scan saw */
+  struct timespec t_new, t_cur, t_list, t_mod;  /* what the last scan saw */
   int scanned;
+  uint64_t hms;           /* HIGHESTMODSEQ */
+  /* a batch of flag changes (mbox_change_begin .. _end): lock held, log lines */
+  int chactive, chfd;
+  stralloc chlog;
 };
 
 /* Open (and create the uid list of) the folder at dir. 1 ok, 0 no such folder, -1 error. */
@@ -62,8 +71,13 @@ void mbox_take_new(mbox *mb);
 int mbox_path(mbox const *mb, msg const *m, char *buf, size_t len);
 char const *mbox_name(mbox const *mb, msg const *m);
 
-/* Set flags/keywords of message m on disk (rename). 1 ok, 0 file gone, -1 error. */
+/* Set flags/keywords of message m on disk (rename); a change gives m a fresh
+ * modseq. 1 ok, 0 file gone, -1 error. Between mbox_change_begin and
+ * mbox_change_end (a STORE of many messages) the lock is taken once and the log
+ * is written and fsynced once; otherwise each call does both itself. */
 int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw);
+int mbox_change_begin(mbox *mb);
+int mbox_change_end(mbox *mb);   /* -1: the modseqs could not be recorded */
 
 /* Index of a keyword (adding it to dovecot-keywords if add). -1 none/full. */
 int mbox_keyword(mbox *mb, char const *name, size_t len, int add);
@@ -86,6 +100,23 @@ void mbox_uniq(char *buf, size_t len);
 
 /* Maildir flag letters for flags into buf (at least 40 bytes). */
 void mbox_flagstr(uint32_t flags, uint32_t kw, char *buf);
+
+/* Flag letters (Maildir info after ":2,") into bits. */
+void mbox_flagparse(char const *letters, size_t len, uint32_t *flags, uint32_t *kw);
+/* fsync(2) a directory (after a rename in it). */
+int mbox_sync_dir(char const *dir);
+
+/* modseq.c: give the messages of mb (just scanned, sorted by uid, lock held)
+ * their modseqs from pochta-modseq; new messages and flags changed behind our
+ * back get fresh ones, which are recorded. 0 ok, -1 error. */
+int modseq_scan(mbox *mb);
+/* The highest modseq handed out so far for the folder (lock held). */
+uint64_t modseq_highest(mbox const *mb);
+/* Raise the modseqs of mb's messages to what the log says now (lock held):
+ * changes other pochta sessions made since our last scan. */
+void modseq_refresh(mbox *mb);
+/* Append mb->chlog to the log and fsync it (lock held). 0 ok, -1 error. */
+int modseq_append(mbox *mb);
 
 /* Does dir hold a Maildir (cur/ new/ tmp/)? */
 int maildir_exists(char const *dir);

@@ -17,7 +17,7 @@
 
 enum { K_ALL, K_FLAG, K_UNFLAG, K_KW, K_UNKW, K_NEW, K_OLD, K_RECENT, K_LARGER, K_SMALLER,
        K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE, K_HEADER, K_BODY, K_TEXT,
-       K_UID, K_SEQ, K_NOT, K_OR, K_AND, K_NONE };
+       K_UID, K_SEQ, K_NOT, K_OR, K_AND, K_MODSEQ, K_NONE };
 
 #define MAXNODES 512
 #define MAXDEPTH 32
@@ -27,6 +27,7 @@ typedef struct {
   int a, b;            /* children: NOT a; OR a b; AND: first child a, next sibling b */
   uint32_t num;
   int64_t day;
+  uint64_t ms;         /* MODSEQ */
   char *s1, *s2;       /* header name, needle (NUL-terminated copies) */
   size_t l2;
   seqset ss;
@@ -38,6 +39,7 @@ typedef struct {
   range *ranges; size_t nranges, capranges;
   stralloc strs;
   int err;             /* 1 syntax, 2 bad charset */
+  int modseq;          /* the MODSEQ key was used: results carry the highest */
 } prog;
 
 static int newnode(prog *g, int type)
@@ -199,6 +201,21 @@ static int p_key(pcur *p, prog *g, int depth)
     g->n[k].s2 = keepstr(g, v.s, v.len); g->n[k].l2 = v.len;
     return k;
   }
+  if (strcase_eq(w.s, w.len, "MODSEQ")) {
+    /* RFC 7162: MODSEQ ["/flags/<flag>" priv|shared|all] n; the entry is
+     * checked and ignored, as there is one modseq per message here */
+    uint64_t v;
+    if (!p_sp(p)) return -1;
+    if (p_peek(p, '"')) {
+      pstr e, t;
+      if (!p_quoted(p, &e) || e.len <= 7 || strncasecmp(e.s, "/flags/", 7) || !p_sp(p) || !p_atom(p, &t) || !p_sp(p)) return -1;
+      if (!strcase_eq(t.s, t.len, "priv") && !strcase_eq(t.s, t.len, "shared") && !strcase_eq(t.s, t.len, "all")) return -1;
+    }
+    if (!p_modseq(p, 1, &v) || (k = newnode(g, K_MODSEQ)) < 0) return -1;
+    g->n[k].ms = v;
+    g->modseq = 1;
+    return k;
+  }
   if (strcase_eq(w.s, w.len, "UID")) {
     if (!p_sp(p) || (k = newnode(g, K_UID)) < 0 || !addseq(g, p, &g->n[k].ss)) return -1;
     return k;
@@ -284,6 +301,7 @@ static int eval(prog *g, int k, ectx *c, int uidmode)
     case K_TEXT: return ctx_tree(c) && mime_search_text(&c->t, n->s2, n->l2) == 1;
     case K_UID: return seqset_has(&n->ss, m->uid, S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0);
     case K_SEQ: return seqset_has(&n->ss, (uint32_t)c->idx + 1, (uint32_t)S.mb.n);
+    case K_MODSEQ: return m->modseq >= n->ms;
     case K_NOT: return !eval(g, n->a, c, uidmode);
     case K_OR: return eval(g, n->a, c, uidmode) || eval(g, (int)n->num, c, uidmode);
     case K_AND:
@@ -315,7 +333,7 @@ int c_search(pcur *p, int uid)
   static prog g;
   unsigned ret = 0; int esearch = 0;
   S.expunge_held = !uid;
-  g.nn = 0; g.nranges = 0; g.strs.len = 0; g.err = 0;
+  g.nn = 0; g.nranges = 0; g.strs.len = 0; g.err = 0; g.modseq = 0;
   if (!p_sp(p)) { resp("BAD Syntax: SEARCH keys"); return 1; }
   if (p_word(p, "RETURN")) {
     esearch = 1;
@@ -342,6 +360,7 @@ int c_search(pcur *p, int uid)
   }
   int root = p_keys(p, &g, 0, 0);
   if (root < 0 || !p_eol(p)) { resp("BAD Invalid search program"); return 1; }
+  if (g.modseq) condstore_on();
   /* offsets to pointers, now that the storage stopped moving */
   for (int i = 0; i < g.nn; i++) {
     node *n = &g.n[i];
@@ -353,17 +372,30 @@ int c_search(pcur *p, int uid)
   }
   if (S.rev2 && !esearch) { esearch = 1; ret = R_ALL; }
   uint32_t *hits = malloc((S.mb.n ? S.mb.n : 1) * sizeof *hits);
-  if (!hits) { resp("NO [SERVERBUG] Out of memory"); return 1; }
+  size_t *hidx = malloc((S.mb.n ? S.mb.n : 1) * sizeof *hidx);
+  if (!hits || !hidx) { free(hits); free(hidx); resp("NO [SERVERBUG] Out of memory"); return 1; }
   size_t nh = 0;
   for (size_t i = 0; i < S.mb.n; i++) {
     if (S.mb.m[i].flags & F_GONE) continue;
     ectx c = { .idx = i };
-    if (eval(&g, root, &c, uid)) hits[nh++] = uid ? S.mb.m[i].uid : (uint32_t)i + 1;
+    if (eval(&g, root, &c, uid)) { hidx[nh] = i; hits[nh++] = uid ? S.mb.m[i].uid : (uint32_t)i + 1; }
     ctx_close(&c);
+  }
+  /* RFC 7162 3.1.5: the highest modseq of the messages returned; with only MIN
+   * and/or MAX asked for (ESEARCH), of those messages */
+  uint64_t hms = 0;
+  if (g.modseq && nh) {
+    if (!esearch || (ret & (R_ALL | R_COUNT))) {
+      for (size_t i = 0; i < nh; i++) if (S.mb.m[hidx[i]].modseq > hms) hms = S.mb.m[hidx[i]].modseq;
+    } else {
+      if (ret & R_MIN) hms = S.mb.m[hidx[0]].modseq;
+      if ((ret & R_MAX) && S.mb.m[hidx[nh - 1]].modseq > hms) hms = S.mb.m[hidx[nh - 1]].modseq;
+    }
   }
   if (!esearch) {
     io_puts("* SEARCH");
     for (size_t i = 0; i < nh; i++) { io_put(" ", 1); io_putu(hits[i]); }
+    if (hms) { io_puts(" (MODSEQ "); io_putu(hms); io_puts(")"); }
     io_puts("\r\n");
   } else {
     io_puts("* ESEARCH (TAG "); io_putstr(cur_tag, strlen(cur_tag)); io_puts(")");
@@ -372,9 +404,10 @@ int c_search(pcur *p, int uid)
     if (nh && (ret & R_MAX)) { io_puts(" MAX "); io_putu(hits[nh - 1]); }
     if (ret & R_COUNT) { io_puts(" COUNT "); io_putu(nh); }
     if (nh && (ret & R_ALL)) { io_puts(" ALL "); put_set(hits, nh); }
+    if (hms) { io_puts(" MODSEQ "); io_putu(hms); }
     io_puts("\r\n");
   }
-  free(hits);
+  free(hits); free(hidx);
   resp("OK SEARCH completed");
   return 1;
 }

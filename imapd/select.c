@@ -26,9 +26,15 @@ static int do_select(pcur *p, int rw)
   pstr n;
   char dir[4500], c[256];
   if (!p_sp(p) || !p_astring(p, &n)) { resp("BAD Syntax: SELECT mailbox"); return 1; }
+  int cond = 0;
   if (p_sp(p)) {
-    /* (CONDSTORE) and other parameters: CONDSTORE is not offered */
-    resp("BAD Unsupported SELECT parameters"); return 1;
+    /* RFC 4466 select parameters: only (CONDSTORE) is known */
+    if (!p_char(p, '(')) { resp("BAD Invalid SELECT parameters"); return 1; }
+    for (int first = 1; !p_char(p, ')'); first = 0) {
+      if ((!first && !p_sp(p)) || !p_word(p, "CONDSTORE")) { resp("BAD Unsupported SELECT parameters"); return 1; }
+      cond = 1;
+    }
+    if (!cond) { resp("BAD Empty SELECT parameters"); return 1; }
   }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   int had = S.state == S_SELECTED;
@@ -44,6 +50,8 @@ static int do_select(pcur *p, int rw)
   S.state = S_SELECTED;
   S.readonly = !rw;
   snprintf(S.selname, sizeof S.selname, "%s", c);
+  /* on before the answer: this SELECT reports HIGHESTMODSEQ itself */
+  if (cond) S.condstore = 1;
   uint32_t recent = 0, unseen = 0;
   for (size_t i = 0; i < mb.n; i++) {
     if (mb.m[i].flags & (F_RECENT | F_INNEW)) recent++;
@@ -55,6 +63,7 @@ static int do_select(pcur *p, int rw)
   if (unseen && !S.rev2) { io_puts("* OK [UNSEEN "); io_putu(unseen); io_puts("] First unseen\r\n"); }
   io_puts("* OK [UIDVALIDITY "); io_putu(mb.uidvalidity); io_puts("] UIDs valid\r\n");
   io_puts("* OK [UIDNEXT "); io_putu(mb.uidnext); io_puts("] Predicted next UID\r\n");
+  if (S.condstore) { io_puts("* OK [HIGHESTMODSEQ "); io_putu(mb.hms); io_puts("] Highest\r\n"); }
   if (S.rev2) { io_puts("* LIST () \".\" "); io_putstr(c, strlen(c)); io_puts("\r\n"); }
   respf(rw ? "OK [READ-WRITE] %s completed" : "OK [READ-ONLY] %s completed", rw ? "SELECT" : "EXAMINE");
   return 1;

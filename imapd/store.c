@@ -35,49 +35,6 @@ int seqset_valid(seqset const *ss, int uid)
   return 1;
 }
 
-int c_store(pcur *p, int uid)
-{
-  range rr[SEQSET_MAX];
-  seqset ss = { rr, 0 };
-  pstr item;
-  uint32_t fl, kw;
-  S.expunge_held = !uid;
-  if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p) || !p_atom(p, &item) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
-  int mode = 0;   /* 0 replace, 1 add, -1 remove */
-  char const *it = item.s; size_t il = item.len;
-  if (il && it[0] == '+') { mode = 1; it++; il--; }
-  else if (il && it[0] == '-') { mode = -1; it++; il--; }
-  int silent = 0;
-  if (strcase_eq(it, il, "FLAGS.SILENT")) silent = 1;
-  else if (!strcase_eq(it, il, "FLAGS")) { resp("BAD Unknown STORE item"); return 1; }
-  if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
-  if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
-  int r = parse_flags(p, &S.mb, &fl, &kw, mode >= 0, 0);
-  if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
-  if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
-  int failed = 0;
-  for (size_t i = 0; i < S.mb.n; i++) {
-    if (!msg_in_set(&ss, uid, i)) continue;
-    msg *m = &S.mb.m[i];
-    if (m->flags & F_GONE) { failed = 1; continue; }
-    uint32_t of = m->flags & F_SYSMASK, ok = m->kw, nf, nk;
-    if (mode > 0) { nf = of | fl; nk = ok | kw; }
-    else if (mode < 0) { nf = of & ~fl; nk = ok & ~kw; }
-    else { nf = (of & F_PASSED) | fl; nk = kw; }
-    if (nf != of || nk != ok) {
-      int s = mbox_setflags(&S.mb, m, nf, nk);
-      if (s <= 0) { failed = 1; continue; }
-    }
-    if (!silent || (uid && 0)) {
-      io_puts("* "); io_putu(i + 1); io_puts(" FETCH (");
-      if (uid) { io_puts("UID "); io_putu(m->uid); io_put(" ", 1); }
-      io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); io_puts(")\r\n");
-    }
-  }
-  resp(failed ? "NO Some messages could not be changed (expunged?)" : "OK STORE completed");
-  return 1;
-}
-
 /* Append uid to a compact uid set text ("1:3,7"). */
 static void uidset_add(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t uid)
 {
@@ -94,6 +51,106 @@ static void uidset_end(stralloc *sa, uint32_t last, uint32_t start)
 {
   char b[32];
   if (last && start != last) { snprintf(b, sizeof b, ":%u", last); stralloc_cats(sa, b); }
+}
+
+/* STORE ... (UNCHANGEDSINCE n): 1 given (*since set), 0 absent, -1 bad. */
+static int store_modifiers(pcur *p, uint64_t *since)
+{
+  int have = 0;
+  if (!p_char(p, '(')) return 0;
+  for (int first = 1; !p_char(p, ')'); first = 0) {
+    if (!first && !p_sp(p)) return -1;
+    if (have || !p_word(p, "UNCHANGEDSINCE") || !p_sp(p) || !p_modseq(p, 1, since)) return -1;
+    have = 1;
+  }
+  return have && p_sp(p) ? 1 : -1;
+}
+
+/* Has the file of m been renamed since we last looked (by a program that did
+ * not write the modseq log yet)? Then its modseq is not known: it counts as
+ * modified for UNCHANGEDSINCE. */
+static int renamed(msg const *m)
+{
+  char path[4700];
+  return !mbox_path(&S.mb, m, path, sizeof path) || access(path, F_OK) < 0;
+}
+
+static void put_store_fetch(size_t i, int uid, int silent, uint64_t before)
+{
+  msg const *m = &S.mb.m[i];
+  /* RFC 7162 3.1.3: even .SILENT reports a new modseq, so the client's cache stays right */
+  if (silent && !(S.condstore && m->modseq != before)) return;
+  io_puts("* "); io_putu(i + 1); io_puts(" FETCH (");
+  if (uid || S.condstore) { io_puts("UID "); io_putu(m->uid); io_put(" ", 1); }
+  if (!silent) { io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); }
+  if (S.condstore) { if (!silent) io_put(" ", 1); put_modseq(m); }
+  io_puts(")\r\n");
+}
+
+int c_store(pcur *p, int uid)
+{
+  range rr[SEQSET_MAX];
+  seqset ss = { rr, 0 };
+  pstr item;
+  uint32_t fl, kw;
+  uint64_t since = 0;
+  S.expunge_held = !uid;
+  if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
+  int cond = store_modifiers(p, &since);
+  if (cond < 0) { resp("BAD Syntax: STORE set (UNCHANGEDSINCE modseq) item flags"); return 1; }
+  if (!p_atom(p, &item) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
+  int mode = 0;   /* 0 replace, 1 add, -1 remove */
+  char const *it = item.s; size_t il = item.len;
+  if (il && it[0] == '+') { mode = 1; it++; il--; }
+  else if (il && it[0] == '-') { mode = -1; it++; il--; }
+  int silent = 0;
+  if (strcase_eq(it, il, "FLAGS.SILENT")) silent = 1;
+  else if (!strcase_eq(it, il, "FLAGS")) { resp("BAD Unknown STORE item"); return 1; }
+  if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
+  if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
+  int r = parse_flags(p, &S.mb, &fl, &kw, mode >= 0, 0);
+  if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
+  if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
+  if (cond) condstore_on();
+  /* the changes happen under the lock (one log write and fsync for them all);
+   * the answers are written after it is released, a slow client holds no lock */
+  typedef struct { size_t i; uint64_t before; } done_t;
+  done_t *done = malloc((S.mb.n ? S.mb.n : 1) * sizeof *done);
+  if (!done) { resp("NO [SERVERBUG] Out of memory"); return 1; }
+  size_t nd = 0;
+  stralloc mod = STRALLOC_ZERO;
+  uint32_t ml = 0, ms0 = 0;
+  int failed = 0;
+  if (mbox_change_begin(&S.mb) < 0) { free(done); resp("NO [SERVERBUG] Cannot lock the mailbox"); return 1; }
+  if (cond) modseq_refresh(&S.mb);
+  for (size_t i = 0; i < S.mb.n; i++) {
+    if (!msg_in_set(&ss, uid, i)) continue;
+    msg *m = &S.mb.m[i];
+    if (m->flags & F_GONE) { failed = 1; continue; }
+    if (cond && (m->modseq > since || renamed(m))) { uidset_add(&mod, &ml, &ms0, uid ? m->uid : (uint32_t)i + 1); continue; }
+    uint32_t of = m->flags & F_SYSMASK, ok = m->kw, nf, nk;
+    if (mode > 0) { nf = of | fl; nk = ok | kw; }
+    else if (mode < 0) { nf = of & ~fl; nk = ok & ~kw; }
+    else { nf = (of & F_PASSED) | fl; nk = kw; }
+    done[nd].i = i; done[nd].before = m->modseq;
+    if (nf != of || nk != ok) {
+      int s = mbox_setflags(&S.mb, m, nf, nk);
+      if (s <= 0) { failed = 1; continue; }
+    }
+    nd++;
+  }
+  if (mbox_change_end(&S.mb) < 0) failed = 1;
+  for (size_t k = 0; k < nd; k++) put_store_fetch(done[k].i, uid, silent, done[k].before);
+  free(done);
+  uidset_end(&mod, ml, ms0);
+  if (mod.len) {
+    /* the set may be long: respf's buffer is not enough */
+    resp(failed ? "NO [MODIFIED " : "OK [MODIFIED ");
+    stralloc_catb(&S.resp, mod.s, mod.len);
+    stralloc_cats(&S.resp, failed ? "] Some messages could not be changed (expunged?)" : "] Conditional STORE failed");
+  } else resp(failed ? "NO Some messages could not be changed (expunged?)" : "OK STORE completed");
+  stralloc_free(&mod);
+  return 1;
 }
 
 /* The final base name of a new message: unique part plus Dovecot's size fields. */
