@@ -622,6 +622,7 @@ int mbox_change_begin(mbox *mb)
   /* other sessions may have handed out modseqs since our last scan */
   uint64_t h = modseq_highest(mb);
   if (h > mb->hms) mb->hms = h;
+  modseq_raise(mb);
   return 0;
 }
 

@@ -115,8 +115,11 @@ uint64_t modseq_highest(mbox const *mb);
 /* Raise the modseqs of mb's messages to what the log says now (lock held):
  * changes other pochta sessions made since our last scan. */
 void modseq_refresh(mbox *mb);
-/* Append mb->chlog to the log and fsync it (lock held). 0 ok, -1 error. */
+/* Append mb->chlog to the log, without fsync (lock held). 0 ok, -1 error. */
 int modseq_append(mbox *mb);
+/* Make the next modseq of mb at least the clock in microseconds, so that values
+ * lost with an unsynced log tail are never handed out again (lock held). */
+void modseq_raise(mbox *mb);
 
 /* Does dir hold a Maildir (cur/ new/ tmp/)? */
 int maildir_exists(char const *dir);

@@ -11,7 +11,8 @@
  * The last line of a uid wins. Every line is written under the uid list lock
  * with a modseq above all values before it, so the last complete line holds the
  * highest modseq: a STORE learns it from the file's tail, without reading the
- * whole log. A change is an appended line (one write and one fsync per command);
+ * whole log. A change is an appended line (one write per command, no fsync:
+ * see modseq_append);
  * the log is rewritten (temporary file, fsync, rename) only when it is missing
  * or does not match the uid list, when messages were expunged (the expunge also
  * raises HIGHESTMODSEQ), or when it grew past twice the mailbox. A scan that
@@ -191,9 +192,18 @@ int modseq_append(mbox *mb)
   /* after a torn line, start a new one so ours stays whole */
   if (ok && last != '\n') ok = allwrite(fd, "\n", 1) == 1;
   if (ok) ok = allwrite(fd, mb->chlog.s, mb->chlog.len) == mb->chlog.len;
-  if (ok) ok = fsync(fd) == 0;
+  /* No fsync: a line lost with the page cache is found again by the flag
+   * comparison of the next scan, and new values start at the clock
+   * (modseq_raise), above any value handed out before the crash. */
   close(fd);
   return ok ? 0 : -1;
+}
+
+void modseq_raise(mbox *mb)
+{
+  uint64_t t = now_us();
+  if (t > MODSEQ_MAX) t = MODSEQ_MAX;
+  if (mb->hms < t) mb->hms = t;
 }
 
 /* Index of uid in mb, trying the one after *j first (logs are mostly in order). */
@@ -253,10 +263,13 @@ int modseq_scan(mbox *mb)
     mb->hms = base;
     r = log_rewrite(mb);
   } else {
-    /* new messages, and flags changed by another program, get fresh modseqs */
+    /* new messages, and flags changed by another program, get fresh modseqs
+     * (from the clock on, see modseq_append) */
+    int raised = 0;
     for (size_t k = 0; k < mb->n && r == 0; k++) {
       msg *m = &mb->m[k];
       if ((recf[k] & REC_HAS) && (recf[k] & F_SYSMASK) == (m->flags & F_SYSMASK) && reck[k] == m->kw) continue;
+      if (!raised) { uint64_t t = now_us(); if (t > hi && t <= MODSEQ_MAX) hi = t; raised = 1; }
       if (hi < MODSEQ_MAX) hi++;
       m->modseq = hi;
       if (!entry_line(&mb->chlog, m)) r = -1;
