@@ -164,9 +164,14 @@ static int export_pending(void)
   return setenv(POP3_PENDING_ENV, hex, 1) == 0;
 }
 
-static void child_exec(int pfd0, char const *checkpw)
+static void child_exec(int pfd0, int okfd, char const *checkpw)
 {
   char tbuf[32];
+  /* out of the way of 0, 1 and 3 before they are filled (F_DUPFD: not close-on-exec) */
+  if (okfd <= 3 && (okfd = fcntl(okfd, F_DUPFD, 10)) < 0) _exit(EX_TEMP);
+  if (fcntl(okfd, F_SETFD, 0) < 0) _exit(EX_TEMP);
+  snprintf(tbuf, sizeof tbuf, "%d", okfd);
+  if (setenv(POP3_OKFD_ENV, tbuf, 1) < 0) _exit(EX_TEMP);
   if (tls_swapped) {
     if (dup2(tls_rfd, 0) < 0 || dup2(tls_wfd, 1) < 0) _exit(EX_TEMP);
   }
@@ -183,6 +188,23 @@ static void child_exec(int pfd0, char const *checkpw)
   execvp(checkpw, (char *const *)argv);
   log_event("fatal", "error", "cannot run the checkpassword program", "prog", checkpw, (char const *)0);
   _exit(EX_TEMP);
+}
+
+/* The session runs in our child now: we stay its parent (tcpserver counts
+ * connections by us, systemd ends the unit with us) but need none of our
+ * memory. pochta-wait beside this program holds a few pages; if it cannot be
+ * run, we wait here as before. */
+static void become_waiter(void)
+{
+  char path[4096];
+  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+  if (n <= 0) return;
+  path[n] = 0;
+  char *slash = strrchr(path, '/');
+  if (!slash) return;
+  strcpy(slash + 1, "pochta-wait");
+  char const *argv[] = { "pochta-wait", 0 };
+  execv(path, (char *const *)argv);
 }
 
 /* Try a login. Returns only if it failed (the reply has been written). */
@@ -206,21 +228,33 @@ static void login(char const *u, char const *pass, unsigned *authfail)
 
   if (!export_pending()) { io_puts(&io, "-ERR [SYS/TEMP] Out of memory\r\n"); return; }
   io_flush(&io);
-  int pfd[2];
+  int pfd[2], okp[2];
   if (pipe2(pfd, O_CLOEXEC) < 0) { io_puts(&io, "-ERR [SYS/TEMP] Cannot check the password now\r\n"); return; }
-  pid_t pid = fork();
-  if (pid < 0) {
+  if (pipe2(okp, O_CLOEXEC) < 0) {
     close(pfd[0]); close(pfd[1]);
     io_puts(&io, "-ERR [SYS/TEMP] Cannot check the password now\r\n");
     return;
   }
-  if (!pid) { close(pfd[1]); child_exec(pfd[0], checkpw); }
-  close(pfd[0]);
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(pfd[0]); close(pfd[1]); close(okp[0]); close(okp[1]);
+    io_puts(&io, "-ERR [SYS/TEMP] Cannot check the password now\r\n");
+    return;
+  }
+  if (!pid) { close(pfd[1]); close(okp[0]); child_exec(pfd[0], okp[1], checkpw); }
+  close(pfd[0]); close(okp[1]);
   /* 512 octets fit in any pipe buffer: this write cannot block. */
   ssize_t w = write(pfd[1], data, dlen);
   explicit_bzero(data, sizeof data);
   close(pfd[1]);
   (void)w;
+  /* One octet: the session took the mailbox and runs. End of file: the login
+   * failed (or the mailbox is in use); the exit code says which. */
+  char ok;
+  ssize_t r;
+  do r = read(okp[0], &ok, 1); while (r < 0 && errno == EINTR);
+  close(okp[0]);
+  if (r == 1) become_waiter();
   int status;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) log_event_exit("wait-failed");

@@ -8,6 +8,7 @@
 #define POP3D_H
 
 /* Exit codes of the post-login stage, read by the pre-login stage. */
+#define POP3_OKFD_ENV "POP3D_OKFD"   /* the session says on this fd that it runs */
 #define POP3_X_DONE 0        /* it answered +OK to the login: the session ran */
 #define POP3_X_INUSE 12      /* the mailbox is locked by another POP3 session */
 #define POP3_X_TEMP 111      /* could not open the mailbox */

@@ -325,6 +325,15 @@ int session_main(unsigned timeout)
     return POP3_X_TEMP;
   }
   if (!scan()) { log_event("mailbox-error", "error", strerror(errno), (char const *)0); return POP3_X_TEMP; }
+  {
+    /* the pre-login process may stop waiting for our exit code now */
+    char const *okfd = getenv(POP3_OKFD_ENV);
+    if (okfd) {
+      int fd = atoi(okfd);
+      if (fd > 3) { (void)!write(fd, "Y", 1); close(fd); }
+      unsetenv(POP3_OKFD_ENV);
+    }
+  }
 
   io_init(&io, 0, 1, timeout);
   take_pending();

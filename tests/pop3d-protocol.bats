@@ -388,3 +388,39 @@ q.quit()'
   grep -q '^pochta-pop3d: event=logout user=alice@example.test ip=127.0.0.1 deleted=1 failed=0 bytes=[0-9]*$' "$BATS_TEST_TMPDIR/pop3d.log"
   grep -q '^pochta-pop3d: event=auth-fail ip=127.0.0.1 login=alice@example.test$' "$BATS_TEST_TMPDIR/pop3d.log"
 }
+
+@test "pop3d: after a login the pre-login process waits as pochta-wait; a failed login and IN-USE still answer" {
+  [ -x "$POCHTA_BIN/pochta-wait" ] || skip "pochta-wait is built on x86_64 only"
+  mail3
+  run py '
+def kids(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                st = open("/proc/%s/stat" % d).read()
+                if int(st.rsplit(")", 1)[1].split()[1]) == ppid: out.append(int(d))
+            except (OSError, ValueError, IndexError): pass
+    return out
+def comm(p): return open("/proc/%d/comm" % p).read().strip()
+srv = int(open(os.environ["BATS_TEST_TMPDIR"] + "/pop3d.pid").read())
+p = poplib.POP3("127.0.0.1", PORT, timeout=20)
+p.user("alice@example.test")
+try: p.pass_("wrong")
+except poplib.error_proto as e: print(e)
+p.user("alice@example.test"); p.pass_("secret")
+time.sleep(0.3)
+w = [k for k in kids(srv) if comm(k) == "pochta-wait"]
+print(len(w), [comm(c) for c in kids(w[0])] if w else None)
+q = poplib.POP3("127.0.0.1", PORT, timeout=20)
+q.user("alice@example.test")
+try: q.pass_("secret")
+except poplib.error_proto as e: print(e)
+print(p.stat())
+p.quit(); q.quit()'
+  assert_success
+  assert_line --index 0 "b'-ERR [AUTH] Invalid user name or password'"
+  assert_line --index 1 "1 ['pochta-pop3d']"
+  assert_line --index 2 "b'-ERR [IN-USE] Mailbox is in use by another POP3 session'"
+  assert_line --index 3 "(3, 130)"
+}
