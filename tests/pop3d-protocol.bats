@@ -275,7 +275,11 @@ print(p.quit().decode())'
   run py '
 import glob
 p = login()
-for f in sorted(glob.glob(MD + "/new/*"))[:1]: os.unlink(f)
+# message 1 is the first to arrive: seconds, then the microseconds after M
+def arrival(f):
+    b = os.path.basename(f); sec, rest = b.split(".", 1)
+    return (int(sec), int(re.match(r"M(\d+)", rest).group(1)))
+for f in sorted(glob.glob(MD + "/new/*"), key=arrival)[:1]: os.unlink(f)
 try: p.retr(1)
 except poplib.error_proto as e: print(e)
 p.dele(1); p.dele(2)
