@@ -112,7 +112,7 @@ int c_store(pcur *p, int uid)
   if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
   if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
   if (cond) condstore_on();
-  /* the changes happen under the lock (one log write and fsync for them all);
+  /* the changes happen under the lock (one log write for them all);
    * the answers are written after it is released, a slow client holds no lock */
   typedef struct { size_t i; uint64_t before; } done_t;
   done_t *done = malloc((S.mb.n ? S.mb.n : 1) * sizeof *done);
