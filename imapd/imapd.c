@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,8 +65,10 @@ void postlogin_main(void)
   if ((v = getenv("IMAPD_OUTFD"))) io_outfd = atoi(v);
   if ((v = getenv("IMAPD_OKFD"))) {
     int fd = atoi(v);
-    (void)!write(fd, "1", 1);
-    close(fd);
+    struct stat st;
+    /* only our pipe: a checkpassword program that closed it may have put
+     * something else on that number */
+    if (fd > 2 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) { (void)!write(fd, "1", 1); close(fd); }
   }
   S.tls = (v = getenv("IMAPD_TLS")) && *v == '1';
   if (!S.tls) { char const *ssl = getenv("SSL_PROTOCOL"); S.tls = ssl && *ssl; }

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -330,7 +331,10 @@ int session_main(unsigned timeout)
     char const *okfd = getenv(POP3_OKFD_ENV);
     if (okfd) {
       int fd = atoi(okfd);
-      if (fd > 3) { (void)!write(fd, "Y", 1); close(fd); }
+      struct stat st;
+      /* only our pipe: a checkpassword program that closed it may have put
+       * something else on that number */
+      if (fd > 3 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) { (void)!write(fd, "Y", 1); close(fd); }
       unsetenv(POP3_OKFD_ENV);
     }
   }
