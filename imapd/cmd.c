@@ -242,6 +242,18 @@ int p_modseq(pcur *p, int zero_ok, uint64_t *v)
   return 1;
 }
 
+int p_modseq_modifier(pcur *p, char const *name, uint64_t *v)
+{
+  int have = 0;
+  if (!p_char(p, '(')) return 0;
+  for (int first = 1; !p_char(p, ')'); first = 0) {
+    if (!first && !p_sp(p)) return -1;
+    if (have || !p_word(p, name) || !p_sp(p) || !p_modseq(p, 1, v)) return -1;
+    have = 1;
+  }
+  return have ? 1 : -1;
+}
+
 void put_modseq(msg const *m) { io_puts("MODSEQ ("); io_putu(m->modseq); io_puts(")"); }
 
 /* --- changes of the selected mailbox -------------------------------------- */

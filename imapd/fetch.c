@@ -309,15 +309,8 @@ int c_fetch(pcur *p, int uid)
   }
   /* RFC 4466 fetch modifiers: only CHANGEDSINCE (RFC 7162) is known */
   uint64_t since = 0; int changedsince = 0;
-  if (p_sp(p)) {
-    if (!p_char(p, '(')) { resp("BAD Invalid FETCH modifiers"); return 1; }
-    for (int first = 1; !p_char(p, ')'); first = 0) {
-      if (!first && !p_sp(p)) { resp("BAD Invalid FETCH modifiers"); return 1; }
-      if (!p_word(p, "CHANGEDSINCE")) { resp("BAD Unknown FETCH modifier"); return 1; }
-      if (changedsince || !p_sp(p) || !p_modseq(p, 1, &since)) { resp("BAD Syntax: CHANGEDSINCE modseq"); return 1; }
-      changedsince = 1;
-    }
-    if (!changedsince) { resp("BAD Empty FETCH modifiers"); return 1; }
+  if (p_sp(p) && (changedsince = p_modseq_modifier(p, "CHANGEDSINCE", &since)) <= 0) {
+    resp("BAD Syntax: FETCH set items (CHANGEDSINCE modseq)"); return 1;
   }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }

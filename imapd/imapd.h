@@ -59,6 +59,9 @@ void capability_line(void);
  * FETCH item "MODSEQ (n)". */
 void condstore_on(void);
 int p_modseq(pcur *p, int zero_ok, uint64_t *v);
+/* RFC 4466 modifiers holding one "(NAME modseq)" (CHANGEDSINCE, UNCHANGEDSINCE):
+ * 1 given (*v set), 0 no "(" here, -1 malformed, unknown or repeated. */
+int p_modseq_modifier(pcur *p, char const *name, uint64_t *v);
 void put_modseq(msg const *m);
 
 /* Report changes of the selected mailbox as untagged responses. */

@@ -644,11 +644,8 @@ int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
   if (own && mbox_change_begin(mb) < 0) return -1;
   int r = setflags_disk(mb, m, flags, kw, &was, &waskw);
   if (r == 2 && ((was & F_SYSMASK) != (flags & F_SYSMASK) || waskw != kw) && mb->hms < MODSEQ_MAX) {
-    char line[80], fl[40];
     m->modseq = ++mb->hms;
-    mbox_flagstr(flags & F_SYSMASK, kw, fl);
-    snprintf(line, sizeof line, "%u %llu %s\n", m->uid, (unsigned long long)m->modseq, fl[0] ? fl : "-");
-    if (!stralloc_cats(&mb->chlog, line)) r = -1;
+    if (!modseq_logline(&mb->chlog, m)) r = -1;
   }
   if (r > 0) r = 1;
   if (own && mbox_change_end(mb) < 0 && r > 0) r = -1;

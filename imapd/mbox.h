@@ -115,6 +115,8 @@ uint64_t modseq_highest(mbox const *mb);
 /* Raise the modseqs of mb's messages to what the log says now (lock held):
  * changes other pochta sessions made since our last scan. */
 void modseq_refresh(mbox *mb);
+/* The log line of m's modseq and flags ("uid modseq flags\n") onto sa. 1 ok, 0 no memory. */
+int modseq_logline(stralloc *sa, msg const *m);
 /* Append mb->chlog to the log, without fsync (lock held). 0 ok, -1 error. */
 int modseq_append(mbox *mb);
 /* Make the next modseq of mb at least the clock in microseconds, so that values

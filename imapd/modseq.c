@@ -153,7 +153,7 @@ static uint64_t now_us(void)
   return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static int entry_line(stralloc *sa, msg const *m)
+int modseq_logline(stralloc *sa, msg const *m)
 {
   char line[80], fl[40];
   mbox_flagstr(m->flags & F_SYSMASK, m->kw, fl);
@@ -168,7 +168,7 @@ static int log_rewrite(mbox *mb)
   stralloc sa = STRALLOC_ZERO;
   snprintf(line, sizeof line, "P1 V%u H%llu\n", mb->uidvalidity, (unsigned long long)mb->hms);
   int ok = stralloc_cats(&sa, line);
-  for (size_t i = 0; ok && i < mb->n; i++) ok = entry_line(&sa, &mb->m[i]);
+  for (size_t i = 0; ok && i < mb->n; i++) ok = modseq_logline(&sa, &mb->m[i]);
   snprintf(line, sizeof line, "H%llu\n", (unsigned long long)mb->hms);
   if (ok) ok = stralloc_cats(&sa, line);
   log_path(mb, p, sizeof p);
@@ -272,7 +272,7 @@ int modseq_scan(mbox *mb)
       if (!raised) { uint64_t t = now_us(); if (t > hi && t <= MODSEQ_MAX) hi = t; raised = 1; }
       if (hi < MODSEQ_MAX) hi++;
       m->modseq = hi;
-      if (!entry_line(&mb->chlog, m)) r = -1;
+      if (!modseq_logline(&mb->chlog, m)) r = -1;
     }
     /* an expunge raises HIGHESTMODSEQ too; the rewrite drops the old lines */
     if (vanished && hi < MODSEQ_MAX) hi++;

@@ -53,19 +53,6 @@ static void uidset_end(stralloc *sa, uint32_t last, uint32_t start)
   if (last && start != last) { snprintf(b, sizeof b, ":%u", last); stralloc_cats(sa, b); }
 }
 
-/* STORE ... (UNCHANGEDSINCE n): 1 given (*since set), 0 absent, -1 bad. */
-static int store_modifiers(pcur *p, uint64_t *since)
-{
-  int have = 0;
-  if (!p_char(p, '(')) return 0;
-  for (int first = 1; !p_char(p, ')'); first = 0) {
-    if (!first && !p_sp(p)) return -1;
-    if (have || !p_word(p, "UNCHANGEDSINCE") || !p_sp(p) || !p_modseq(p, 1, since)) return -1;
-    have = 1;
-  }
-  return have && p_sp(p) ? 1 : -1;
-}
-
 /* Has the file of m been renamed since we last looked (by a program that did
  * not write the modseq log yet)? Then its modseq is not known: it counts as
  * modified for UNCHANGEDSINCE. */
@@ -96,7 +83,8 @@ int c_store(pcur *p, int uid)
   uint64_t since = 0;
   S.expunge_held = !uid;
   if (!p_sp(p) || !p_seqset(p, &ss) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
-  int cond = store_modifiers(p, &since);
+  int cond = p_modseq_modifier(p, "UNCHANGEDSINCE", &since);
+  if (cond > 0 && !p_sp(p)) cond = -1;
   if (cond < 0) { resp("BAD Syntax: STORE set (UNCHANGEDSINCE modseq) item flags"); return 1; }
   if (!p_atom(p, &item) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
   int mode = 0;   /* 0 replace, 1 add, -1 remove */
