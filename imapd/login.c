@@ -24,6 +24,7 @@
 #include <skalibs/allreadwrite.h>
 
 #include "imapd.h"
+#include "waiter.h"
 #include "io.h"
 
 char self_path[4096] = "pochta-imapd";
@@ -144,14 +145,7 @@ void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
      * tcpserver's connection count stays right) but shed our memory: pochta-wait
      * beside us holds a few pages; without it, a fresh image of this program in
      * waiting mode touches little. */
-    char wpath[sizeof self_path + 16];
-    char const *slash = strrchr(self_path, '/');
-    if (slash && (size_t)(slash - self_path) + sizeof "/pochta-wait" <= sizeof wpath) {
-      memcpy(wpath, self_path, (size_t)(slash - self_path));
-      memcpy(wpath + (slash - self_path), "/pochta-wait", sizeof "/pochta-wait");
-      char const *pwargv[] = { "pochta-wait", 0 };
-      execv(wpath, (char *const *)pwargv);
-    }
+    waiter_exec(self_path);
     char num[24];
     snprintf(num, sizeof num, "%d", (int)pid);
     char const *wargv[] = { self_path, "-W", num, 0 };

@@ -21,6 +21,7 @@
 #include "io.h"
 #include "log.h"
 #include "pop3d.h"
+#include "waiter.h"
 
 #define MAX_ERRORS 10        /* bad commands before we hang up */
 #define MAX_AUTHFAIL 5       /* failed logins before we hang up */
@@ -190,21 +191,15 @@ static void child_exec(int pfd0, int okfd, char const *checkpw)
   _exit(EX_TEMP);
 }
 
-/* The session runs in our child now: we stay its parent (tcpserver counts
- * connections by us, systemd ends the unit with us) but need none of our
- * memory. pochta-wait beside this program holds a few pages; if it cannot be
- * run, we wait here as before. */
+/* The session runs in our child now (see waiter.h); if pochta-wait cannot
+ * be run, we wait here as before. */
 static void become_waiter(void)
 {
-  char path[4096];
-  ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return;
-  path[n] = 0;
-  char *slash = strrchr(path, '/');
-  if (!slash) return;
-  strcpy(slash + 1, "pochta-wait");
-  char const *argv[] = { "pochta-wait", 0 };
-  execv(path, (char *const *)argv);
+  self[n] = 0;
+  waiter_exec(self);
 }
 
 /* Try a login. Returns only if it failed (the reply has been written). */
