@@ -95,18 +95,9 @@ PY
   [ -x "$POCHTA_BIN/pochta-wait" ] || skip "pochta-wait is built on x86_64 only"
   echo loopback >"$POCHTA_CONF/plainauth"
   start_imapd
-  run python3 - "$IMAP_PORT" "$(cat "$BATS_TEST_TMPDIR/imapd.pid")" <<'PY'
+  run env PYTHONPATH="$TESTS_DIR" python3 - "$IMAP_PORT" "$(cat "$BATS_TEST_TMPDIR/imapd.pid")" <<'PY'
 import imaplib, os, sys, time
-def kids(ppid):
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit():
-            try:
-                st = open('/proc/%s/stat' % d).read()
-                if int(st.rsplit(')', 1)[1].split()[1]) == ppid: out.append(int(d))
-            except (OSError, ValueError, IndexError): pass
-    return out
-def comm(p): return open('/proc/%d/comm' % p).read().strip()
+from proctree import kids, comm
 def rss(p):
     for l in open('/proc/%d/status' % p):
         if l.startswith('VmRSS:'): return int(l.split()[1])

@@ -396,17 +396,8 @@ q.quit()'
 @test "pop3d: after a login the pre-login process waits as pochta-wait; a failed login and IN-USE still answer" {
   [ -x "$POCHTA_BIN/pochta-wait" ] || skip "pochta-wait is built on x86_64 only"
   mail3
-  run py '
-def kids(ppid):
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                st = open("/proc/%s/stat" % d).read()
-                if int(st.rsplit(")", 1)[1].split()[1]) == ppid: out.append(int(d))
-            except (OSError, ValueError, IndexError): pass
-    return out
-def comm(p): return open("/proc/%d/comm" % p).read().strip()
+  PYTHONPATH="$TESTS_DIR" run py '
+from proctree import kids, comm
 srv = int(open(os.environ["BATS_TEST_TMPDIR"] + "/pop3d.pid").read())
 p = poplib.POP3("127.0.0.1", PORT, timeout=20)
 p.user("alice@example.test")
