@@ -54,7 +54,8 @@ case "${1:-}" in
     export POCHTA_BIN="$top/$o/bin" POCHTA_BUILD="$top/$o" POCHTA_SAN="$san"
     export PATH="$POCHTA_BIN:$PATH"
     if [ $# -eq 0 ]; then set -- tests/*.bats; fi
-    exec prove -j2 --timer -e 'bats --tap' "$@"
+    # -o: the diagnostics of a failed test (and the figures a test prints) reach the log
+    exec prove -j2 -o --timer -e 'bats --tap' "$@"
     ;;
   fuzz)
     shift; deps; build fuzz
