@@ -115,7 +115,18 @@ static size_t baselen(char const *name)
   return c ? (size_t)(c - name) : strlen(name);
 }
 
-char const *mbox_name(mbox const *mb, msg const *m) { return mb->names.s + m->name; }
+char const *mbox_name(mbox const *mb, msg const *m)
+{
+  return m->name & NAME_OWN ? mb->names.s + (m->name & ~NAME_OWN) : mb->bnames + m->name;
+}
+
+/* m's file is now called name: a NAME_OWN name (the view may be a mapping). */
+static void set_name(mbox *mb, msg *m, char const *name)
+{
+  size_t off = mb->names.len;
+  if (off >= NAME_OWN || !stralloc_catb(&mb->names, name, strlen(name) + 1)) return;
+  m->name = (uint32_t)off | NAME_OWN;
+}
 
 int mbox_path(mbox const *mb, msg const *m, char *buf, size_t len)
 {
@@ -336,24 +347,12 @@ static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox co
   return ok ? 0 : -1;
 }
 
-static void stamp(char const *dir, char const *sub, struct timespec *t)
-{
-  char p[4200]; struct stat st;
-  snprintf(p, sizeof p, "%s/%s", dir, sub);
-  if (stat(p, &st) < 0) { t->tv_sec = 0; t->tv_nsec = 0; return; }
-  *t = st.st_mtim;
-}
-static int same(struct timespec const *a, struct timespec const *b)
-{
-  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
-}
-
 void mbox_free(mbox *mb)
 {
-  free(mb->m); mb->m = 0; mb->n = mb->cap = 0;
-  stralloc_free(&mb->names);
+  index_drop(mb);
   if (mb->chactive) { close(mb->chfd); mb->chactive = 0; }
   stralloc_free(&mb->chlog);
+  free(mb->chidx); mb->chidx = 0; mb->chn = mb->chcap = 0;
   kw_free(mb);
 }
 
@@ -366,66 +365,38 @@ static int push(mbox *mb, uint32_t uid, uint32_t flags, uint32_t kw, char const 
     mb->m = nm; mb->cap = c;
   }
   msg *m = &mb->m[mb->n];
-  m->uid = uid; m->flags = flags; m->kw = kw; m->size = size;
-  m->name = (uint32_t)mb->names.len;
-  if (!stralloc_catb(&mb->names, name, strlen(name) + 1)) return 0;
+  m->uid = uid; m->flags = flags; m->kw = kw; m->size = size; m->modseq = 0;
+  if (mb->heap.len >= NAME_OWN) return 0;
+  m->name = (uint32_t)mb->heap.len;
+  if (!stralloc_catb(&mb->heap, name, strlen(name) + 1)) return 0;
   mb->n++;
   return 1;
 }
 
-int mbox_scan(mbox *out, mbox const *old, int keepgone)
+/* The full scan, under the lock: the uid list merged with the files of new/ and
+ * cur/ into a view on the heap (out), then written as the index and mapped. */
+static int scan_full(mbox *out, int confirm)
 {
-  struct timespec tn, tc, tl, tm;
-  char lp[4200];
-  snprintf(lp, sizeof lp, "%s/dovecot-uidlist", old->dir);
-  stamp(old->dir, "new", &tn); stamp(old->dir, "cur", &tc); stamp(old->dir, "dovecot-uidlist", &tl);
-  stamp(old->dir, "pochta-modseq", &tm);
-  memset(out, 0, sizeof *out);
-  memcpy(out->dir, old->dir, sizeof out->dir);
-  out->rw = old->rw;
-  /* Nothing changed on disk since the last scan: say so (no copy of a big list),
-   * unless expunged messages held back must go now. */
-  if (old->scanned && same(&tn, &old->t_new) && same(&tc, &old->t_cur) && same(&tl, &old->t_list)
-      && same(&tm, &old->t_mod)) {
-    int gone = 0;
-    if (!keepgone) for (size_t i = 0; i < old->n && !gone; i++) gone = (old->m[i].flags & F_GONE) != 0;
-    if (!gone) return 0;
-    out->uidvalidity = old->uidvalidity; out->uidnext = old->uidnext; out->hms = old->hms;
-    if (old->n) {
-      out->m = malloc(old->n * sizeof *out->m);
-      if (!out->m) return -1;
-      memcpy(out->m, old->m, old->n * sizeof *out->m);
-      for (size_t i = 0; i < old->n; i++) out->m[i].flags &= ~F_GONE;
-    }
-    out->n = out->cap = old->n;
-    if (!stralloc_copyb(&out->names, old->names.s, old->names.len)) return -1;
-    kw_load(out);
-    out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->t_mod = tm; out->scanned = 1;
-    /* keep gone ones: a copy of old includes them already */
-    if (keepgone) for (size_t i = 0; i < old->n; i++) out->m[i].flags |= old->m[i].flags & F_GONE;
-    else {
-      size_t w = 0;
-      for (size_t i = 0; i < old->n; i++) if (!(old->m[i].flags & F_GONE)) out->m[w++] = out->m[i];
-      out->n = w;
-    }
-    return 1;
-  }
-
-  int lfd = lock_dir(old->dir);
+  char const *dir = out->dir;
+  int lfd = lock_dir(dir);
   if (lfd < 0) return -1;
   stralloc ls = STRALLOC_ZERO, ds = STRALLOC_ZERO;
   lent *le = 0; size_t nl = 0;
   dent *de = 0; size_t nd = 0;
   uint32_t validity, next;
   int r = -1, changed = 0;
-  stamp(old->dir, "new", &tn); stamp(old->dir, "cur", &tc);
-  int lr = list_read(old->dir, &ls, &le, &nl, &validity, &next);
+  /* before the directories are read: a change while we read makes them differ */
+  index_stamps(dir, &out->st, &out->confirmed);
+  /* Stamps taken without the lock may have caught a writer half way (the
+   * rename done, the log line not yet): the index it left may fit now. */
+  if (index_map(out, &out->st, confirm) == 1) { close(lfd); return 1; }
+  int lr = list_read(dir, &ls, &le, &nl, &validity, &next);
   if (lr < 0 && lr != -2) goto done;
   if (lr <= 0 || !validity) { validity = (uint32_t)time(0); next = 1; nl = 0; changed = 1; }
   sortbase = ls.s; if (nl) qsort(le, nl, sizeof *le, cmp_lent);
   int attempt = 0;
  again:
-  if (read_dirs(old->dir, &ds, &de, &nd) < 0) goto done;
+  if (read_dirs(dir, &ds, &de, &nd) < 0) goto done;
   dsortbase = ds.s; if (nd) qsort(de, nd, sizeof *de, cmp_dent);
 
   /* merge: both sorted by base name */
@@ -475,50 +446,74 @@ int mbox_scan(mbox *out, mbox const *old, int keepgone)
   }
   free(duid); free(dsize);
   if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+  out->bnames = out->heap.s; out->nbnames = out->heap.len;
   out->uidvalidity = validity; out->uidnext = next;
-  if (changed && list_write(old->dir, validity, next, out) < 0) goto done;
+  if (changed && list_write(dir, validity, next, out) < 0) goto done;
   /* modseqs need the final uid list, and the lock we still hold */
   if (modseq_scan(out) < 0) goto done;
-  stamp(old->dir, "dovecot-uidlist", &tl);
-  stamp(old->dir, "pochta-modseq", &tm);
-  out->t_new = tn; out->t_cur = tc; out->t_list = tl; out->t_mod = tm; out->scanned = 1;
+  /* the two files were ours to change while we held the lock */
+  int dummy;
+  mstamps now;
+  index_stamps(dir, &now, &dummy);
+  out->st.list = now.list; out->st.mod = now.mod;
+  out->scanned = 1;
+  /* The scan becomes the index, and the session maps it rather than keep the
+   * heap copy. Without an index (no space, no permission) the heap view is
+   * still right. */
+  if (index_write(out, 0, 0) == 0) {
+    mbox v = *out;
+    if (index_map(&v, &out->st, 0) == 1) {
+      free(out->m); stralloc_free(&out->heap);
+      *out = v;
+      out->heap = stralloc_zero;
+    }
+  }
   r = 1;
  done:
   close(lfd);
   free(le); free(de); stralloc_free(&ls); stralloc_free(&ds);
+  return r;
+}
+
+int mbox_scan(mbox *out, mbox *old, int keepgone)
+{
+  mstamps st;
+  int fresh;
+  index_stamps(old->dir, &st, &fresh);
+  memset(out, 0, sizeof *out);
+  memcpy(out->dir, old->dir, sizeof out->dir);
+  out->rw = old->rw;
+  /* Nothing changed on disk since the view was made: keep it, unless expunged
+   * messages held back may go now, or the view is unconfirmed and can be
+   * confirmed now (see index.c). */
+  int confirm = 0;
+  if (old->scanned && index_stamps_same(&st, &old->st)) {
+    int gone = 0;
+    if (!keepgone) for (size_t i = 0; i < old->n && !gone; i++) gone = (old->m[i].flags & F_GONE) != 0;
+    confirm = !old->confirmed && fresh;
+    if (!gone && !confirm) return 0;
+  }
+  int r = index_map(out, &st, confirm);
+  if (!r) r = scan_full(out, confirm);
   if (r < 0) { mbox_free(out); return -1; }
   kw_load(out);
-  /* carry over what this session knows: recent, sizes, and the gone ones */
-  size_t a = 0;
-  size_t oldn = old->n;
-  msg *extra = 0; size_t nextra = 0;
-  for (size_t b = 0; b < out->n || a < oldn; ) {
-    if (a < oldn && (b == out->n || old->m[a].uid < out->m[b].uid)) {
-      if (keepgone) {
-        msg *ne = realloc(extra, (nextra + 1) * sizeof *ne);
-        if (ne) { extra = ne; extra[nextra] = old->m[a]; extra[nextra].flags |= F_GONE;
-          /* the name must live in out->names */
-          extra[nextra].name = (uint32_t)out->names.len;
-          stralloc_cats(&out->names, mbox_name(old, &old->m[a])); stralloc_0(&out->names);
-          nextra++; }
-      }
-      a++;
-    } else if (b < out->n && (a == oldn || out->m[b].uid < old->m[a].uid)) b++;
-    else {
-      out->m[b].flags |= old->m[a].flags & F_RECENT;
-      if (!out->m[b].size) out->m[b].size = old->m[a].size;
-      a++; b++;
-    }
+  /* what this session knows beyond the disk: \Recent, sizes read since, and
+   * messages already gone that cannot be reported yet */
+  size_t a = 0, b = 0, vanished = 0;
+  while (a < old->n) {
+    if (b < out->n && out->m[b].uid < old->m[a].uid) { b++; continue; }
+    if (b == out->n || out->m[b].uid > old->m[a].uid) { vanished++; a++; continue; }
+    if (old->m[a].flags & F_RECENT) out->m[b].flags |= F_RECENT;
+    if (!out->m[b].size && old->m[a].size) out->m[b].size = old->m[a].size;
+    a++; b++;
   }
-  if (nextra) {
-    /* their names are in out->names already (extra[k].name): add the entries only */
-    if (out->n + nextra > out->cap) {
-      msg *nm = realloc(out->m, (out->n + nextra) * sizeof *nm);
-      if (nm) { out->m = nm; out->cap = out->n + nextra; }
+  if (keepgone && vanished) {
+    for (a = 0, b = 0; a < old->n; a++) {
+      while (b < out->n && out->m[b].uid < old->m[a].uid) b++;
+      if (b == out->n || out->m[b].uid > old->m[a].uid) old->m[a].flags |= F_GONE;
     }
-    for (size_t k = 0; k < nextra && out->n < out->cap; k++) out->m[out->n++] = extra[k];
-    free(extra);
-    if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
+    mbox_free(out);
+    return 0;
   }
   return 1;
 }
@@ -548,16 +543,15 @@ void mbox_take_new(mbox *mb)
     snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
     if (rename(from, to) == 0) {
       m->flags = (m->flags & ~F_INNEW) | F_RECENT;
-      char const *slash = strrchr(to, '/');
-      m->name = (uint32_t)mb->names.len;
-      stralloc_cats(&mb->names, slash + 1); stralloc_0(&mb->names);
+      set_name(mb, m, strrchr(to, '/') + 1);
       moved = 1;
     }
   }
+  /* The view's stamps stay as they were: a delivery to new/ since the scan
+   * changed new/ too, and only a scan can tell the two apart. */
   if (moved) {
     char p[4200]; snprintf(p, sizeof p, "%s/cur", mb->dir);
     sync_dir(p);
-    stamp(mb->dir, "new", &mb->t_new); stamp(mb->dir, "cur", &mb->t_cur);
   }
 }
 
@@ -575,8 +569,7 @@ static int refind(mbox *mb, msg *m)
     struct dirent *de;
     while ((de = readdir(D))) {
       if (!strncmp(de->d_name, nm, bl) && (de->d_name[bl] == ':' || !de->d_name[bl])) {
-        m->name = (uint32_t)mb->names.len;
-        stralloc_cats(&mb->names, de->d_name); stralloc_0(&mb->names);
+        set_name(mb, m, de->d_name);
         if (s == 1) m->flags |= F_INNEW; else m->flags &= ~F_INNEW;
         closedir(D);
         return 1;
@@ -603,8 +596,7 @@ static int setflags_disk(mbox *mb, msg *m, uint32_t flags, uint32_t kw, uint32_t
     if (!strcmp(from, to)) { m->flags = keep | (flags & F_SYSMASK); m->kw = kw; return 1; }
     if (rename(from, to) == 0) {
       m->flags = keep | (flags & F_SYSMASK); m->kw = kw;
-      m->name = (uint32_t)mb->names.len;
-      stralloc_cats(&mb->names, strrchr(to, '/') + 1); stralloc_0(&mb->names);
+      set_name(mb, m, strrchr(to, '/') + 1);
       return 2;
     }
     if (errno != ENOENT) return -1;
@@ -613,12 +605,65 @@ static int setflags_disk(mbox *mb, msg *m, uint32_t flags, uint32_t kw, uint32_t
   return 0;
 }
 
+/* Under the lock, before a change: the stamps of the folder now. */
+static void change_check(mbox *mb)
+{
+  int fresh;
+  index_stamps(mb->dir, &mb->chst, &fresh);
+  mb->chn = 0;
+}
+
+/* Still under the lock, after this session's change: when the index was the
+ * folder's state before it, the index gets the change too (the flags and names
+ * of the messages this session renamed, and extra, a message it added), so no
+ * session needs a scan to see it. Not when new/ changed meanwhile (a delivery
+ * takes no lock): a scan must see that. The stamps are from the tick of the
+ * change, so the index is unconfirmed (see index.c). */
+static void change_publish(mbox *mb, msg const *extra, char const *extraname)
+{
+  mstamps now;
+  int fresh;
+  mbox ix;
+  index_stamps(mb->dir, &now, &fresh);
+  if (memcmp(&now.dnew, &mb->chst.dnew, sizeof now.dnew)) return;
+  memset(&ix, 0, sizeof ix);
+  memcpy(ix.dir, mb->dir, sizeof ix.dir);
+  if (index_map(&ix, &mb->chst, 0) != 1) return;
+  int ok = ix.uidvalidity == mb->uidvalidity;
+  for (size_t k = 0; ok && k < mb->chn; k++) {
+    msg const *m = &mb->m[mb->chidx[k]];
+    long x = mbox_find_uid(&ix, m->uid);
+    if (x < 0) { ok = 0; break; }
+    msg *t = &ix.m[x];
+    t->flags = (t->flags & ~(uint32_t)(F_SYSMASK | F_INNEW)) | (m->flags & F_SYSMASK);
+    t->kw = m->kw; t->modseq = m->modseq;
+    set_name(&ix, t, mbox_name(mb, m));
+    if (!(t->name & NAME_OWN)) ok = 0;
+  }
+  if (ok && extra && extra->uid <= (ix.n ? ix.m[ix.n - 1].uid : 0)) ok = 0;
+  if (ok) {
+    if (mb->hms > ix.hms) ix.hms = mb->hms;
+    /* the log grows with every change; between scans it is kept short here,
+     * from the index, which holds every message's modseq (not with extra: its
+     * line is in the log only) */
+    if (!extra && now.mod.size && modseq_compact(&ix, now.mod.size) < 0) ok = 0;
+    else if (!extra) index_stamps(mb->dir, &now, &fresh);
+    if (memcmp(&now.dnew, &mb->chst.dnew, sizeof now.dnew)) ok = 0;
+  }
+  if (ok) {
+    ix.st = now; ix.confirmed = 0;
+    index_write(&ix, extra, extraname);
+  }
+  mbox_free(&ix);
+}
+
 int mbox_change_begin(mbox *mb)
 {
   if (mb->chactive) return 0;
   int fd = lock_dir(mb->dir);
   if (fd < 0) return -1;
   mb->chfd = fd; mb->chactive = 1; mb->chlog.len = 0;
+  change_check(mb);
   /* other sessions may have handed out modseqs since our last scan */
   uint64_t h = modseq_highest(mb);
   if (h > mb->hms) mb->hms = h;
@@ -631,8 +676,25 @@ int mbox_change_end(mbox *mb)
   if (!mb->chactive) return 0;
   int r = mb->chlog.len ? modseq_append(mb) : 0;
   mb->chlog.len = 0;
+  /* (chn is SIZE_MAX when the list of renamed messages was lost) */
+  if (r == 0 && mb->chn && mb->chn != SIZE_MAX) change_publish(mb, 0, 0);
+  mb->chn = 0;
   close(mb->chfd); mb->chactive = 0;
   return r;
+}
+
+/* Remember that m was renamed in this batch (for change_publish). When the
+ * list cannot grow, the index is simply not updated: a scan will be. */
+static void change_note(mbox *mb, msg const *m)
+{
+  if (mb->chn == SIZE_MAX) return;
+  if (mb->chn == mb->chcap) {
+    size_t c = mb->chcap ? mb->chcap * 2 : 16;
+    size_t *n = realloc(mb->chidx, c * sizeof *n);
+    if (!n) { mb->chn = SIZE_MAX; return; }
+    mb->chidx = n; mb->chcap = c;
+  }
+  mb->chidx[mb->chn++] = (size_t)(m - mb->m);
 }
 
 int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
@@ -647,6 +709,7 @@ int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
     m->modseq = ++mb->hms;
     if (!modseq_logline(&mb->chlog, m)) r = -1;
   }
+  if (r == 2) change_note(mb, m);
   if (r > 0) r = 1;
   if (own && mbox_change_end(mb) < 0 && r > 0) r = -1;
   return r;
@@ -693,13 +756,53 @@ time_t mbox_date(mbox const *mb, msg const *m)
   return st.st_mtime;
 }
 
+/* The uid validity and the next uid of the uid list, from its first line and
+ * its last complete one (uids are appended in ascending order), without reading
+ * the whole list. *torn when it does not end in LF. 1 ok, 0 no list, -1 error. */
+static int list_next(int fd, uint32_t *validity, uint32_t *next, int *torn)
+{
+  char head[256], tail[4096];
+  struct stat st;
+  if (fstat(fd, &st) < 0) return -1;
+  ssize_t hn = pread(fd, head, sizeof head - 1, 0);
+  if (hn < 0) return -1;
+  head[hn] = 0;
+  char *nl = memchr(head, '\n', (size_t)hn);
+  if (!nl || head[0] != '3' || head[1] != ' ') return 0;
+  *nl = 0;
+  *validity = 0; *next = 1;
+  for (char *c = head + 2; c && *c; c = strchr(c, ' '), c = c ? c + 1 : 0) {
+    if (*c == 'V') *validity = (uint32_t)strtoul(c + 1, 0, 10);
+    else if (*c == 'N') *next = (uint32_t)strtoul(c + 1, 0, 10);
+  }
+  size_t headlen = (size_t)(nl - head) + 1;
+  size_t n = st.st_size < (off_t)sizeof tail ? (size_t)st.st_size : sizeof tail;
+  off_t at = st.st_size - (off_t)n;
+  if (pread(fd, tail, n, at) != (ssize_t)n) return -1;
+  *torn = n && tail[n - 1] != '\n';
+  /* the last complete line: after the LF before the last LF */
+  size_t e = n;
+  while (e && tail[e - 1] != '\n') e--;
+  if (!e) return 1;
+  size_t b = e - 1;
+  while (b && tail[b - 1] != '\n') b--;
+  if (at + (off_t)b < (off_t)headlen) return 1;   /* only the header */
+  if (!b && at) return -1;                         /* a line over 4 KB: not a uid list */
+  char *end;
+  unsigned long uid = strtoul(tail + b, &end, 10);
+  if (end == tail + b || uid >= 0xffffffffu) return -1;
+  if (uid >= *next) *next = (uint32_t)uid + 1;
+  return 1;
+}
+
 int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
-             time_t date, uint32_t *uidvalidity, uint32_t *uid)
+             time_t date, mbox *view, uint32_t *uidvalidity, uint32_t *uid)
 {
   char to[4400], fl[40], lp[4200];
   mbox_flagstr(flags & F_SYSMASK, kw, fl);
   snprintf(to, sizeof to, "%s/cur/%s:2,%s", dir, tmpname, fl);
   *uid = 0; *uidvalidity = 0;
+  if (view && strcmp(view->dir, dir)) view = 0;
   /* a folder never opened has no uid list yet: make it first (a scan takes the lock) */
   snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
   if (access(lp, F_OK) < 0) {
@@ -709,23 +812,40 @@ int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t fl
   if (date > 0) { struct timeval tv[2] = { { date, 0 }, { date, 0 } }; utimes(from, tv); }
   int lfd = lock_dir(dir);
   if (lfd < 0) return -1;
+  if (view) change_check(view);
   if (rename(from, to) < 0) { close(lfd); return -1; }
   snprintf(lp, sizeof lp, "%s/cur", dir);
   if (sync_dir(lp) < 0) { close(lfd); return -1; }
   /* give it the next uid right away, so APPENDUID/COPYUID can say which */
-  stralloc ls = STRALLOC_ZERO; lent *le = 0; size_t nl = 0; uint32_t v, next;
-  int lr = list_read(dir, &ls, &le, &nl, &v, &next);
-  free(le); stralloc_free(&ls);
-  if (lr == 1 && v) {
-    snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
-    int fd = open(lp, O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (fd >= 0) {
-      char line[4400];
-      int n = snprintf(line, sizeof line, "%u :%s\n", next, tmpname);
-      if (n > 0 && (size_t)n < sizeof line && allwrite(fd, line, (size_t)n) == (size_t)n && fsync(fd) == 0) {
-        *uid = next; *uidvalidity = v;
-      }
-      close(fd);
+  snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
+  int fd = open(lp, O_RDWR | O_APPEND | O_CLOEXEC);
+  uint32_t v = 0, next = 0;
+  int torn = 0;
+  if (fd >= 0 && list_next(fd, &v, &next, &torn) == 1 && v) {
+    char line[4400];
+    int n = snprintf(line, sizeof line, "%s%u :%s\n", torn ? "\n" : "", next, tmpname);
+    if (n > 0 && (size_t)n < sizeof line && allwrite(fd, line, (size_t)n) == (size_t)n && fsync(fd) == 0) {
+      *uid = next; *uidvalidity = v;
+    }
+  }
+  if (fd >= 0) close(fd);
+  if (view && *uid && v == view->uidvalidity) {
+    /* the new message's modseq and its log line, then the index with it */
+    msg m;
+    uint64_t w;
+    memset(&m, 0, sizeof m);
+    m.uid = *uid; m.flags = flags & F_SYSMASK; m.kw = kw;
+    if (maildir_nameval(tmpname, 'W', &w) && w < 0xfffffffeu) m.size = (uint32_t)w + 1;
+    uint64_t h = modseq_highest(view);
+    if (h > view->hms) view->hms = h;
+    modseq_raise(view);
+    if (view->hms < MODSEQ_MAX) {
+      m.modseq = ++view->hms;
+      view->chlog.len = 0;
+      view->chn = 0;
+      if (modseq_logline(&view->chlog, &m) && modseq_append(view) == 0)
+        change_publish(view, &m, strrchr(to, '/') + 1);
+      view->chlog.len = 0;
     }
   }
   close(lfd);

@@ -38,19 +38,36 @@ struct msg_s {
 
 #define MODSEQ_MAX 0x7fffffffffffffffull   /* RFC 7162: 63 bits */
 
+/* What a scan saw of the folder's files: a view is current while they match. */
+typedef struct { uint64_t ino, size; int64_t sec, nsec; } mstamp;
+typedef struct { mstamp dnew, dcur, list, mod; } mstamps;
+
+/* m[i].name with this bit set is an offset into mbox.names (a name this session
+ * gave the file since the view was made), else into mbox.bnames. */
+#define NAME_OWN 0x80000000u
+
 typedef struct mbox_s mbox;
 struct mbox_s {
   char dir[4608];         /* the folder: path to the Maildir or .Folder */
   int rw;
   uint32_t uidvalidity, uidnext;
+  /* The view: the messages by uid and their names. It is the folder index
+   * (index.c) mapped copy-on-write, so a session's memory does not grow with the
+   * mailbox; or, when there is no index to map, a scan's arrays on the heap. */
   msg *m; size_t n, cap;
-  stralloc names;
+  char const *bnames; size_t nbnames;
+  void *map; size_t maplen;   /* the mapping, when the view is one */
+  stralloc heap;              /* the names, when the view is on the heap */
+  stralloc names;             /* NAME_OWN names */
   char *kw[MAXKW]; unsigned nkw;
-  struct timespec t_new, t_cur, t_list, t_mod;  /* what the last scan saw */
+  mstamps st;             /* what the view was made from */
   int scanned;
+  int confirmed;          /* st was taken after the tick of the last change */
   uint64_t hms;           /* HIGHESTMODSEQ */
   /* a batch of flag changes (mbox_change_begin .. _end): lock held, log lines */
   int chactive, chfd;
+  mstamps chst;           /* the folder's stamps when the lock was taken */
+  size_t *chidx, chn, chcap;  /* the messages renamed in the batch */
   stralloc chlog;
 };
 
@@ -58,11 +75,11 @@ struct mbox_s {
 int mbox_open(mbox *mb, char const *dir, int rw);
 void mbox_free(mbox *mb);
 
-/* Rescan: the new state goes to `out` (a fresh mbox with the same dir). When
- * keepgone, messages of `old` whose files vanished stay in `out` marked F_GONE.
- * Returns 1 ok (out filled), 0 nothing changed since old was scanned (out is
- * empty: keep using old), -1 error. */
-int mbox_scan(mbox *out, mbox const *old, int keepgone);
+/* Rescan: the new state goes to `out` (a fresh mbox with the same dir).
+ * Returns 1 ok (out filled), 0 nothing to change (out is empty: keep using
+ * old), -1 error. When keepgone and messages of `old` vanished, old keeps them
+ * marked F_GONE and nothing else changes (0): expunges cannot be reported now. */
+int mbox_scan(mbox *out, mbox *old, int keepgone);
 
 /* Move new/ messages to cur/, marking them F_RECENT (SELECT read-write). */
 void mbox_take_new(mbox *mb);
@@ -92,9 +109,11 @@ time_t mbox_date(mbox const *mb, msg const *m);
 
 /* Move a message file (LF endings, already fsynced) at path `from` (same file
  * system) into <dir>/cur/<tmpname>:2,<flags>; fsync the directory; give it the
- * next uid. *uid is 0 if the uid list could not be updated. 1 ok, -1 error. */
+ * next uid. *uid is 0 if the uid list could not be updated. 1 ok, -1 error.
+ * view, when not null, is this session's view of dir: if it was current, the
+ * index gets the new message at once (no scan needed to see it). */
 int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
-             time_t date, uint32_t *uidvalidity, uint32_t *uid);
+             time_t date, mbox *view, uint32_t *uidvalidity, uint32_t *uid);
 /* A unique file name for <dir>/tmp. */
 void mbox_uniq(char *buf, size_t len);
 
@@ -117,11 +136,28 @@ uint64_t modseq_highest(mbox const *mb);
 void modseq_refresh(mbox *mb);
 /* The log line of m's modseq and flags ("uid modseq flags\n") onto sa. 1 ok, 0 no memory. */
 int modseq_logline(stralloc *sa, msg const *m);
+/* Rewrite the log from mb (all its messages and modseqs, lock held) when it is
+ * logsize octets, far more than mb needs. 0 ok or not needed, -1 error. */
+int modseq_compact(mbox const *mb, uint64_t logsize);
 /* Append mb->chlog to the log, without fsync (lock held). 0 ok, -1 error. */
 int modseq_append(mbox *mb);
 /* Make the next modseq of mb at least the clock in microseconds, so that values
  * lost with an unsynced log tail are never handed out again (lock held). */
 void modseq_raise(mbox *mb);
+
+/* index.c: the folder index "pochta-index", a cache of the last scan. */
+/* The stamps of dir's files now; *fresh unless a change in this clock tick could
+ * leave them unchanged. */
+void index_stamps(char const *dir, mstamps *st, int *fresh);
+int index_stamps_same(mstamps const *a, mstamps const *b);
+/* Write mb's view, and extra (a message added after it, named extraname) when
+ * not null, as the index (lock held). 0 ok, -1 error. */
+int index_write(mbox const *mb, msg const *extra, char const *extraname);
+/* Make mb's view the index, when it was made from exactly st (and confirmed,
+ * if asked). 1 ok, 0 no usable index. */
+int index_map(mbox *mb, mstamps const *st, int confirmed);
+/* Drop the view (mapping or heap), keep dir and rw. */
+void index_drop(mbox *mb);
 
 /* Does dir hold a Maildir (cur/ new/ tmp/)? */
 int maildir_exists(char const *dir);

@@ -162,7 +162,7 @@ int modseq_logline(stralloc *sa, msg const *m)
 }
 
 /* Write the whole log anew: header, one line per message, the highest. */
-static int log_rewrite(mbox *mb)
+static int log_rewrite(mbox const *mb)
 {
   char p[4700], line[80];
   stralloc sa = STRALLOC_ZERO;
@@ -176,6 +176,13 @@ static int log_rewrite(mbox *mb)
   stralloc_free(&sa);
   if (ok) mbox_sync_dir(mb->dir);
   return ok ? 0 : -1;
+}
+
+int modseq_compact(mbox const *mb, uint64_t logsize)
+{
+  /* lines are 20 octets or more: this is about the bound modseq_scan keeps */
+  if (logsize <= (2 * (uint64_t)mb->n + 1024) * 20) return 0;
+  return log_rewrite(mb);
 }
 
 int modseq_append(mbox *mb)

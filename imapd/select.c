@@ -77,6 +77,10 @@ static size_t expunge(seqset const *uids)
 {
   size_t n = 0;
   uint32_t maxuid = S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0;
+  /* under the uid-list lock, like every change this program makes to cur/:
+   * another session putting its change into the index must not take ours in
+   * unseen (see change_publish). Without the lock it still goes on. */
+  int locked = mbox_change_begin(&S.mb) == 0;
   for (size_t i = 0; i < S.mb.n; i++) {
     msg *m = &S.mb.m[i];
     if (!(m->flags & F_DELETED) || (m->flags & F_GONE)) continue;
@@ -91,6 +95,7 @@ static size_t expunge(seqset const *uids)
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) { fsync(fd); close(fd); }
   }
+  if (locked) mbox_change_end(&S.mb);
   return n;
 }
 

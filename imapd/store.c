@@ -197,11 +197,14 @@ static int do_copy(pcur *p, int uid, int move)
       if (!ok) { unlink(tmp); failed = 1; continue; }
     }
     uint32_t nuid, v;
-    if (mbox_add(dir, tmp, fin, m->flags & F_SYSMASK, kw, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
+    if (mbox_add(dir, tmp, fin, m->flags & F_SYSMASK, kw, 0, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
     any = 1;
     if (nuid) { validity = v; uidset_add(&src, &sl, &ss0, m->uid); uidset_add(&dst, &dl, &ds0, nuid); }
     if (move) {
+      /* under the lock, as every change to cur/ (see expunge in select.c) */
+      int locked = mbox_change_begin(&S.mb) == 0;
       if (unlink(from) < 0 && errno != ENOENT) failed = 1;
+      if (locked) mbox_change_end(&S.mb);
     }
   }
   uidset_end(&src, sl, ss0); uidset_end(&dst, dl, ds0);
@@ -305,7 +308,7 @@ int c_append(pcur *p, int uid)
   final_name(fin, sizeof fin, uq, tmp);
   if (spooled) { close(S.spoolfd); S.spoolfd = -1; } else close(fd);
   uint32_t v, nuid;
-  if (mbox_add(dir, tmp, fin, fl, kw, date ? date : time(0), &v, &nuid) < 0) {
+  if (mbox_add(dir, tmp, fin, fl, kw, date ? date : time(0), S.state == S_SELECTED ? &S.mb : 0, &v, &nuid) < 0) {
     unlink(tmp);
     respf("NO [SERVERBUG] Cannot store the message: %s", strerror(errno));
     return 1;

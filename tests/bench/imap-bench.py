@@ -7,8 +7,9 @@ Prints figures; asserts nothing.
         time LOGIN+SELECT INBOX, UID FETCH 1:* (FLAGS), UID SEARCH UNSEEN
   imap-bench.py mix HOST:PORT USER PASS [CLIENTS] [SECONDS]
         CLIENTS sessions each looping SELECT, FETCH headers, STORE, SEARCH, APPEND
-  imap-bench.py rss HOST:PORT USER PASS CONNS PIDFILE-OR-PARENTPID
-        open CONNS logged-in idle sessions; RSS of the server processes
+  imap-bench.py rss HOST:PORT USER PASS CONNS PIDFILE-OR-PARENTPID [fetch]
+        open CONNS logged-in idle sessions (after FETCH 1:* (FLAGS) with "fetch");
+        RSS of the server processes
 """
 import imaplib, os, sys, time, threading, random
 
@@ -112,7 +113,7 @@ def descendants(ppid):
     return res
 
 
-def rss(addr, user, pw, conns, parent):
+def rss(addr, user, pw, conns, parent, fetch=False):
     parent = int(open(parent).read()) if os.path.exists(parent) else int(parent)
     before = descendants(parent)
     base = rss_of(before)
@@ -121,6 +122,8 @@ def rss(addr, user, pw, conns, parent):
         m = imaplib.IMAP4(*hp(addr))
         m.login(user, pw)
         m.select('INBOX')
+        if fetch:
+            m.fetch('1:*', '(FLAGS)')
         ms.append(m)
     time.sleep(0.5)
     after = descendants(parent)
@@ -138,4 +141,4 @@ if __name__ == '__main__':
     if a[0] == 'fill': fill(a[1], int(a[2]))
     elif a[0] == 'select': select(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3)
     elif a[0] == 'mix': mix(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 10, float(a[5]) if len(a) > 5 else 10)
-    elif a[0] == 'rss': rss(a[1], a[2], a[3], int(a[4]), a[5])
+    elif a[0] == 'rss': rss(a[1], a[2], a[3], int(a[4]), a[5], len(a) > 6 and a[6] == 'fetch')

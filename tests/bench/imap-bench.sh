@@ -25,10 +25,12 @@ peers=
 echo "== SELECT of a $n-message INBOX (first open builds the uid list; later opens reuse it)"
 $py fill "$b/mail/example.test/alice/Maildir" "$n"
 $py select 127.0.0.1:$port alice@example.test secret 3
-if [ -n "$peers" ]; then
-  echo "-- dovecot (peers), same size"
-  md=/tmp/peers/mail/carol/Maildir
-  if [ -d /tmp/peers/mail ] && [ ! -d "$md/cur" ]; then mkdir -p "$md"; $py fill "$md" "$n"; chown -R "$(stat -c %u:%g /tmp/peers/mail)" "$md" 2>/dev/null || true; fi
+if [ -n "$peers" ] && [ -d /tmp/peers/mail ]; then
+  echo "-- dovecot (peers), same size (alice's INBOX starts over)"
+  md=/tmp/peers/mail/alice/Maildir
+  rm -rf "$md/cur" "$md/new" "$md"/dovecot*; mkdir -p "$md/new" "$md/tmp"
+  $py fill "$md" "$n"; chown -R "$(stat -c %u:%g /tmp/peers/mail)" "$md" 2>/dev/null || true
+  $py select 127.0.0.1:${IMAP_PORT:-1143} alice@example.test "${PEER_PASS:-secret}" 3 || true
 fi
 
 echo "== commands/s, 10 clients, mix of SELECT, FETCH headers, STORE, SEARCH, APPEND"
@@ -44,7 +46,13 @@ for r in 1 2; do
   if [ -n "$peers" ]; then echo "-- dovecot run $r"; $py mix 127.0.0.1:${IMAP_PORT:-1143} bob@example.test "${PEER_PASS:-secret}" 10 10 || true; fi
 done
 
-echo "== RSS per idle logged-in connection (INBOX selected)"
+echo "== RSS per idle connection, the $n-message INBOX selected and FETCH 1:* (FLAGS) done"
+$py rss 127.0.0.1:$port alice@example.test secret 3 "$b/tcpserver.pid" fetch
+if [ -n "$peers" ] && [ -f /tmp/peers/pids/dovecot.pid ]; then
+  echo "-- dovecot"; $py rss 127.0.0.1:${IMAP_PORT:-1143} alice@example.test "${PEER_PASS:-secret}" 3 /tmp/peers/pids/dovecot.pid fetch || true
+fi
+
+echo "== RSS per idle logged-in connection (empty INBOX selected)"
 $py rss 127.0.0.1:$port carol@example.test secret 10 "$b/tcpserver.pid"
 if [ -n "$peers" ] && [ -f /tmp/peers/pids/dovecot.pid ]; then
   echo "-- dovecot"; $py rss 127.0.0.1:${IMAP_PORT:-1143} bob@example.test "${PEER_PASS:-secret}" 10 /tmp/peers/pids/dovecot.pid || true

@@ -1,0 +1,203 @@
+/* pochta-imapd: the folder index "pochta-index", a cache of the last scan.
+ *
+ * A scan (readdir of new/ and cur/, the uid list, the modseq log) costs time and
+ * memory in proportion to the folder. Its result is written, under the uid-list
+ * lock, to "pochta-index": a header, the message records sorted by uid, and the
+ * file names. A session whose folder still has the stamps the header records
+ * maps the file copy-on-write instead of scanning: SELECT of a large folder
+ * opened before costs a stat of four files and an mmap, and pages the session
+ * never writes stay shared page cache. Only what a session changes (flags,
+ * \Recent, names of files it renamed) becomes its own memory.
+ *
+ * The file is a cache: written to a temporary name and renamed, never changed
+ * in place (a mapping keeps the inode it was made from), never fsynced. It holds
+ * this machine's byte order and record layout; anything else, a short or torn
+ * file, records out of order or names out of range, is not used, and the next
+ * scan writes it again.
+ *
+ * Stamps: the modification time of new/ and cur/, and inode, size and time of
+ * dovecot-uidlist and pochta-modseq. A directory changed twice in one tick of
+ * the clock that stamps files (4 ms here) keeps one time, so stamps taken in the
+ * tick of a change do not prove that a later change will show. A scan made so
+ * is "unconfirmed": it is used (by its session and, through the index, by
+ * others), but once the tick has passed the next look at the folder scans again
+ * (mbox_scan), so what it may have missed shows one command later. Under a
+ * stream of changes this costs one scan per change for all sessions together,
+ * not one per session and command. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+
+#include "mbox.h"
+
+#define INDEX_MAGIC "pochtaI1"
+#define INDEX_ORDER 0x01020304u
+
+typedef struct {
+  char magic[8];
+  uint32_t order, recsize;
+  uint32_t uidvalidity, uidnext;
+  uint32_t confirmed, pad;
+  uint64_t hms, n, nnames;
+  mstamps st;
+} ihead;
+
+static void stamp_one(char const *dir, char const *name, mstamp *s)
+{
+  char p[4700];
+  struct stat st;
+  memset(s, 0, sizeof *s);
+  snprintf(p, sizeof p, "%s/%s", dir, name);
+  if (stat(p, &st) < 0) return;
+  s->ino = st.st_ino;
+  s->size = S_ISDIR(st.st_mode) ? 0 : (uint64_t)st.st_size;
+  s->sec = st.st_mtim.tv_sec; s->nsec = st.st_mtim.tv_nsec;
+}
+
+static int before(mstamp const *s, struct timespec const *t)
+{
+  return s->sec < t->tv_sec || (s->sec == t->tv_sec && s->nsec < t->tv_nsec);
+}
+
+void index_stamps(char const *dir, mstamps *st, int *fresh)
+{
+  struct timespec t0;
+  /* the coarse clock is the one file times come from: read it before the stats */
+  if (clock_gettime(CLOCK_REALTIME_COARSE, &t0) < 0) { t0.tv_sec = 0; t0.tv_nsec = 0; }
+  stamp_one(dir, "new", &st->dnew);
+  stamp_one(dir, "cur", &st->dcur);
+  stamp_one(dir, "dovecot-uidlist", &st->list);
+  stamp_one(dir, "pochta-modseq", &st->mod);
+  *fresh = before(&st->dnew, &t0) && before(&st->dcur, &t0);
+}
+
+int index_stamps_same(mstamps const *a, mstamps const *b)
+{
+  return !memcmp(a, b, sizeof *a);
+}
+
+/* A small write buffer: the index is written in pieces, never built whole. */
+typedef struct { int fd, ok; size_t len; char buf[65536]; } wbuf;
+
+static void wput(wbuf *w, void const *p, size_t n)
+{
+  if (!w->ok) return;
+  if (w->len + n > sizeof w->buf) {
+    if (allwrite(w->fd, w->buf, w->len) != w->len) { w->ok = 0; return; }
+    w->len = 0;
+    if (n > sizeof w->buf) { if (allwrite(w->fd, p, n) != n) w->ok = 0; return; }
+  }
+  memcpy(w->buf + w->len, p, n);
+  w->len += n;
+}
+
+static void wrec(wbuf *w, msg const *m, uint64_t nameoff)
+{
+  msg r = *m;
+  r.flags &= F_SYSMASK | F_INNEW;   /* \Recent and the like are the session's */
+  r.name = (uint32_t)nameoff;
+  wput(w, &r, sizeof r);
+}
+
+int index_write(mbox const *mb, msg const *extra, char const *extraname)
+{
+  char p[4700], t[4800];
+  ihead h;
+  memset(&h, 0, sizeof h);
+  memcpy(h.magic, INDEX_MAGIC, 8);
+  h.order = INDEX_ORDER; h.recsize = sizeof (msg);
+  h.uidvalidity = mb->uidvalidity; h.uidnext = mb->uidnext;
+  h.confirmed = mb->confirmed != 0;
+  h.hms = mb->hms; h.n = mb->n + (extra != 0);
+  h.st = mb->st;
+  if (extra) {
+    if (extra->uid >= h.uidnext) h.uidnext = extra->uid + 1;
+    if (extra->modseq > h.hms) h.hms = extra->modseq;
+  }
+  snprintf(p, sizeof p, "%s/pochta-index", mb->dir);
+  snprintf(t, sizeof t, "%s/pochta-index.tmp", mb->dir);
+  static wbuf w;   /* 64 KB: not on the stack */
+  w.fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (w.fd < 0) return -1;
+  w.ok = 1; w.len = 0;
+  wput(&w, &h, sizeof h);
+  /* records (name offsets in the new blob), then the names */
+  uint64_t off = 0;
+  for (size_t i = 0; i < mb->n; i++) {
+    wrec(&w, &mb->m[i], off);
+    off += strlen(mbox_name(mb, &mb->m[i])) + 1;
+  }
+  if (extra) { wrec(&w, extra, off); off += strlen(extraname) + 1; }
+  for (size_t i = 0; i < mb->n; i++) {
+    char const *nm = mbox_name(mb, &mb->m[i]);
+    wput(&w, nm, strlen(nm) + 1);
+  }
+  if (extra) wput(&w, extraname, strlen(extraname) + 1);
+  if (w.ok && w.len && allwrite(w.fd, w.buf, w.len) != w.len) w.ok = 0;
+  h.nnames = off;
+  if (off >= NAME_OWN || pwrite(w.fd, &h, sizeof h, 0) != (ssize_t)sizeof h) w.ok = 0;
+  if (close(w.fd) < 0) w.ok = 0;
+  if (w.ok && rename(t, p) == 0) return 0;
+  unlink(t);
+  return -1;
+}
+
+/* Records in uid order, names within the blob, no session-only bits. */
+static int index_valid(msg const *m, size_t n, char const *names, size_t nnames)
+{
+  uint32_t last = 0;
+  if (nnames && names[nnames - 1]) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (m[i].uid <= last || m[i].name >= nnames) return 0;
+    if (m[i].flags & ~(uint32_t)(F_SYSMASK | F_INNEW)) return 0;
+    last = m[i].uid;
+  }
+  return 1;
+}
+
+int index_map(mbox *mb, mstamps const *st, int confirmed)
+{
+  char p[4700];
+  ihead h;
+  struct stat sb;
+  snprintf(p, sizeof p, "%s/pochta-index", mb->dir);
+  int fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  if (fstat(fd, &sb) < 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h
+      || memcmp(h.magic, INDEX_MAGIC, 8) || h.order != INDEX_ORDER || h.recsize != sizeof (msg)
+      || !index_stamps_same(&h.st, st) || (confirmed && !h.confirmed)
+      || h.n > 0xffffffffu || h.nnames >= NAME_OWN
+      || (uint64_t)sb.st_size != sizeof h + h.n * sizeof (msg) + h.nnames) { close(fd); return 0; }
+  /* writable pages are the session's own copies: flags it changes, \Recent */
+  void *map = mmap(0, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (map == MAP_FAILED) return 0;
+  msg *m = (msg *)((char *)map + sizeof h);
+  char const *names = (char const *)(m + h.n);
+  if (!index_valid(m, (size_t)h.n, names, (size_t)h.nnames)) { munmap(map, (size_t)sb.st_size); return 0; }
+  mb->map = map; mb->maplen = (size_t)sb.st_size;
+  mb->m = m; mb->n = (size_t)h.n; mb->cap = 0;
+  mb->bnames = names; mb->nbnames = (size_t)h.nnames;
+  mb->uidvalidity = h.uidvalidity; mb->uidnext = h.uidnext; mb->hms = h.hms;
+  mb->st = *st; mb->confirmed = h.confirmed != 0; mb->scanned = 1;
+  return 1;
+}
+
+void index_drop(mbox *mb)
+{
+  if (mb->map) munmap(mb->map, mb->maplen);
+  else free(mb->m);
+  mb->map = 0; mb->maplen = 0;
+  mb->m = 0; mb->n = mb->cap = 0;
+  mb->bnames = 0; mb->nbnames = 0;
+  stralloc_free(&mb->heap);
+  stralloc_free(&mb->names);
+}
