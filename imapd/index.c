@@ -9,6 +9,12 @@
  * never writes stay shared page cache. Only what a session changes (flags,
  * \Recent, names of files it renamed) becomes its own memory.
  *
+ * Changes this program makes to a folder are made under the same lock, and a
+ * STORE or APPEND also puts its change into the index (change_publish in
+ * mbox.c), stamped as the folder is after it: the other sessions map the new
+ * index instead of scanning. Only changes made without the lock (deliveries,
+ * other programs) cost a scan.
+ *
  * The file is a cache: written to a temporary name and renamed, never changed
  * in place (a mapping keeps the inode it was made from), never fsynced. It holds
  * this machine's byte order and record layout; anything else, a short or torn

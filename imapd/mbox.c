@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,6 +473,9 @@ static int scan_full(mbox *out, int confirm)
  done:
   close(lfd);
   free(le); free(de); stralloc_free(&ls); stralloc_free(&ds);
+  /* a big scan's arrays are gone now (the view is the mapping): give their
+   * memory back, or the session keeps it for as long as it lives */
+  if (nd >= 4096) malloc_trim(0);
   return r;
 }
 

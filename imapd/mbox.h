@@ -4,7 +4,8 @@
  * file name's flags). Updates of the uid list happen under flock(2) on
  * "pochta-uidlist.lock", written to a temporary file, fsynced, renamed.
  * Mod-sequences (CONDSTORE) live in "pochta-modseq", a change log kept under the
- * same lock (see modseq.c for its format). */
+ * same lock (see modseq.c for its format). "pochta-index" caches the last scan
+ * and is what a session's view of the folder is (see index.c). */
 #ifndef IMAPD_MBOX_H
 #define IMAPD_MBOX_H
 

@@ -148,6 +148,10 @@ int c_idle(pcur *p, int uid)
       snprintf(d, sizeof d, "%s/cur", S.mb.dir); inotify_add_watch(ino, d, ev);
     }
     sess_update(1);
+    /* A view made in the clock tick of a change may miss a change made after
+     * it in the same tick, before the watches began: confirm it once the tick
+     * is over (see index.c), or such a change would wait for the 30 s look. */
+    for (int i = 0; i < 3 && S.state == S_SELECTED && !S.mb.confirmed; i++) { usleep(5000); sess_update(1); }
   }
   io_puts("+ idling\r\n");
   io_flush();

@@ -1,0 +1,24 @@
+#!/usr/bin/env bats
+# pochta-imapd: the folder index (pochta-index), see imapd/index.c.
+load helpers
+
+setup() {
+  instance_new
+  allow_plain_auth
+  start_imapd
+  export MD=$(maildir_of alice@example.test)
+}
+teardown() { stop_all; }
+
+ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"; [ "$status" -eq 0 ]; }
+
+@test "index: later SELECTs map it unchanged; a file renamed by another program is seen" { ix warm; }
+@test "index: damaged, short, reordered or out-of-range index is not used and is rebuilt" { ix damaged; }
+@test "index: what STORE, APPEND and EXPUNGE put into it equals a full scan" { ix published; }
+@test "index: a rename by another program in the tick of a STORE shows at the next command" { ix same_tick; }
+
+@test "index: a session's own memory does not grow with the selected mailbox" {
+  # ASan keeps freed memory in quarantine: RssAnon says nothing there
+  [ -z "${POCHTA_SAN:-}" ] || skip "not meaningful under ASan"
+  ix memory
+}
