@@ -19,3 +19,11 @@ FUZZERS += $(O)/fuzz/fuzz-imapcmd
 # (fobjs and FUZZ_LIB are defined after this file is included: spell them out)
 $(O)/fuzz/fuzz-imapcmd: $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/fuzz-imapcmd.c imapd/parse.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))
+
+# The folder index check (index.c) and the modseq log (modseq.c) under libFuzzer.
+IMAPD_STORE_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/index.c imapd/mbox.c imapd/modseq.c)
+FUZZERS += $(O)/fuzz/fuzz-index $(O)/fuzz/fuzz-modseq
+$(O)/fuzz/fuzz-index: $(O)/fuzzobj/imapd/fuzz-index.o $(IMAPD_STORE_FOBJ) $(O)/fuzzobj/libpochta.a
+	$(call fuzzlink,$(SKALIBS))
+$(O)/fuzz/fuzz-modseq: $(O)/fuzzobj/imapd/fuzz-modseq.o $(IMAPD_STORE_FOBJ) $(O)/fuzzobj/libpochta.a
+	$(call fuzzlink,$(SKALIBS))

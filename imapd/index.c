@@ -169,6 +169,26 @@ static int index_valid(msg const *m, size_t n, char const *names, size_t nnames)
   return 1;
 }
 
+/* The header fits a file of size octets made from st (any stamps when st is
+ * null), confirmed if asked. */
+static int head_ok(ihead const *h, uint64_t size, mstamps const *st, int confirmed)
+{
+  return !memcmp(h->magic, INDEX_MAGIC, 8) && h->order == INDEX_ORDER && h->recsize == sizeof (msg)
+      && (!st || index_stamps_same(&h->st, st)) && (!confirmed || h->confirmed)
+      && h->n <= 0xffffffffu && h->nnames < NAME_OWN
+      && size == sizeof *h + h->n * sizeof (msg) + h->nnames;
+}
+
+int index_image_ok(void const *p, size_t len, mstamps const *st, int confirmed)
+{
+  ihead h;
+  if (len < sizeof h) return 0;
+  memcpy(&h, p, sizeof h);
+  if (!head_ok(&h, len, st, confirmed)) return 0;
+  msg const *m = (msg const *)((char const *)p + sizeof h);
+  return index_valid(m, (size_t)h.n, (char const *)(m + h.n), (size_t)h.nnames);
+}
+
 int index_map(mbox *mb, mstamps const *st, int confirmed)
 {
   char p[4700];
@@ -177,21 +197,20 @@ int index_map(mbox *mb, mstamps const *st, int confirmed)
   snprintf(p, sizeof p, "%s/pochta-index", mb->dir);
   int fd = open(p, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;
+  /* the header first: most files that do not fit are told by their stamps */
   if (fstat(fd, &sb) < 0 || pread(fd, &h, sizeof h, 0) != (ssize_t)sizeof h
-      || memcmp(h.magic, INDEX_MAGIC, 8) || h.order != INDEX_ORDER || h.recsize != sizeof (msg)
-      || !index_stamps_same(&h.st, st) || (confirmed && !h.confirmed)
-      || h.n > 0xffffffffu || h.nnames >= NAME_OWN
-      || (uint64_t)sb.st_size != sizeof h + h.n * sizeof (msg) + h.nnames) { close(fd); return 0; }
+      || !head_ok(&h, (uint64_t)sb.st_size, st, confirmed)) { close(fd); return 0; }
   /* writable pages are the session's own copies: flags it changes, \Recent */
   void *map = mmap(0, (size_t)sb.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   close(fd);
   if (map == MAP_FAILED) return 0;
+  /* header and records, as mapped (the records are checked only here) */
+  if (!index_image_ok(map, (size_t)sb.st_size, st, confirmed)) { munmap(map, (size_t)sb.st_size); return 0; }
+  memcpy(&h, map, sizeof h);
   msg *m = (msg *)((char *)map + sizeof h);
-  char const *names = (char const *)(m + h.n);
-  if (!index_valid(m, (size_t)h.n, names, (size_t)h.nnames)) { munmap(map, (size_t)sb.st_size); return 0; }
   mb->map = map; mb->maplen = (size_t)sb.st_size;
   mb->m = m; mb->n = (size_t)h.n; mb->cap = 0;
-  mb->bnames = names; mb->nbnames = (size_t)h.nnames;
+  mb->bnames = (char const *)(m + h.n); mb->nbnames = (size_t)h.nnames;
   mb->uidvalidity = h.uidvalidity; mb->uidnext = h.uidnext; mb->hms = h.hms;
   mb->st = *st; mb->confirmed = h.confirmed != 0; mb->scanned = 1;
   return 1;

@@ -157,6 +157,8 @@ int index_write(mbox const *mb, msg const *extra, char const *extraname);
 /* Make mb's view the index, when it was made from exactly st (and confirmed,
  * if asked). 1 ok, 0 no usable index. */
 int index_map(mbox *mb, mstamps const *st, int confirmed);
+/* Is the len octets at p (8-aligned) an index made from st (any, when null)? */
+int index_image_ok(void const *p, size_t len, mstamps const *st, int confirmed);
 /* Drop the view (mapping or heap), keep dir and rw. */
 void index_drop(mbox *mb);
 
