@@ -22,3 +22,5 @@ ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"
   [ -z "${POCHTA_SAN:-}" ] || skip "not meaningful under ASan"
   ix memory
 }
+
+@test "index: sessions, deliveries and another program at once: the index equals a scan" { ix stress; }

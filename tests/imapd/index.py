@@ -29,9 +29,10 @@ def put_files(n, start=0):
 
 
 def state(c, extra=''):
-    """Every message's UID and FLAGS (and MODSEQ with extra), as one list."""
+    """Every message's UID and FLAGS (and MODSEQ with extra), as one list;
+    without \\Recent, which is the session's own."""
     out, _ = c.ok('FETCH 1:* (UID FLAGS%s)' % extra)
-    return sorted(l for l in out if b' FETCH ' in l)
+    return sorted(re.sub(rb' ?\\Recent', b'', l).replace(b'( ', b'(') for l in out if b' FETCH ' in l)
 
 
 def select(c, box='INBOX'):
@@ -171,6 +172,89 @@ def s_same_tick(port):
             has = b'\\Answered' in out[-1]
             assert has == (want == 'R'), (i, out)
     c.close(); d.close()
+
+
+def s_stress(port):
+    """Four sessions storing, appending and expunging, deliveries into new/ and
+    another program renaming files, all at once for a few seconds: then the
+    index a new session maps equals a full scan, and holds every file."""
+    import random, threading
+    put_files(300)
+    stop = time.time() + 4
+    errors = []
+
+    def imap_worker(k):
+        try:
+            r = random.Random(k)
+            c = Client(port)
+            select(c)
+            while time.time() < stop:
+                out, _ = c.ok('NOOP')
+                n = select(c) if r.random() < 0.1 else None
+                op = r.random()
+                if op < 0.5:
+                    c.cmd('STORE %d %sFLAGS (%s)' % (r.randint(1, 250), r.choice('+-'),
+                                                     r.choice(['\\Seen', '\\Flagged', '$Work', '\\Answered'])))
+                elif op < 0.8:
+                    c.ok('APPEND INBOX', msg('stress %d' % k))
+                elif op < 0.9:
+                    c.cmd('STORE %d +FLAGS (\\Deleted)' % r.randint(1, 250))
+                    c.ok('EXPUNGE')
+                else:
+                    c.ok('SEARCH UNSEEN')
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    def deliverer():
+        i = 0
+        while time.time() < stop:
+            name = '%d.M%dP2.deliver,S=20,W=21' % (time.time(), i)
+            with open(MD + '/tmp/' + name, 'w') as f:
+                f.write('Subject: d\n\ndelivered\n')
+            os.rename(MD + '/tmp/' + name, MD + '/new/' + name)
+            i += 1
+            time.sleep(0.02)
+
+    def renamer():
+        r = random.Random(99)
+        while time.time() < stop:
+            try:
+                f = r.choice(os.listdir(MD + '/cur'))
+                os.rename(MD + '/cur/' + f, MD + '/cur/' + f.split(':')[0] + ':2,' + r.choice(['', 'S', 'FS', 'R']))
+            except (OSError, IndexError):
+                pass
+            time.sleep(0.003)
+
+    ts = [threading.Thread(target=imap_worker, args=(k,)) for k in range(4)]
+    ts += [threading.Thread(target=deliverer), threading.Thread(target=renamer)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    assert not errors, errors
+    # the last change is a STORE, so the index compared below is one a session
+    # wrote its change into (on top of whatever the others left)
+    time.sleep(0.01)
+    c = Client(port)
+    select(c)
+    c.ok('NOOP')
+    i0 = ino()
+    c.ok('STORE 1:20 +FLAGS (\\Flagged)')
+    c.close()
+    assert ino() != i0, 'the STORE did not write the index'
+    c = Client(port)
+    n = select(c)
+    mapped = state(c, ' MODSEQ')
+    c.close()
+    files = len(os.listdir(MD + '/cur')) + len(os.listdir(MD + '/new'))
+    assert n == files == len(mapped), (n, files, len(mapped))
+    os.unlink(INDEX)
+    c = Client(port)
+    select(c)
+    scanned = state(c, ' MODSEQ')
+    c.close()
+    assert scanned == mapped, [(x, y) for x, y in zip(mapped, scanned) if x != y][:3]
+    uids = [int(re.search(rb'UID (\d+)', l).group(1)) for l in mapped]
+    assert len(set(uids)) == len(uids)
 
 
 def anon_kb(pid):
