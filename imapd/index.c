@@ -91,7 +91,7 @@ int index_stamps_same(mstamps const *a, mstamps const *b)
 }
 
 /* A small write buffer: the index is written in pieces, never built whole. */
-typedef struct { int fd, ok; size_t len; char buf[65536]; } wbuf;
+typedef struct { int fd, ok; size_t len; char buf[32768]; } wbuf;
 
 static void wput(wbuf *w, void const *p, size_t n)
 {
@@ -130,7 +130,7 @@ int index_write(mbox const *mb, msg const *extra, char const *extraname)
   }
   snprintf(p, sizeof p, "%s/pochta-index", mb->dir);
   snprintf(t, sizeof t, "%s/pochta-index.tmp", mb->dir);
-  static wbuf w;   /* 64 KB: not on the stack */
+  wbuf w;
   w.fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w.fd < 0) return -1;
   w.ok = 1; w.len = 0;
