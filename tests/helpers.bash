@@ -263,6 +263,15 @@ q_standin() {
 # start_imapd [ARGS...]: pochta-imapd under tcpserver; port in IMAP_PORT.
 start_imapd() { start_tcpserver imapd IMAP_PORT pochta-imapd "$@"; }
 
+# imapd_instance: a new instance with pochta-imapd on IMAP_PORT, plain LOGIN
+# allowed on loopback, and MD naming alice's Maildir (the usual IMAP test setup).
+imapd_instance() {
+  instance_new
+  allow_plain_auth
+  start_imapd
+  export MD=$(maildir_of alice@example.test)
+}
+
 # tree_state DIR: one line per file under DIR (name, size, checksum), sorted; for
 # "nothing on disk changed" checks.
 tree_state() {

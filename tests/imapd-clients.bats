@@ -2,12 +2,7 @@
 # pochta-imapd with real clients: mbsync (isync) two-way sync, mutt in batch mode.
 load helpers
 
-setup() {
-  instance_new
-  allow_plain_auth
-  start_imapd
-  export MD=$(maildir_of alice@example.test)
-}
+setup() { imapd_instance; }
 teardown() { stop_all; }
 
 step() { run python3 "$TESTS_DIR/imapd/mbsync.py" "$1" "$IMAP_PORT" "$BATS_TEST_TMPDIR/local"; echo "$output"; [ "$status" -eq 0 ]; }

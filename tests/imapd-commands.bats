@@ -2,12 +2,7 @@
 # pochta-imapd: every command, driven by Python imaplib (tests/imapd/scen.py).
 load helpers
 
-setup() {
-  instance_new
-  allow_plain_auth
-  start_imapd
-  export MD=$(maildir_of alice@example.test)
-}
+setup() { imapd_instance; }
 teardown() { stop_all; }
 
 scen() { run python3 "$TESTS_DIR/imapd/scen.py" "$1" "$IMAP_PORT" "${@:2}"; echo "$output"; [ "$status" -eq 0 ]; }

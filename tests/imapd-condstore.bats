@@ -2,12 +2,7 @@
 # pochta-imapd: CONDSTORE (RFC 7162 section 3.1) and its modseq log, pochta-modseq.
 load helpers
 
-setup() {
-  instance_new
-  allow_plain_auth
-  start_imapd
-  export MD=$(maildir_of alice@example.test)
-}
+setup() { imapd_instance; }
 teardown() { stop_all; }
 
 cs() { run python3 "$TESTS_DIR/imapd/condstore.py" "$1" "$IMAP_PORT" "${@:2}"; echo "$output"; [ "$status" -eq 0 ]; }

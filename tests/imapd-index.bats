@@ -2,12 +2,7 @@
 # pochta-imapd: the folder index (pochta-index), see imapd/index.c.
 load helpers
 
-setup() {
-  instance_new
-  allow_plain_auth
-  start_imapd
-  export MD=$(maildir_of alice@example.test)
-}
+setup() { imapd_instance; }
 teardown() { stop_all; }
 
 ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"; [ "$status" -eq 0 ]; }
