@@ -64,7 +64,7 @@ void logf_(char const *fmt, ...)
   fprintf(stderr, "pochta-imapd: %s\n", b);
 }
 
-static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE";
+static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE QRESYNC";
 static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY";
 
 static void caps(void)
@@ -144,7 +144,10 @@ int c_enable(pcur *p, int uid)
     if (strcase_eq(a.s, a.len, "IMAP4rev2")) {
       if (!S.rev2) { S.rev2 = 1; stralloc_cats(&en, " IMAP4rev2"); }
     } else if (strcase_eq(a.s, a.len, "CONDSTORE")) {
-      if (!S.condstore) { cond = 1; stralloc_cats(&en, " CONDSTORE"); }
+      if (!S.condstore && !cond) { cond = 1; stralloc_cats(&en, " CONDSTORE"); }
+    } else if (strcase_eq(a.s, a.len, "QRESYNC")) {
+      /* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
+      if (!S.qresync) { S.qresync = 1; cond = 1; stralloc_cats(&en, " QRESYNC"); }
     }   /* UTF8=ACCEPT is not offered: ignored, as RFC 5161 says */
   }
   if (!any || !p_eol(p)) { resp("BAD Missing capability"); stralloc_free(&en); return 1; }
@@ -256,6 +259,82 @@ int p_modseq_modifier(pcur *p, char const *name, uint64_t *v)
 
 void put_modseq(msg const *m) { io_puts("MODSEQ ("); io_putu(m->modseq); io_puts(")"); }
 
+/* --- QRESYNC ----------------------------------------------------------- */
+
+void uidset_add(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t uid)
+{
+  char b[32];
+  if (*last && uid == *last + 1) { *last = uid; return; }
+  if (*last) {
+    if (*start != *last) { snprintf(b, sizeof b, ":%u", *last); stralloc_cats(sa, b); }
+    stralloc_catb(sa, ",", 1);
+  }
+  snprintf(b, sizeof b, "%u", uid); stralloc_cats(sa, b);
+  *start = *last = uid;
+}
+
+void uidset_end(stralloc *sa, uint32_t last, uint32_t start)
+{
+  char b[32];
+  if (last && start != last) { snprintf(b, sizeof b, ":%u", last); stralloc_cats(sa, b); }
+}
+
+/* Add the uids lo..hi (lo >= 1) that are not in the mailbox to the set. */
+static void gaps(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t lo, uint32_t hi)
+{
+  size_t k = 0, e = S.mb.n;
+  /* the first message with uid >= lo */
+  while (k < e) { size_t mid = (k + e) / 2; if (S.mb.m[mid].uid < lo) k = mid + 1; else e = mid; }
+  uint64_t u = lo;
+  for (; u <= hi; k++) {
+    uint64_t next = k < S.mb.n ? S.mb.m[k].uid : (uint64_t)hi + 1;
+    if (next > (uint64_t)hi + 1) next = (uint64_t)hi + 1;
+    if (next > u) {
+      /* u .. next-1 are absent: one run (uidset_add starts it, last ends it) */
+      uidset_add(sa, last, start, (uint32_t)u);
+      *last = (uint32_t)(next - 1);
+    }
+    u = next + 1;
+  }
+}
+
+void put_vanished_earlier(seqset const *ss, uint64_t since)
+{
+  if (since >= S.mb.hms || !S.mb.uidnext) return;
+  /* "*" is UIDNEXT-1 here, not the highest uid left: the highest messages may
+   * be the ones expunged */
+  uint32_t top = S.mb.uidnext - 1, maxuid = top;
+  if (!top) return;
+  /* the ranges of ss in ascending order, merged, within 1..top */
+  uint64_t lo[SEQSET_MAX], hi[SEQSET_MAX];
+  size_t n = 0;
+  for (size_t i = 0; i < ss->n; i++) {
+    uint32_t a = ss->r[i].lo ? ss->r[i].lo : maxuid, b = ss->r[i].hi ? ss->r[i].hi : maxuid;
+    if (a > b) { uint32_t t = a; a = b; b = t; }
+    if (!a) a = 1;
+    if (b > top) b = top;
+    if (a > b) continue;
+    lo[n] = a; hi[n] = b; n++;
+  }
+  /* insertion sort: sets are short */
+  for (size_t i = 1; i < n; i++)
+    for (size_t j = i; j && lo[j - 1] > lo[j]; j--) {
+      uint64_t t = lo[j]; lo[j] = lo[j - 1]; lo[j - 1] = t; t = hi[j]; hi[j] = hi[j - 1]; hi[j - 1] = t;
+    }
+  stralloc sa = STRALLOC_ZERO;
+  uint32_t last = 0, start = 0;
+  uint64_t done = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t a = lo[i] > done ? lo[i] : done + 1;
+    if (a > hi[i]) continue;
+    gaps(&sa, &last, &start, (uint32_t)a, (uint32_t)hi[i]);
+    done = hi[i];
+  }
+  uidset_end(&sa, last, start);
+  if (sa.len) { io_puts("* VANISHED (EARLIER) "); io_put(sa.s, sa.len); io_puts("\r\n"); }
+  stralloc_free(&sa);
+}
+
 /* --- changes of the selected mailbox -------------------------------------- */
 
 void sess_update(int allow_expunge)
@@ -267,13 +346,20 @@ void sess_update(int allow_expunge)
   size_t removed = 0, a = 0, b = 0;
   uint32_t oldrecent = 0, newrecent = 0;
   for (size_t i = 0; i < old->n; i++) if (old->m[i].flags & F_RECENT) oldrecent++;
-  /* EXPUNGE first, in ascending order: each number is in the shrinking list */
+  /* EXPUNGE first, in ascending order: each number is in the shrinking list;
+   * with QRESYNC one VANISHED of their uids (RFC 7162 3.2.10) */
+  stralloc van = STRALLOC_ZERO;
+  uint32_t vl = 0, vs = 0;
   while (a < old->n) {
     if (b < nw.n && nw.m[b].uid == old->m[a].uid) { a++; b++; continue; }
     if (b < nw.n && nw.m[b].uid < old->m[a].uid) { b++; continue; }
-    io_puts("* "); io_putu(a + 1 - removed); io_puts(" EXPUNGE\r\n");
+    if (S.qresync) uidset_add(&van, &vl, &vs, old->m[a].uid);
+    else { io_puts("* "); io_putu(a + 1 - removed); io_puts(" EXPUNGE\r\n"); }
     removed++; a++;
   }
+  uidset_end(&van, vl, vs);
+  if (van.len) { io_puts("* VANISHED "); io_put(van.s, van.len); io_puts("\r\n"); }
+  stralloc_free(&van);
   if (nw.n != old->n - removed) { io_puts("* "); io_putu(nw.n); io_puts(" EXISTS\r\n"); }
   for (size_t i = 0; i < nw.n; i++) if (nw.m[i].flags & F_RECENT) newrecent++;
   if (newrecent != oldrecent || nw.n != old->n - removed) { io_puts("* "); io_putu(newrecent); io_puts(" RECENT\r\n"); }

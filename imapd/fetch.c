@@ -307,13 +307,23 @@ int c_fetch(pcur *p, int uid)
     }
     if (!n) { resp("BAD Empty FETCH item list"); return 1; }
   }
-  /* RFC 4466 fetch modifiers: only CHANGEDSINCE (RFC 7162) is known */
-  uint64_t since = 0; int changedsince = 0;
-  if (p_sp(p) && (changedsince = p_modseq_modifier(p, "CHANGEDSINCE", &since)) <= 0) {
-    resp("BAD Syntax: FETCH set items (CHANGEDSINCE modseq)"); return 1;
+  /* RFC 4466 fetch modifiers: CHANGEDSINCE and (UID FETCH, QRESYNC) VANISHED */
+  uint64_t since = 0; int changedsince = 0, vanished = 0;
+  if (p_sp(p)) {
+    int ok = p_char(p, '(');
+    for (int first = 1; ok && !p_char(p, ')'); first = 0) {
+      if (!first && !p_sp(p)) ok = 0;
+      else if (!changedsince && p_word(p, "CHANGEDSINCE")) ok = changedsince = p_sp(p) && p_modseq(p, 1, &since);
+      else if (!vanished && p_word(p, "VANISHED")) vanished = 1;
+      else ok = 0;
+    }
+    if (!ok || (!changedsince && !vanished)) { resp("BAD Syntax: FETCH set items (CHANGEDSINCE modseq [VANISHED])"); return 1; }
+    /* RFC 7162 3.2.6 */
+    if (vanished && (!uid || !S.qresync || !changedsince)) { resp("BAD VANISHED needs UID FETCH, ENABLE QRESYNC and CHANGEDSINCE"); return 1; }
   }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
+  if (vanished) put_vanished_earlier(&ss, since);
   int modseq_item = changedsince;
   for (size_t i = 0; i < n; i++) if (atts[i].type == FA_MODSEQ) modseq_item = 1;
   if (modseq_item) condstore_on();

@@ -30,7 +30,7 @@ struct sess_s {
   mbox mb;               /* selected mailbox */
   char selname[1024];
   int readonly;
-  int condstore, utf8, rev2;
+  int condstore, qresync, utf8, rev2;
   int idle_ok;
   unsigned long databytes;
   /* the spooled literal of the command being run (APPEND) */
@@ -63,6 +63,15 @@ int p_modseq(pcur *p, int zero_ok, uint64_t *v);
  * 1 given (*v set), 0 no "(" here, -1 malformed, unknown or repeated. */
 int p_modseq_modifier(pcur *p, char const *name, uint64_t *v);
 void put_modseq(msg const *m);
+/* QRESYNC (RFC 7162 3.2). */
+/* A compact uid set text ("1:3,7") built uid by uid, ascending: start with
+ * last = start = 0, add, end. */
+void uidset_add(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t uid);
+void uidset_end(stralloc *sa, uint32_t last, uint32_t start);
+/* "* VANISHED (EARLIER) set": the uids of ss (as uids; * is UIDNEXT-1)
+ * below UIDNEXT that are not in the mailbox. Not one when nothing was expunged
+ * since modseq `since` (it is not below HIGHESTMODSEQ). */
+void put_vanished_earlier(seqset const *ss, uint64_t since);
 
 /* Report changes of the selected mailbox as untagged responses. */
 void sess_update(int allow_expunge);

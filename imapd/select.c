@@ -21,20 +21,70 @@ static void put_flag_lists(mbox const *mb)
   } else io_puts("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
 }
 
+/* QRESYNC parameters (RFC 7162 3.2.5): uidvalidity, modseq, known uids. The
+ * optional sequence match data only helps servers that forget expunges; it is
+ * checked and not used. */
+typedef struct { uint32_t uidvalidity; uint64_t modseq; seqset known; int has_known; } qresync_params;
+
+static int p_qresync(pcur *p, qresync_params *q)
+{
+  range mr[SEQSET_MAX];
+  seqset m = { mr, 0 };
+  q->has_known = 0;
+  if (!p_char(p, '(') || !p_nz_number(p, &q->uidvalidity) || !p_sp(p) || !p_modseq(p, 1, &q->modseq)) return 0;
+  if (p_sp(p)) {
+    if (!p_char(p, '(')) {
+      if (!p_seqset(p, &q->known)) return 0;
+      q->has_known = 1;
+      if (!p_sp(p)) return p_char(p, ')');
+      if (!p_char(p, '(')) return 0;
+    }
+    if (!p_seqset(p, &m) || !p_sp(p) || !p_seqset(p, &m) || !p_char(p, ')')) return 0;
+  }
+  return p_char(p, ')');
+}
+
+/* After the SELECT's own responses: what changed since the client's modseq,
+ * VANISHED (EARLIER) first, then FETCH (UID FLAGS MODSEQ) of the messages
+ * changed (of the known uids, when given). */
+static void qresync_report(qresync_params const *q)
+{
+  /* no known uids: all there ever were */
+  range all = { 1, S.mb.uidnext > 1 ? S.mb.uidnext - 1 : 1 };
+  seqset every = { &all, 1 };
+  seqset const *known = q->has_known ? &q->known : &every;
+  uint32_t maxuid = S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0;
+  put_vanished_earlier(known, q->modseq);
+  for (size_t i = 0; i < S.mb.n; i++) {
+    msg const *m = &S.mb.m[i];
+    if (m->modseq <= q->modseq || !seqset_has(known, m->uid, maxuid)) continue;
+    io_puts("* "); io_putu(i + 1); io_puts(" FETCH (UID "); io_putu(m->uid);
+    io_puts(" FLAGS "); put_flags(&S.mb, m->flags, m->kw); io_put(" ", 1); put_modseq(m); io_puts(")\r\n");
+  }
+}
+
 static int do_select(pcur *p, int rw)
 {
   pstr n;
   char dir[4500], c[256];
   if (!p_sp(p) || !p_astring(p, &n)) { resp("BAD Syntax: SELECT mailbox"); return 1; }
-  int cond = 0;
+  int cond = 0, qr = 0;
+  qresync_params q;
+  range rr[SEQSET_MAX];
+  q.known.r = rr; q.known.n = 0;
   if (p_sp(p)) {
-    /* RFC 4466 select parameters: only (CONDSTORE) is known */
+    /* RFC 4466 select parameters: (CONDSTORE) and (QRESYNC (...)) */
     if (!p_char(p, '(')) { resp("BAD Invalid SELECT parameters"); return 1; }
     for (int first = 1; !p_char(p, ')'); first = 0) {
-      if ((!first && !p_sp(p)) || !p_word(p, "CONDSTORE")) { resp("BAD Unsupported SELECT parameters"); return 1; }
-      cond = 1;
+      if (!first && !p_sp(p)) { resp("BAD Invalid SELECT parameters"); return 1; }
+      if (p_word(p, "CONDSTORE")) { cond = 1; continue; }
+      if (!p_word(p, "QRESYNC")) { resp("BAD Unsupported SELECT parameters"); return 1; }
+      /* RFC 7162 3.2.5: only after ENABLE QRESYNC, and once */
+      if (!S.qresync) { resp("BAD ENABLE QRESYNC first"); return 1; }
+      if (qr || !p_sp(p) || !p_qresync(p, &q)) { resp("BAD Syntax: (QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]))"); return 1; }
+      qr = 1;
     }
-    if (!cond) { resp("BAD Empty SELECT parameters"); return 1; }
+    if (!cond && !qr) { resp("BAD Empty SELECT parameters"); return 1; }
   }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   int had = S.state == S_SELECTED;
@@ -65,6 +115,7 @@ static int do_select(pcur *p, int rw)
   io_puts("* OK [UIDNEXT "); io_putu(mb.uidnext); io_puts("] Predicted next UID\r\n");
   if (S.condstore) { io_puts("* OK [HIGHESTMODSEQ "); io_putu(mb.hms); io_puts("] Highest\r\n"); }
   if (S.rev2) { io_puts("* LIST () \".\" "); io_putstr(c, strlen(c)); io_puts("\r\n"); }
+  if (qr && q.uidvalidity == mb.uidvalidity) qresync_report(&q);
   respf(rw ? "OK [READ-WRITE] %s completed" : "OK [READ-ONLY] %s completed", rw ? "SELECT" : "EXAMINE");
   return 1;
 }

@@ -35,24 +35,6 @@ int seqset_valid(seqset const *ss, int uid)
   return 1;
 }
 
-/* Append uid to a compact uid set text ("1:3,7"). */
-static void uidset_add(stralloc *sa, uint32_t *last, uint32_t *start, uint32_t uid)
-{
-  char b[32];
-  if (*last && uid == *last + 1) { *last = uid; return; }
-  if (*last) {
-    if (*start != *last) { snprintf(b, sizeof b, ":%u", *last); stralloc_cats(sa, b); }
-    stralloc_catb(sa, ",", 1);
-  }
-  snprintf(b, sizeof b, "%u", uid); stralloc_cats(sa, b);
-  *start = *last = uid;
-}
-static void uidset_end(stralloc *sa, uint32_t last, uint32_t start)
-{
-  char b[32];
-  if (last && start != last) { snprintf(b, sizeof b, ":%u", last); stralloc_cats(sa, b); }
-}
-
 /* Has the file of m been renamed since we last looked (by a program that did
  * not write the modseq log yet)? Then its modseq is not known: it counts as
  * modified for UNCHANGEDSINCE. */
