@@ -20,6 +20,7 @@ endif
 # Libraries, named by archive so that the link map shows which objects each gives.
 SKALIBS := -l:libskarnet.a
 BEARSSL := -l:libbearssl.a
+ZLIB    := -l:libz.a
 OWFAT   := /usr/lib/libowfat.a
 CRYPT   := -l:libcrypt.a
 

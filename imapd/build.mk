@@ -11,7 +11,7 @@ $(IMAPD_OBJ): CFLAGS += -Wno-format-truncation
 
 PROGS += $(O)/bin/pochta-imapd
 $(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(IMAPD_MIME_OBJ) $(LIBPOCHTA)
-	$(call link,$(SKALIBS))
+	$(call link,$(SKALIBS) $(ZLIB))
 
 # The command parser under libFuzzer: imapd/fuzz-imapcmd.c drives parse.c and the
 # command reader over memory.

@@ -36,6 +36,7 @@ static struct { char const *verb; int states; cmd_fn fn; } const table[] = {
   { "APPEND", S_AUTH | S_SELECTED, c_append },
   { "NAMESPACE", S_AUTH | S_SELECTED, c_namespace },
   { "IDLE", S_AUTH | S_SELECTED, c_idle },
+  { "COMPRESS", S_AUTH | S_SELECTED, c_compress },
   { "CHECK", S_SELECTED, c_check },
   { "CLOSE", S_SELECTED, c_close },
   { "UNSELECT", S_SELECTED, c_unselect },
@@ -65,9 +66,9 @@ void logf_(char const *fmt, ...)
 }
 
 static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE QRESYNC";
-static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY";
+static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY COMPRESS=DEFLATE";
 
-static void caps(void)
+void caps(void)
 {
   io_puts(caps_base);
   if (S.state == S_NOAUTH) {
@@ -155,6 +156,21 @@ int c_enable(pcur *p, int uid)
   if (cond) condstore_on();
   stralloc_free(&en);
   resp("OK ENABLE completed");
+  return 1;
+}
+
+/* COMPRESS DEFLATE (RFC 4978): the tagged OK is the last thing sent plain. */
+int c_compress(pcur *p, int uid)
+{
+  pstr m;
+  (void)uid;
+  if (!p_sp(p) || !p_atom(p, &m) || !p_eol(p)) { resp("BAD Syntax: COMPRESS DEFLATE"); return 1; }
+  if (!strcase_eq(m.s, m.len, "DEFLATE")) { resp("BAD Unknown compression mechanism"); return 1; }
+  if (io_compressing()) { resp("NO [COMPRESSIONACTIVE] DEFLATE active already"); return 1; }
+  if (io_compress_init() < 0) { resp("NO [SERVERBUG] Cannot start compression"); return 1; }
+  io_puts(cur_tag); io_puts(" OK DEFLATE active\r\n");
+  if (io_flush() < 0 || io_compress_start() < 0) return 0;
+  logf_("event=compress mechanism=deflate");
   return 1;
 }
 

@@ -110,7 +110,7 @@ void postlogin_main(void)
   io_timeout = 1800;
   logf_("event=login result=ok user=%s ip=%s tls=%d", user ? user : "-", getenv("TCPREMOTEIP") ? getenv("TCPREMOTEIP") : "-", S.tls);
   io_puts(tag); io_puts(" OK [CAPABILITY ");
-  io_puts("IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY");
+  caps();
   io_puts("] "); io_puts(cmdname); io_puts(" completed\r\n");
   serve();
   logf_("event=logout user=%s", user ? user : "-");

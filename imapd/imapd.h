@@ -53,6 +53,8 @@ int cmd_read(stralloc *cmd);
 int cmd_run(stralloc *cmd);
 void cmd_greeting(void);
 void capability_line(void);
+/* The capabilities of the session's state, space-separated. */
+void caps(void);
 
 /* CONDSTORE (RFC 7162 3.1): turn it on for the session (a CONDSTORE-enabling
  * command); a modseq argument (0 allowed when zero_ok, at most 2^63-1); the
@@ -99,7 +101,7 @@ int c_list(pcur *, int), c_lsub(pcur *, int), c_status(pcur *, int), c_append(pc
 int c_check(pcur *, int), c_close(pcur *, int), c_unselect(pcur *, int), c_expunge(pcur *, int);
 int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pcur *, int);
 int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
-int c_id(pcur *, int), c_namespace(pcur *, int);
+int c_id(pcur *, int), c_namespace(pcur *, int), c_compress(pcur *, int);
 
 /* Login (login.c): check user/pass through the checkpassword program and, on
  * success, hand the connection to the post-login process. Returns only on failure. */

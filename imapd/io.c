@@ -33,17 +33,29 @@ int io_unread(char const *s, size_t n)
   return 1;
 }
 
-/* Refill the input buffer; flushes output first so pipelining works. */
+/* Refill the input buffer; flushes output first so pipelining works. With
+ * COMPRESS on, what is read is inflated into it (compress.c). */
 static int fill(void)
 {
   if (ipos == ilen) ipos = ilen = 0;
   if (ipos && ilen == sizeof ibuf) { memmove(ibuf, ibuf + ipos, ilen - ipos); ilen -= ipos; ipos = 0; }
   if (io_flush() < 0) return -2;
   for (;;) {
+    if (io_compressing()) {
+      /* what inflates from input already read needs no wait */
+      ssize_t z = io_inflate(ibuf + ilen, sizeof ibuf - ilen);
+      if (z < 0) return -2;
+      if (z) { ilen += (size_t)z; return 1; }
+    }
     struct pollfd p = { .fd = io_infd, .events = POLLIN };
     int r = poll(&p, 1, (int)io_timeout * 1000);
     if (r < 0) { if (errno == EINTR) continue; return -2; }
     if (!r) return -2;
+    if (io_compressing()) {
+      int f = io_inflate_read(io_infd);
+      if (f <= 0) return f;
+      continue;
+    }
     ssize_t n = read(io_infd, ibuf + ilen, sizeof ibuf - ilen);
     if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -2; }
     if (!n) return 0;
@@ -122,6 +134,12 @@ int io_copy_to_fd(int fd, size_t n)
 int io_wait(int ev, int ms)
 {
   if (ipos < ilen) return 1;
+  if (io_compressing()) {
+    /* input read before may hold more than the buffer took */
+    ssize_t z = io_inflate(ibuf + ilen, sizeof ibuf - ilen);
+    if (z < 0) return -1;
+    if (z) { ilen += (size_t)z; return 1; }
+  }
   if (io_flush() < 0) return -1;
   struct pollfd p[2] = { { .fd = io_infd, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
   int r = poll(p, ev >= 0 ? 2 : 1, ms);
@@ -177,3 +195,12 @@ void io_putstr(char const *s, size_t n)
 }
 
 buffer *io_outbuf(void) { io_out.fd = io_outfd; return &io_out; }
+
+int io_take_pending(char *buf, size_t max)
+{
+  size_t n = ilen - ipos;
+  if (n > max) return -1;
+  memcpy(buf, ibuf + ipos, n);
+  ipos = ilen = 0;
+  return (int)n;
+}

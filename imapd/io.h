@@ -4,6 +4,7 @@
 #define IMAPD_IO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/buffer.h>
 
@@ -51,4 +52,19 @@ extern unsigned io_timeout;
 
 /* The output buffer with its descriptor set, for writers that take a buffer. */
 buffer *io_outbuf(void);
+/* Move the input not consumed yet to buf (at most max octets): its number, or
+ * -1 when it does not fit. */
+int io_take_pending(char *buf, size_t max);
+
+/* COMPRESS=DEFLATE (RFC 4978), compress.c. */
+/* Ready the streams (0 ok, -1 no memory); then, after the tagged OK went out,
+ * turn compression on for both directions. Input already buffered is taken as
+ * compressed (the client sends nothing after COMPRESS before its OK). */
+int io_compress_init(void);
+int io_compress_start(void);
+int io_compressing(void);
+/* Inflate input already read into buf: octets produced, 0 none, -1 bad data. */
+ssize_t io_inflate(char *buf, size_t len);
+/* Read compressed input from fd: 1 read, 0 EOF, -2 error. */
+int io_inflate_read(int fd);
 #endif

@@ -284,3 +284,40 @@ smtpd_clean_log() {
   [ -f "$f" ] || return 0
   if grep -qE 'Sanitizer|runtime error:' "$f"; then grep -E -A20 'Sanitizer|runtime error:' "$f" | head -40 >&2; return 1; fi
 }
+
+# mutt_reads_over_imap [MUTTRC-LINE...]: mutt (batch mode, under script(1) for a
+# terminal) copies alice's first message, appended over IMAP, to an mbox; the
+# message must be there. Extra lines go into the muttrc.
+mutt_reads_over_imap() {
+  command -v mutt >/dev/null || skip "mutt not installed"
+  command -v script >/dev/null || skip "script (util-linux) not installed"
+  python3 -c "
+import imaplib; m = imaplib.IMAP4('127.0.0.1', $IMAP_PORT); m.login('alice@example.test', 'secret')
+m.append('INBOX', None, None, b'From: bob@example.test\r\nSubject: for mutt\r\n\r\nmutt body text\r\n')"
+  cat >"$BATS_TEST_TMPDIR/muttrc" <<RC
+set imap_user=alice@example.test
+set imap_pass=secret
+set ssl_starttls=no
+set ssl_force_tls=no
+set folder=imap://127.0.0.1:$IMAP_PORT/
+set spoolfile=+INBOX
+set header_cache=
+set message_cachedir=
+set mbox_type=mbox
+set confirmappend=no
+set confirmcreate=no
+set mail_check=0
+set timeout=1
+set quit=yes
+set delete=no
+set move=no
+RC
+  local l
+  for l in "$@"; do echo "$l" >>"$BATS_TEST_TMPDIR/muttrc"; done
+  # mutt wants a terminal: script(1) gives it one; it copies message 1 to an mbox and quits
+  TERM=dumb timeout 30 script -qec "mutt -n -F '$BATS_TEST_TMPDIR/muttrc' -e 'push \"<copy-message>$BATS_TEST_TMPDIR/saved.mbox<enter><quit>\"'" /dev/null >/dev/null 2>&1
+  run cat "$BATS_TEST_TMPDIR/saved.mbox"
+  echo "$output"
+  [[ "$output" == *"Subject: for mutt"* ]]
+  [[ "$output" == *"mutt body text"* ]]
+}
