@@ -196,12 +196,13 @@ raw() {
 }
 
 @test "a hostile TCPREMOTEIP never becomes a path" {
-  export TCPREMOTEIP="../../../../tmp/x"
+  # (a path of its own: /tmp/x may well exist, e.g. a clone of this tree)
+  export TCPREMOTEIP="../../../../../../../../../..$BATS_TEST_TMPDIR/escaped"
   run cp alice@example.test wrong
   assert_failure 1
   run ls "$MAILROOT/.authfail"
   assert_output invalid
-  [ ! -e /tmp/x ]
+  [ ! -e "$BATS_TEST_TMPDIR/escaped" ]
 }
 
 @test "growing delay, capped" {
