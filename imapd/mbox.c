@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -488,13 +489,14 @@ int mbox_scan(mbox *out, mbox *old, int keepgone)
   memcpy(out->dir, old->dir, sizeof out->dir);
   out->rw = old->rw;
   /* Nothing changed on disk since the view was made: keep it, unless expunged
-   * messages held back may go now, or the view is unconfirmed and can be
-   * confirmed now (see index.c). */
+   * messages held back may go now, or the view is unconfirmed (see index.c):
+   * its stamps may hide a change made in their clock tick, so it is looked at
+   * again, from a confirmed index or by a scan, until a look is confirmed. */
   int confirm = 0;
   if (old->scanned && index_stamps_same(&st, &old->st)) {
     int gone = 0;
     if (!keepgone) for (size_t i = 0; i < old->n && !gone; i++) gone = (old->m[i].flags & F_GONE) != 0;
-    confirm = !old->confirmed && fresh;
+    confirm = !old->confirmed;
     if (!gone && !confirm) return 0;
   }
   int r = index_map(out, &st, confirm);
@@ -609,12 +611,72 @@ static int setflags_disk(mbox *mb, msg *m, uint32_t flags, uint32_t kw, uint32_t
   return 0;
 }
 
-/* Under the lock, before a change: the stamps of the folder now. */
+/* One inotify watch on new/ and cur/ of the folder this process changes, kept
+ * for the whole session: closing an inotify descriptor waits for the kernel (an
+ * RCU grace period, milliseconds), which a STORE holding the lock should not. */
+static int watch_fd = -1;
+static int watch_wd[2] = { -1, -1 };
+static char watch_dir[sizeof ((mbox *)0)->dir];
+
+static int watch_ready(char const *dir)
+{
+  char p[4700];
+  if (watch_fd >= 0 && !strcmp(watch_dir, dir)) return 1;
+  if (watch_fd < 0) watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (watch_fd < 0) return 0;
+  for (int i = 0; i < 2; i++) {
+    if (watch_wd[i] >= 0) inotify_rm_watch(watch_fd, watch_wd[i]);
+    watch_wd[i] = -1;
+  }
+  watch_dir[0] = 0;
+  for (int i = 0; i < 2; i++) {
+    snprintf(p, sizeof p, "%s/%s", dir, i ? "cur" : "new");
+    watch_wd[i] = inotify_add_watch(watch_fd, p, IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF);
+    if (watch_wd[i] < 0) return 0;
+  }
+  snprintf(watch_dir, sizeof watch_dir, "%s", dir);
+  return 1;
+}
+
+/* The events queued since the last call: their number, or -1 when one of them
+ * says the count is not to be trusted (overflow, a directory gone). */
+static long watch_events(void)
+{
+  char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+  long events = 0;
+  int bad = 0;
+  for (;;) {
+    ssize_t r = read(watch_fd, buf, sizeof buf);
+    if (r < 0) { if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) bad = 1; if (errno != EINTR) break; continue; }
+    if (!r) break;
+    for (char *e = buf; e < buf + r; e += sizeof (struct inotify_event) + ((struct inotify_event *)e)->len) {
+      if (((struct inotify_event *)e)->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) bad = 1;
+      events++;
+    }
+  }
+  if (bad) { watch_dir[0] = 0; return -1; }   /* (set up again next time) */
+  return events;
+}
+
+/* Under the lock, before a change: the watch ready and emptied first, then the
+ * stamps of the folder, so that whatever changes it from here on is counted. */
 static void change_check(mbox *mb)
 {
   int fresh;
+  mb->chwatch = watch_ready(mb->dir);
+  if (mb->chwatch) watch_events();
   index_stamps(mb->dir, &mb->chst, &fresh);
   mb->chn = 0;
+}
+
+/* Did new/ and cur/ see exactly `expect` changes since change_check (ours),
+ * nothing from another program? */
+static int change_alone(mbox *mb, size_t expect)
+{
+  if (!mb->chwatch) return 0;
+  mb->chwatch = 0;
+  long n = watch_events();
+  return n >= 0 && (size_t)n == expect;
 }
 
 /* Still under the lock, after this session's change: when the index was the
@@ -628,6 +690,8 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
   mstamps now;
   int fresh;
   mbox ix;
+  /* each rename is two events (from, to), an added message one (to) */
+  int alone = change_alone(mb, mb->chn * 2 + (extra != 0));
   index_stamps(mb->dir, &now, &fresh);
   if (memcmp(&now.dnew, &mb->chst.dnew, sizeof now.dnew)) return;
   memset(&ix, 0, sizeof ix);
@@ -640,7 +704,9 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
     if (x < 0) { ok = 0; break; }
     msg *t = &ix.m[x];
     t->flags = (t->flags & ~(uint32_t)(F_SYSMASK | F_INNEW)) | (m->flags & F_SYSMASK);
-    t->kw = m->kw; t->modseq = m->modseq;
+    t->kw = m->kw;
+    /* (a rename that kept the flags gave no new modseq: never go back) */
+    if (m->modseq > t->modseq) t->modseq = m->modseq;
     set_name(&ix, t, mbox_name(mb, m));
     if (!(t->name & NAME_OWN)) ok = 0;
   }
@@ -655,7 +721,11 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
     if (memcmp(&now.dnew, &mb->chst.dnew, sizeof now.dnew)) ok = 0;
   }
   if (ok) {
-    ix.st = now; ix.confirmed = 0;
+    /* Confirmed only when the index was, nothing but this change touched new/
+     * and cur/ meanwhile, and the stamps will show the next change (see
+     * index.c); else the next look at the folder scans it. */
+    ix.confirmed = ix.confirmed && alone && fresh;
+    ix.st = now;
     index_write(&ix, extra, extraname);
   }
   mbox_free(&ix);
@@ -817,9 +887,8 @@ int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t fl
   int lfd = lock_dir(dir);
   if (lfd < 0) return -1;
   if (view) change_check(view);
-  if (rename(from, to) < 0) { close(lfd); return -1; }
   snprintf(lp, sizeof lp, "%s/cur", dir);
-  if (sync_dir(lp) < 0) { close(lfd); return -1; }
+  if (rename(from, to) < 0 || sync_dir(lp) < 0) { close(lfd); return -1; }
   /* give it the next uid right away, so APPENDUID/COPYUID can say which */
   snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
   int fd = open(lp, O_RDWR | O_APPEND | O_CLOEXEC);

@@ -68,6 +68,7 @@ struct mbox_s {
   /* a batch of flag changes (mbox_change_begin .. _end): lock held, log lines */
   int chactive, chfd;
   mstamps chst;           /* the folder's stamps when the lock was taken */
+  int chwatch;            /* new/ and cur/ are watched since then (mbox.c) */
   size_t *chidx, chn, chcap;  /* the messages renamed in the batch */
   stralloc chlog;
 };
