@@ -3,7 +3,7 @@
 load helpers
 
 setup() { imapd_instance; }
-teardown() { stop_all; }
+teardown() { stop_all; [ -z "${SHM:-}" ] || rm -rf "$SHM"; }
 
 ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"; [ "$status" -eq 0 ]; }
 
@@ -19,3 +19,19 @@ ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"
 }
 
 @test "index: sessions, deliveries and another program at once: the index equals a scan" { ix stress; }
+
+@test "index: on tmpfs (no multigrain times: unconfirmed views) changes show at the next command too" {
+  [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] || skip "no tmpfs at /dev/shm"
+  SHM=$(mktemp -d /dev/shm/pochta-test.XXXXXX)
+  local k=0 s
+  for s in two_sessions same_tick published stress; do
+    stop_all
+    k=$((k + 1))
+    instance_new "$SHM/i$k"
+    allow_plain_auth
+    start_imapd
+    export MD=$(maildir_of alice@example.test)
+    if [ $s = two_sessions ]; then run python3 "$TESTS_DIR/imapd/scen.py" $s "$IMAP_PORT"; echo "$output"; [ "$status" -eq 0 ]
+    else ix $s; fi
+  done
+}
