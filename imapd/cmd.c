@@ -137,7 +137,7 @@ int c_enable(pcur *p, int uid)
 {
   (void)uid;
   stralloc en = STRALLOC_ZERO;
-  int any = 0, cond = 0;
+  int any = 0, cond = 0, listed = 0;
   while (p_sp(p)) {
     pstr a;
     if (!p_atom(p, &a)) { resp("BAD Invalid capability"); stralloc_free(&en); return 1; }
@@ -145,7 +145,7 @@ int c_enable(pcur *p, int uid)
     if (strcase_eq(a.s, a.len, "IMAP4rev2")) {
       if (!S.rev2) { S.rev2 = 1; stralloc_cats(&en, " IMAP4rev2"); }
     } else if (strcase_eq(a.s, a.len, "CONDSTORE")) {
-      if (!S.condstore && !cond) { cond = 1; stralloc_cats(&en, " CONDSTORE"); }
+      if (!S.condstore && !listed) { cond = listed = 1; stralloc_cats(&en, " CONDSTORE"); }
     } else if (strcase_eq(a.s, a.len, "QRESYNC")) {
       /* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
       if (!S.qresync) { S.qresync = 1; cond = 1; stralloc_cats(&en, " QRESYNC"); }

@@ -53,6 +53,12 @@ def s_enable(port):
     out, _ = c.ok('ENABLE QRESYNC CONDSTORE')
     assert out == [b'* ENABLED'], out
     c.close()
+    # both asked at once: both listed, whatever the order
+    for two in ('QRESYNC CONDSTORE', 'CONDSTORE QRESYNC'):
+        c = Client(port)
+        out, _ = c.ok('ENABLE ' + two)
+        assert sorted(out[0].split()[2:]) == [b'CONDSTORE', b'QRESYNC'], out
+        c.close()
 
 
 def changes(port):
