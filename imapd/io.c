@@ -136,7 +136,8 @@ int io_wait(int ev, int ms)
   if (ipos < ilen) return 1;
   if (io_compressing()) {
     /* input read before may hold more than the buffer took */
-    ssize_t z = io_inflate(ibuf + ilen, sizeof ibuf - ilen);
+    ipos = ilen = 0;
+    ssize_t z = io_inflate(ibuf, sizeof ibuf);
     if (z < 0) return -1;
     if (z) { ilen += (size_t)z; return 1; }
   }
