@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +15,7 @@
 #include "conf.h"
 #include "imapd.h"
 #include "io.h"
+#include "waiter.h"
 
 extern char self_path[4096];
 
@@ -63,13 +63,7 @@ void postlogin_main(void)
   char const *v;
   if ((v = getenv("IMAPD_INFD"))) io_infd = atoi(v);
   if ((v = getenv("IMAPD_OUTFD"))) io_outfd = atoi(v);
-  if ((v = getenv("IMAPD_OKFD"))) {
-    int fd = atoi(v);
-    struct stat st;
-    /* only our pipe: a checkpassword program that closed it may have put
-     * something else on that number */
-    if (fd > 2 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) { (void)!write(fd, "1", 1); close(fd); }
-  }
+  waiter_okfd_signal("IMAPD_OKFD");
   S.tls = (v = getenv("IMAPD_TLS")) && *v == '1';
   if (!S.tls) { char const *ssl = getenv("SSL_PROTOCOL"); S.tls = ssl && *ssl; }
   if ((v = getenv("IMAPD_PENDING"))) {

@@ -104,12 +104,9 @@ void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
       }
     }
     if (io_infd == 3 || io_outfd == 3) _exit(111);
-    int okfd = okp[1];
-    if (okfd == 3) { okfd = fcntl(3, F_DUPFD, 10); if (okfd < 0) _exit(111); }
+    if (waiter_okfd_pass(okp[1], "IMAPD_OKFD") < 0) _exit(111);
     if (p3[0] != 3) { if (dup2(p3[0], 3) < 0) _exit(111); close(p3[0]); }
     fcntl(3, F_SETFD, 0);
-    fcntl(okfd, F_SETFD, 0);
-    snprintf(num, sizeof num, "%d", okfd); setenv("IMAPD_OKFD", num, 1);
     setenv("IMAPD_TAG", tag, 1);
     setenv("IMAPD_CMD", cmdname, 1);
     setenv("IMAPD_TLS", S.tls ? "1" : "0", 1);

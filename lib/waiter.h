@@ -9,4 +9,13 @@
  * waits for the session itself. */
 void waiter_exec(char const *self);
 
+/* The handshake that lets the pre-login process become pochta-wait: it keeps
+ * the read end of a pipe; the child that will become the session passes the
+ * write end on in the environment variable env (waiter_okfd_pass: moved off
+ * fds 0 to 3, which checkpassword and the session fill, and kept across exec),
+ * and the session writes one octet once it holds the mailbox
+ * (waiter_okfd_signal). End of file instead means the login failed. */
+int waiter_okfd_pass(int fd, char const *env);   /* 0 ok, -1 error */
+void waiter_okfd_signal(char const *env);
+
 #endif

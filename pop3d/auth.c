@@ -168,11 +168,8 @@ static int export_pending(void)
 static void child_exec(int pfd0, int okfd, char const *checkpw)
 {
   char tbuf[32];
-  /* out of the way of 0, 1 and 3 before they are filled (F_DUPFD: not close-on-exec) */
-  if (okfd <= 3 && (okfd = fcntl(okfd, F_DUPFD, 10)) < 0) _exit(EX_TEMP);
-  if (fcntl(okfd, F_SETFD, 0) < 0) _exit(EX_TEMP);
-  snprintf(tbuf, sizeof tbuf, "%d", okfd);
-  if (setenv(POP3_OKFD_ENV, tbuf, 1) < 0) _exit(EX_TEMP);
+  /* out of the way of 0, 1 and 3 before they are filled */
+  if (waiter_okfd_pass(okfd, POP3_OKFD_ENV) < 0) _exit(EX_TEMP);
   if (tls_swapped) {
     if (dup2(tls_rfd, 0) < 0 || dup2(tls_wfd, 1) < 0) _exit(EX_TEMP);
   }

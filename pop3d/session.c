@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3d.h"
+#include "waiter.h"
 
 #define LOCKFILE "pochta-pop3.lock"
 #define MAX_ERRORS 20
@@ -326,18 +326,8 @@ int session_main(unsigned timeout)
     return POP3_X_TEMP;
   }
   if (!scan()) { log_event("mailbox-error", "error", strerror(errno), (char const *)0); return POP3_X_TEMP; }
-  {
-    /* the pre-login process may stop waiting for our exit code now */
-    char const *okfd = getenv(POP3_OKFD_ENV);
-    if (okfd) {
-      int fd = atoi(okfd);
-      struct stat st;
-      /* only our pipe: a checkpassword program that closed it may have put
-       * something else on that number */
-      if (fd > 3 && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) { (void)!write(fd, "Y", 1); close(fd); }
-      unsetenv(POP3_OKFD_ENV);
-    }
-  }
+  /* the pre-login process may stop waiting for our exit code now */
+  waiter_okfd_signal(POP3_OKFD_ENV);
 
   io_init(&io, 0, 1, timeout);
   take_pending();
