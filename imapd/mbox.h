@@ -24,6 +24,7 @@
 #define F_RECENT   0x40   /* this session saw it first */
 #define F_INNEW    0x80   /* file is in new/ */
 #define F_GONE     0x100  /* expunged by someone else, not yet reported */
+#define F_MOVED    0x200  /* copied by MOVE: its file goes when all are copied */
 
 #define MAXKW 26
 

@@ -134,6 +134,25 @@ static void final_name(char *out, size_t len, char const *uniq, char const *path
   if (fd >= 0) close(fd);
 }
 
+/* Unlink the files of the messages marked F_MOVED and fsync cur/. -1 if one
+ * could not be removed. */
+static int unlink_moved(void)
+{
+  int r = 0, locked = mbox_change_begin(&S.mb) == 0;
+  for (size_t i = 0; i < S.mb.n; i++) {
+    msg *m = &S.mb.m[i];
+    char path[4700];
+    if (!(m->flags & F_MOVED)) continue;
+    m->flags &= ~F_MOVED;
+    if (mbox_path(&S.mb, m, path, sizeof path) && unlink(path) < 0 && errno != ENOENT) r = -1;
+  }
+  if (locked) mbox_change_end(&S.mb);
+  char d[4600];
+  snprintf(d, sizeof d, "%s/cur", S.mb.dir);
+  if (mbox_sync_dir(d) < 0) r = -1;
+  return r;
+}
+
 static int do_copy(pcur *p, int uid, int move)
 {
   range rr[SEQSET_MAX];
@@ -182,19 +201,13 @@ static int do_copy(pcur *p, int uid, int move)
     if (mbox_add(dir, tmp, fin, m->flags & F_SYSMASK, kw, 0, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
     any = 1;
     if (nuid) { validity = v; uidset_add(&src, &sl, &ss0, m->uid); uidset_add(&dst, &dl, &ds0, nuid); }
-    if (move) {
-      /* under the lock, as every change to cur/ (see expunge in select.c) */
-      int locked = mbox_change_begin(&S.mb) == 0;
-      if (unlink(from) < 0 && errno != ENOENT) failed = 1;
-      if (locked) mbox_change_end(&S.mb);
-    }
+    if (move) S.mb.m[i].flags |= F_MOVED;
   }
   uidset_end(&src, sl, ss0); uidset_end(&dst, dl, ds0);
   for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]);
-  if (move && any) {
-    char d[4600]; snprintf(d, sizeof d, "%s/cur", S.mb.dir);
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC); if (fd >= 0) { fsync(fd); close(fd); }
-  }
+  /* the originals go once every copy is in place, in one batch under the
+   * lock, as every change to cur/ (see expunge in select.c) */
+  if (move && any && unlink_moved() < 0) failed = 1;
   if (failed && !any) resp(move ? "NO Messages could not be moved" : "NO Messages could not be copied");
   else if (validity && src.len) {
     stralloc_0(&src); stralloc_0(&dst);
