@@ -202,7 +202,7 @@ int main(int argc, char **argv)
   char const *sender, *envfrom;
   unsigned char rnd[8];
   long n;
-  int r, tries;
+  int r, tries, code = 0;
 
   if (argc != 2) {
     fprintf(stderr, "usage: pochta-bounce SENDER (message on fd 0, failures on fd 3)\n");
@@ -227,9 +227,7 @@ int main(int argc, char **argv)
   if (n < 0) die("out of memory");
   if (!n) {
     logline("drop", "reason", "no failures given on fd 3", 0, 0);
-    free(f);
-    stralloc_free(&me); stralloc_free(&fl);
-    return 0;
+    goto done;
   }
   if (!read_headers(&hdr)) die("cannot read the message on fd 0");
 
@@ -270,16 +268,17 @@ int main(int argc, char **argv)
     char b[64];
     snprintf(b, sizeof b, "%d", r);
     logline("defer", "reason", r < 0 ? "cannot run the enqueue program" : "enqueue failed", "exit", b);
-    free(f);
-    stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out); stralloc_free(&rcpts);
-    return EX_TEMP;
+    code = EX_TEMP;
+    goto done;
   }
   {
     char b[32];
     snprintf(b, sizeof b, "%ld", n);
     logline("queued", "to", to, "failures", b);
   }
+ done:
+  /* (freed so that the leak checker of the sanitizer build sees nothing) */
   free(f);
   stralloc_free(&me); stralloc_free(&fl); stralloc_free(&hdr); stralloc_free(&out); stralloc_free(&rcpts);
-  return 0;
+  return code;
 }
