@@ -18,6 +18,7 @@ ix() { run python3 "$TESTS_DIR/imapd/index.py" "$1" "$IMAP_PORT"; echo "$output"
   ix memory
 }
 
+@test "index: APPEND after a torn, garbled, overlong or missing uid-list tail keeps uids unique" { ix uidlist_tail; }
 @test "index: sessions, deliveries and another program at once: the index equals a scan" { ix stress; }
 
 @test "index: on tmpfs (no multigrain times: unconfirmed views) changes show at the next command too" {

@@ -257,6 +257,47 @@ def s_stress(port):
     assert len(set(uids)) == len(uids)
 
 
+def s_uidlist_tail(port):
+    """APPEND reads only the first and last lines of dovecot-uidlist: a torn,
+    garbled, overlong, out-of-range or missing last line, or a list of the
+    header alone, never gives a uid twice and never loses the message."""
+    c = Client(port)
+    fill(c, 3)
+    c.close()
+    lst = MD + '/dovecot-uidlist'
+    head = open(lst, 'rb').read().split(b'\n')[0] + b'\n'
+    cases = [('torn', lambda d: d + b'99 :torn-name'),
+             ('garbage', lambda d: d + b'xyz\n'),
+             ('overlong', lambda d: d + b'5 :' + b'a' * 5000 + b'\n'),
+             ('uid out of range', lambda d: d + b'4294967295 :x\n'),
+             ('header only', lambda d: head),
+             ('missing', None)]
+    for k, (what, damage) in enumerate(cases):
+        data = open(lst, 'rb').read()
+        if damage:
+            with open(lst, 'wb') as f:
+                f.write(damage(data))
+        else:
+            os.unlink(lst)
+        c = Client(port)
+        out, t = c.ok('APPEND INBOX', msg('tail %d' % k))
+        m = re.search(rb'APPENDUID \d+ (\d+)', t)
+        c.close()
+        c = Client(port)
+        n = select(c)
+        st = state(c)
+        out, _ = c.ok('UID SEARCH SUBJECT "tail %d"' % k)
+        c.close()
+        uids = [int(re.search(rb'UID (\d+)', l).group(1)) for l in st]
+        files = len(os.listdir(MD + '/cur')) + len(os.listdir(MD + '/new'))
+        assert n == files == len(uids) == len(set(uids)), (what, n, files, uids)
+        found = out[0].split()[2:]
+        assert len(found) == 1, (what, out)
+        # when APPEND named a uid, it is the one the message has
+        if m:
+            assert found[0] == m.group(1), (what, t, out)
+
+
 def anon_kb(pid):
     for l in open('/proc/%d/status' % pid):
         if l.startswith('RssAnon:'):
