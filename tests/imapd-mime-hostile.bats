@@ -101,15 +101,7 @@ setup() {
 @test "mime-hostile: a 100 MB message is parsed without copying it to memory" {
   [ "${POCHTA_SAN:-}" = 1 ] && skip "the sanitizers reserve their own memory"
   big="$BATS_TEST_TMPDIR/big.eml"
-  python3 - "$big" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("Subject: big\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\n")
-    line = "x" * 99 + "\n"
-    for _ in range(1000000):
-        f.write(line)
-    f.write("--z\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\nAAAA\n--z--\n")
-PY
+  python3 "$TESTS_DIR/imapd-mime/gen-big.py" "$big"
   # 64 MB of heap is far less than the message: it must be mapped, not read
   run bash -c "ulimit -d 65536 && '$MT' bodystructure '$big'"
   assert_success

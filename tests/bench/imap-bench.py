@@ -13,6 +13,9 @@ Prints figures; asserts nothing.
 """
 import imaplib, os, sys, time, threading, random
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from proctree import kids  # noqa: E402
+
 
 def hp(s):
     h, p = s.rsplit(':', 1)
@@ -91,24 +94,11 @@ def rss_of(pids, key='VmRSS:'):
     return tot
 
 
-def children(ppid):
-    out = []
-    for d in os.listdir('/proc'):
-        if d.isdigit():
-            try:
-                st = open('/proc/%s/stat' % d).read()
-                if int(st.rsplit(')', 1)[1].split()[1]) == ppid:
-                    out.append(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
 def descendants(ppid):
     res, todo = [], [ppid]
     while todo:
         p = todo.pop()
-        for c in children(p):
+        for c in kids(p):
             res.append(c); todo.append(c)
     return res
 

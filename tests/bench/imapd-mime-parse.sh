@@ -1,6 +1,6 @@
 #!/bin/sh
 # imapd-mime-parse.sh — MIME parser figures (prints, asserts nothing):
-# BODYSTRUCTURE of a generated 100 MB two-part message, BINARY.SIZE of its text part,
+# BODYSTRUCTURE of a generated 100 MB two-part message (gen-big.py), BINARY.SIZE of its text part,
 # and the time for the 6 limit messages (200 nested multiparts, 20000 parts, ...).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -8,15 +8,7 @@ b=${POCHTA_BUILD:-$top/build}
 mt=$b/check/mime-test
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 - "$tmp/big.eml" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    f.write("Subject: big\nContent-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\n")
-    line = "x" * 99 + "\n"
-    for _ in range(1000000):
-        f.write(line)
-    f.write("--z--\n")
-PY
+python3 "$top/tests/imapd-mime/gen-big.py" "$tmp/big.eml"
 python3 "$top/tests/imapd-mime/gen-limits.py" "$tmp/limits"
 t() { s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 echo "bodystructure, 100 MB message: $(t "$mt" bodystructure "$tmp/big.eml") s"

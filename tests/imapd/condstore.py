@@ -157,7 +157,7 @@ def s_select(port):
     assert max(ms.values()) == h, (ms, h)
     out, t = c.ok('EXAMINE INBOX (CONDSTORE)')
     assert hms(out) == h and b'READ-ONLY' in t, (out, t)
-    # parameters other than CONDSTORE are refused, the mailbox stays selected
+    # QRESYNC before ENABLE QRESYNC, and unknown parameters, are refused; the mailbox stays selected
     c.bad('SELECT INBOX (QRESYNC (1 2))')
     c.bad('SELECT INBOX (FOO)')
     c.ok('FETCH 1 (FLAGS)')
