@@ -1,16 +1,17 @@
-# pochta-imapd (the MIME module is included from imapd/mime.mk, see imapd/mime.h).
-include imapd/mime.mk
+# pochta-imapd (the MIME module comes from mime/, see mime/mime.h).
+include mime/build.mk
 
-IMAPD_SRC := $(filter-out $(IMAPD_MIME_SRC) imapd/mime-test%.c imapd/mime-fuzz%.c imapd/fuzz-%.c,$(wildcard imapd/*.c))
+IMAPD_SRC := $(filter-out imapd/fuzz-%.c,$(wildcard imapd/*.c))
 IMAPD_OBJ := $(call objs,$(IMAPD_SRC))
 
 # Paths are bounded when the session starts (Maildir path < 3800 octets, folder names
 # <= 200) and every snprintf result is checked or harmlessly truncated, so GCC's
 # guesses about truncation are noise here.
 $(IMAPD_OBJ): CFLAGS += -Wno-format-truncation
+$(IMAPD_OBJ): CPPFLAGS += -Imime
 
 PROGS += $(O)/bin/pochta-imapd
-$(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(IMAPD_MIME_OBJ) $(LIBPOCHTA)
+$(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(MIME_OBJ) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(ZLIB))
 
 # The command parser under libFuzzer: imapd/fuzz-imapcmd.c drives parse.c and the

@@ -4,7 +4,7 @@
 # must equal, byte for byte, what Dovecot 2.3 (Debian 12) answered for the same file
 # in a Maildir (tests/imapd-mime/expected, recorded by regen-expected.sh; Dovecot
 # is not needed here). Deliberate differences are listed, with their reasons, in
-# imapd/mime-test.c (BINARY of a multipart or message/rfc822: Dovecot re-encodes
+# mime/mime-test.c (BINARY of a multipart or message/rfc822: Dovecot re-encodes
 # the parts inside, we send the body as BODY does).
 load helpers
 

@@ -1,4 +1,4 @@
-/* imapd/mime-test.c — unit-test driver for the MIME module.
+/* mime/mime-test.c — unit-test driver for the MIME module.
  *   mime-test check CORPUSDIR EXPECTEDDIR   compare every corpus message with the
  *        answers Dovecot gave (tests/imapd-mime/expected, see regen-expected.sh);
  *        prints one line per comparison, exit 0 when all match, 1 otherwise.

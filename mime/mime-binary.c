@@ -1,4 +1,4 @@
-/* imapd/mime-binary.c — BINARY[section] and BINARY.SIZE (RFC 3516): a part's content
+/* mime/mime-binary.c — BINARY[section] and BINARY.SIZE (RFC 3516): a part's content
  * with its transfer encoding removed, decoded in a stream (a 100 MB attachment
  * costs a few kilobytes), with the <partial> window applied on the decoded octets. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* imapd/mime-header.c — walking the fields of a header block. */
+/* mime/mime-header.c — walking the fields of a header block. */
 #include <string.h>
 #include <strings.h>
 #include "mime-int.h"

@@ -1,4 +1,4 @@
-/* imapd/mime.c — the MIME structure parser: one pass over the message, no
+/* mime/mime.c — the MIME structure parser: one pass over the message, no
  * recursion, a bounded part array. Boundaries and broken structure are handled as
  * Dovecot's message parser does (so that BODYSTRUCTURE answers match):
  *  - a boundary line is "--" + any active boundary as a prefix of the line (the

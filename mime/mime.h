@@ -1,15 +1,14 @@
-/* imapd/mime.h — the structure of a message, and everything IMAP derives from it:
+/* mime/mime.h — the structure of a message, and everything IMAP derives from it:
  * ENVELOPE, BODY/BODYSTRUCTURE, BODY[section], BINARY[section], BINARY.SIZE, SEARCH
- * over decoded text, RFC 5322 dates. Owned by the "imapd-mime" engineer; called by
- * pochta-imapd (the "imapd" engineer).
+ * over decoded text, RFC 5322 dates. Used by
+ * pochta-imapd; the parser itself (mime_parse, headers, dates, decoding) serves any
+ * program that reads messages.
  *
- * BUILD AGREEMENT. imapd/mime.mk defines
- *   IMAPD_MIME_SRC   the .c files of this module (no main),
- *   IMAPD_MIME_OBJ   $(call objs,$(IMAPD_MIME_SRC))  -> link these into pochta-imapd,
- *   IMAPD_MIME_FOBJ  $(call fobjs,$(IMAPD_MIME_SRC)) -> for imapd's own fuzz targets,
- * and adds the fuzz target fuzz-mime and the unit-test program mime-test to FUZZERS
- * and CHECKS. imapd/build.mk must start with `include imapd/mime.mk` (the top Makefile
- * includes only the folders' build.mk files) and list $(IMAPD_MIME_OBJ) among pochta-imapd's objects.
+ * BUILD. mime/build.mk defines MIME_SRC, MIME_OBJ (link these) and MIME_FOBJ (for fuzz
+ * targets), the fuzz target fuzz-mime and the unit-test program mime-test. A build.mk
+ * that links MIME_OBJ starts with `include mime/build.mk` (guarded), because the top
+ * Makefile includes the folders' build.mk files in alphabetical order. Programs find
+ * this header with -Imime.
  * The module needs only skalibs (stralloc, buffer) and libc.
  *
  * THE MESSAGE. A message is a byte array (data, len), normally the Maildir file mapped
@@ -24,8 +23,8 @@
  * Return values follow skalibs: 1 success, 0 failure with errno set (ENOMEM mostly),
  * unless a function says otherwise. Nothing here prints, exits or keeps global state.
  */
-#ifndef POCHTA_IMAPD_MIME_H
-#define POCHTA_IMAPD_MIME_H
+#ifndef POCHTA_MIME_H
+#define POCHTA_MIME_H
 
 #include <stddef.h>
 #include <stdint.h>

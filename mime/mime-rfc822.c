@@ -1,4 +1,4 @@
-/* imapd/mime-rfc822.c — the RFC 822/2045 lexical layer: atoms, quoted strings,
+/* mime/mime-rfc822.c — the RFC 822/2045 lexical layer: atoms, quoted strings,
  * comments, phrases, domains, MIME tokens, content parameters (RFC 2231 merged).
  * The rules follow what Dovecot accepts, so that ENVELOPE and BODYSTRUCTURE match
  * its answers on broken input too. Return values: 1 more input follows, 0 input

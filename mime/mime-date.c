@@ -1,4 +1,4 @@
-/* imapd/mime-date.c — RFC 5322 dates (with the obsolete forms of RFC 822 and what
+/* mime/mime-date.c — RFC 5322 dates (with the obsolete forms of RFC 822 and what
  * mailers really write) for ENVELOPE users and SENT* searches. */
 #include <string.h>
 #include <strings.h>

@@ -1,4 +1,4 @@
-/* imapd/mime-fuzz.c — libFuzzer target fuzz-mime: parse arbitrary octets as a
+/* mime/mime-fuzz.c — libFuzzer target fuzz-mime: parse arbitrary octets as a
  * message, then ENVELOPE, BODY, BODYSTRUCTURE, every section of every part,
  * BINARY sizes, searches and the Date header. Nothing may crash or leak. */
 #include <stddef.h>

@@ -1,7 +1,7 @@
-/* imapd/mime-int.h — internals shared by the files of the MIME module (not an API
+/* mime/mime-int.h — internals shared by the files of the MIME module (not an API
  * for the rest of pochta-imapd: use mime.h). */
-#ifndef POCHTA_IMAPD_MIME_INT_H
-#define POCHTA_IMAPD_MIME_INT_H
+#ifndef POCHTA_MIME_INT_H
+#define POCHTA_MIME_INT_H
 
 #include <stddef.h>
 #include <stdint.h>

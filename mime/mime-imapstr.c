@@ -1,4 +1,4 @@
-/* imapd/mime-imapstr.c — writing IMAP strings the way Dovecot does, so that answers
+/* mime/mime-imapstr.c — writing IMAP strings the way Dovecot does, so that answers
  * compare byte for byte: "quoted" when possible (up to 4 escaped quotes or
  * backslashes), a literal {n} for CR, LF, 8-bit or more escapes; "for humans"
  * (subjects, display names): blanks collapsed, CR/LF dropped, NUL as 0x80. */

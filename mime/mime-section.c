@@ -1,4 +1,4 @@
-/* imapd/mime-section.c — BODY[section]: parsing the section text, finding the
+/* mime/mime-section.c — BODY[section]: parsing the section text, finding the
  * part (RFC 3501 6.4.5 with Dovecot's reading of the corner cases), and returning a
  * byte range or generated HEADER.FIELDS octets. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* imapd/bodystructure.c — BODY and BODYSTRUCTURE (RFC 3501 7.4.2), as Dovecot writes
+/* mime/bodystructure.c — BODY and BODYSTRUCTURE (RFC 3501 7.4.2), as Dovecot writes
  * them: type and subtype as the sender wrote them, the first of each Content-*
  * header wins, parameters with RFC 2231 continuations merged, charset us-ascii added
  * to text parts without one, and a multipart without parts given one empty

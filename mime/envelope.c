@@ -1,4 +1,4 @@
-/* imapd/envelope.c — IMAP ENVELOPE (RFC 3501 7.4.2 / RFC 9051), written as Dovecot
+/* mime/envelope.c — IMAP ENVELOPE (RFC 3501 7.4.2 / RFC 9051), written as Dovecot
  * writes it: header values as they are (encoded words kept), the last occurrence of
  * a field wins, Sender and Reply-To default to From, addresses parsed with groups,
  * comments as display names when there is no phrase, and the placeholders

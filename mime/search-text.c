@@ -1,4 +1,4 @@
-/* imapd/search-text.c — SEARCH over decoded text: header values with RFC 2047
+/* mime/search-text.c — SEARCH over decoded text: header values with RFC 2047
  * encoded words decoded, bodies with their transfer encoding and charset removed,
  * both folded (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic) before a substring
  * test. Known limit: one text part is decoded whole into memory while it is
