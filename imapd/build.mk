@@ -22,7 +22,7 @@ $(O)/fuzz/fuzz-imapcmd: $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/fuzz-imapcmd.c ima
 	$(call fuzzlink,$(SKALIBS))
 
 # The folder index check (index.c) and the modseq log (modseq.c) under libFuzzer.
-IMAPD_STORE_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/index.c imapd/mbox.c imapd/modseq.c)
+IMAPD_STORE_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/index.c imapd/mbox.c imapd/mbox_find.c imapd/modseq.c imapd/recent.c imapd/uidvalidity.c)
 FUZZERS += $(O)/fuzz/fuzz-index $(O)/fuzz/fuzz-modseq
 $(O)/fuzz/fuzz-index: $(O)/fuzzobj/imapd/fuzz-index.o $(IMAPD_STORE_FOBJ) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))

@@ -231,6 +231,38 @@ int parse_flags(pcur *p, mbox *mb, uint32_t *flags, uint32_t *kw, int add_kw, in
   }
 }
 
+/* A digest of the keyword names, to tell whether the client knows them all. */
+static uint64_t kw_digest(mbox const *mb)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned i = 0; i < mb->nkw; i++) {
+    char const *k = mb->kw[i] ? mb->kw[i] : "";
+    for (; *k; k++) h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  }
+  return h;
+}
+
+void put_flag_lists(mbox const *mb)
+{
+  io_puts("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+  for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
+  io_puts(")\r\n");
+  if (mb->rw) {
+    io_puts("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+    for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
+    io_puts(mb->nkw < MAXKW ? " \\*)] Flags permitted\r\n" : ")] Flags permitted\r\n");
+  } else io_puts("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
+  S.kwdigest = kw_digest(mb);
+}
+
+void flags_announce(mbox const *mb)
+{
+  /* RFC 9051 7.3.5: a keyword the client has not been told of comes with a new
+   * FLAGS (and PERMANENTFLAGS) first */
+  if (S.state == S_SELECTED && kw_digest(mb) != S.kwdigest) put_flag_lists(mb);
+}
+
 void put_flags(mbox const *mb, uint32_t flags, uint32_t kw)
 {
   int sp = 0;
@@ -359,9 +391,10 @@ void sess_update(int allow_expunge)
   if (S.state != S_SELECTED) return;
   if (mbox_scan(&nw, &S.mb, !allow_expunge) <= 0) return;
   mbox *old = &S.mb;
+  /* messages new to this session may be recent in it */
+  recent_mark(&nw, old->n ? old->m[old->n - 1].uid : 0, !S.readonly);
   size_t removed = 0, a = 0, b = 0;
-  uint32_t oldrecent = 0, newrecent = 0;
-  for (size_t i = 0; i < old->n; i++) if (old->m[i].flags & F_RECENT) oldrecent++;
+  uint32_t newrecent = 0;
   /* EXPUNGE first, in ascending order: each number is in the shrinking list;
    * with QRESYNC one VANISHED of their uids (RFC 7162 3.2.10) */
   stralloc van = STRALLOC_ZERO;
@@ -378,8 +411,10 @@ void sess_update(int allow_expunge)
   stralloc_free(&van);
   if (nw.n != old->n - removed) { io_puts("* "); io_putu(nw.n); io_puts(" EXISTS\r\n"); }
   for (size_t i = 0; i < nw.n; i++) if (nw.m[i].flags & F_RECENT) newrecent++;
-  if (newrecent != oldrecent || nw.n != old->n - removed) { io_puts("* "); io_putu(newrecent); io_puts(" RECENT\r\n"); }
-  /* flags that another session changed */
+  /* RECENT with EXISTS, when messages came (an expunge leaves it to the client) */
+  if (nw.n != old->n - removed) { io_puts("* "); io_putu(newrecent); io_puts(" RECENT\r\n"); }
+  /* flags that another session changed; their keywords told first */
+  flags_announce(&nw);
   a = 0;
   for (b = 0; b < nw.n; b++) {
     while (a < old->n && old->m[a].uid < nw.m[b].uid) a++;
@@ -428,6 +463,7 @@ int cmd_run(stralloc *cmd)
       resp(S.state == S_NOAUTH ? "BAD Log in first" : S.state == S_AUTH ? "BAD No mailbox selected" : "BAD Not allowed now");
     else go = table[i].fn(&p, 0);
   }
+  if (S.state == S_SELECTED) mbox_find_done(&S.mb);
   if (!S.resp.len) return go;   /* the handler answered itself (STARTTLS, IDLE) */
   if (S.state == S_SELECTED && go && S.resp.s[0] != 'B') sess_update(!S.expunge_held);
   io_puts(tagbuf); io_put(" ", 1); io_put(S.resp.s, S.resp.len); io_puts("\r\n");

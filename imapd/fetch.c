@@ -155,18 +155,18 @@ static void put_date(time_t t)
 }
 
 /* The message file, mapped. */
-typedef struct { int ok; char const *data; size_t len; size_t maplen; mime_tree t; int parsed; } mfile;
+typedef struct { int ok; char const *data; size_t len; size_t maplen; time_t mtime; mime_tree t; int parsed; } mfile;
 
+/* 1 open, 0 error, -1 the file is gone (expunged by someone else). */
 static int mfile_open(mfile *f, msg *m)
 {
-  char path[4700];
   memset(f, 0, sizeof *f);
-  if (!mbox_path(&S.mb, m, path, sizeof path)) return 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  int fd = mbox_open_msg(&S.mb, m);
+  if (fd < 0) return errno == ENOENT ? -1 : 0;
   struct stat st;
   if (fstat(fd, &st) < 0) { close(fd); return 0; }
   f->len = (size_t)st.st_size;
+  f->mtime = st.st_mtime;
   if (f->len) {
     void *p = mmap(0, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) { close(fd); return 0; }
@@ -194,18 +194,30 @@ static void mfile_close(mfile *f)
 
 static stralloc gen = STRALLOC_ZERO;
 
-/* One message's answer. Returns 0 when the file could not be read. want_modseq:
- * MODSEQ goes in even if not asked for (CHANGEDSINCE). */
+#define FETCH_GONE (-3)
+
+/* One message's answer. Returns 1, 0 when the file could not be read,
+ * FETCH_GONE (nothing sent) when another session expunged it, or what
+ * mime_binary_size said. want_modseq: MODSEQ goes in even if not asked for
+ * (CHANGEDSINCE). */
 static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int want_modseq)
 {
   msg *m = &S.mb.m[idx];
   mfile f;
   int need_file = 0, need_flags = 0;
-  for (size_t i = 0; i < n; i++) if (atts[i].type >= FA_ENVELOPE && atts[i].type != FA_MODSEQ) need_file = 1;
-  if (need_file && !mfile_open(&f, m)) return 0;
-  if (!need_file) memset(&f, 0, sizeof f);
-  if (setseen && !(m->flags & F_SEEN)) {
-    if (mbox_setflags(&S.mb, m, (m->flags & F_SYSMASK) | F_SEEN, m->kw) > 0) need_flags = 1;
+  for (size_t i = 0; i < n; i++)
+    if ((atts[i].type >= FA_ENVELOPE && atts[i].type != FA_MODSEQ) || atts[i].type == FA_INTERNALDATE) need_file = 1;
+  memset(&f, 0, sizeof f);
+  /* RFC 2180 4.1: what the view still knows of an expunged message is sent,
+   * the rest is left out */
+  if (need_file && (m->flags & F_GONE)) return FETCH_GONE;
+  if (need_file) {
+    int o = mfile_open(&f, m);
+    if (o < 0) return FETCH_GONE;
+    if (!o) return 0;
+  }
+  if (setseen && !(m->flags & F_SEEN) && !(m->flags & F_GONE)) {
+    if (mbox_setflags(&S.mb, m, FL_ADD, F_SEEN, 0) > 0) need_flags = 1;
   }
   io_puts("* "); io_putu(idx + 1); io_puts(" FETCH (");
   int sp = 0;
@@ -230,7 +242,7 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int
       case FA_UID: io_puts("UID "); io_putu(m->uid); break;
       case FA_FLAGS: io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); break;
       case FA_MODSEQ: put_modseq(m); break;
-      case FA_INTERNALDATE: io_puts("INTERNALDATE "); put_date(mbox_date(&S.mb, m)); break;
+      case FA_INTERNALDATE: io_puts("INTERNALDATE "); put_date(f.mtime); break;
       case FA_SIZE: io_puts("RFC822.SIZE "); io_putu(mbox_size(&S.mb, m)); break;
       case FA_ENVELOPE:
         gen.len = 0;
@@ -331,17 +343,18 @@ int c_fetch(pcur *p, int uid)
   for (size_t i = 0; i < n; i++) if (foffs[i] != (size_t)-1) atts[i].sec.fields = fieldstore.s + foffs[i];
   int setseen = 0;
   if (!S.readonly) for (size_t i = 0; i < n; i++) if ((atts[i].type == FA_SECTION || atts[i].type == FA_BINARY) && !atts[i].peek) setseen = 1;
-  int failed = 0, cte = 0, notsingle = 0;
+  int failed = 0, cte = 0, notsingle = 0, gone = 0;
   for (size_t i = 0; i < S.mb.n; i++) {
     if (!msg_in_set(&ss, uid, i)) continue;
-    if (S.mb.m[i].flags & F_GONE) { failed = 1; continue; }
     if (changedsince && S.mb.m[i].modseq <= since) continue;
     int r = fetch_one(i, atts, n, uid, setseen, changedsince);
-    if (r == -1) cte = 1; else if (r == -2) notsingle = 1; else if (r <= 0) failed = 1;
+    if (r == -1) cte = 1; else if (r == -2) notsingle = 1; else if (r == FETCH_GONE) gone = 1; else if (r <= 0) failed = 1;
   }
   if (cte) resp("NO [UNKNOWN-CTE] Unknown Content-Transfer-Encoding");
   else if (notsingle) resp("BAD BINARY of a multipart");
-  else if (failed) resp("NO Some messages could not be read (expunged?)");
+  else if (failed) resp("NO [SERVERBUG] Some messages could not be read");
+  /* RFC 5530, as Dovecot: the messages another session expunged are left out */
+  else if (gone) resp("OK [EXPUNGEISSUED] Some messages were already expunged");
   else resp("OK FETCH completed");
   return 1;
 }

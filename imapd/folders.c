@@ -162,6 +162,7 @@ int c_delete(pcur *p, int uid)
   if (is_inbox(n.s, n.len)) { resp("NO [CANNOT] INBOX cannot be deleted"); return 1; }
   if (!folder_dir(n.s, n.len, dir, sizeof dir) || !maildir_exists(dir)) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
   if (S.state == S_SELECTED && !strcmp(S.mb.dir, dir)) sess_unselect();
+  uidvalidity_seen(dir);
   /* rename out of sight first (one atomic step), then remove */
   mbox_uniq(uq, sizeof uq);
   snprintf(trash, sizeof trash, "%s/.#deleted-%s", S.root, uq);
@@ -205,6 +206,7 @@ int c_rename(pcur *p, int uid)
     return 1;
   }
   if (S.state == S_SELECTED && !strcmp(S.mb.dir, from)) sess_unselect();
+  uidvalidity_seen(from);
   if (rename(from, to) < 0) { respf("NO [SERVERBUG] Cannot rename: %s", strerror(errno)); return 1; }
   /* children move with their parent: .a.x -> .b.x */
   size_t cnt;
@@ -317,9 +319,8 @@ static int put_status(char const *name, char const *dir, unsigned items)
   memset(&mb, 0, sizeof mb);
   int r = mbox_open(&mb, dir, 0);
   if (r <= 0) return r;
-  uint32_t recent = 0, unseen = 0, deleted = 0; uint64_t size = 0;
+  uint32_t recent = items & ST_RECENT ? recent_count(&mb) : 0, unseen = 0, deleted = 0; uint64_t size = 0;
   for (size_t i = 0; i < mb.n; i++) {
-    if (mb.m[i].flags & F_INNEW) recent++;
     if (!(mb.m[i].flags & F_SEEN)) unseen++;
     if (mb.m[i].flags & F_DELETED) deleted++;
     if (items & ST_SIZE) size += mbox_size(&mb, &mb.m[i]);

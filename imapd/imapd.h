@@ -37,6 +37,7 @@ struct sess_s {
   int spoolfd; char spoolpath[4608]; char spoolname[300]; size_t spoollen;
   stralloc resp;         /* text of the tagged reply: "OK ..." / "NO ..." / "BAD ..." */
   int expunge_held;      /* this command may not send EXPUNGE (FETCH, STORE, SEARCH) */
+  uint64_t kwdigest;     /* the keyword names the client was last told (FLAGS) */
 };
 
 extern sess S;
@@ -86,6 +87,10 @@ int folder_canon(char const *name, size_t len, char *out, size_t outlen);
 /* Flag lists: parse "(\Seen foo)" or a single flag into bits. 1 ok, 0 bad. */
 int parse_flags(pcur *p, mbox *mb, uint32_t *flags, uint32_t *kw, int add_kw, int paren_required);
 void put_flags(mbox const *mb, uint32_t flags, uint32_t kw);
+/* The FLAGS and PERMANENTFLAGS responses of the mailbox; flags_announce sends
+ * them again when its keywords changed since the client was told. */
+void put_flag_lists(mbox const *mb);
+void flags_announce(mbox const *mb);
 /* Sequence or UID set to a list of message indexes test. */
 int msg_in_set(seqset const *ss, int uid, size_t idx);
 /* Message numbers beyond the mailbox are an error (UIDs are not). */

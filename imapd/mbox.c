@@ -122,12 +122,12 @@ char const *mbox_name(mbox const *mb, msg const *m)
   return m->name & NAME_OWN ? mb->names.s + (m->name & ~NAME_OWN) : mb->bnames + m->name;
 }
 
-/* m's file is now called name: a NAME_OWN name (the view may be a mapping). */
-static void set_name(mbox *mb, msg *m, char const *name)
+int mbox_set_name(mbox *mb, msg *m, char const *name)
 {
   size_t off = mb->names.len;
-  if (off >= NAME_OWN || !stralloc_catb(&mb->names, name, strlen(name) + 1)) return;
+  if (off >= NAME_OWN || !stralloc_catb(&mb->names, name, strlen(name) + 1)) return 0;
   m->name = (uint32_t)off | NAME_OWN;
+  return 1;
 }
 
 int mbox_path(mbox const *mb, msg const *m, char *buf, size_t len)
@@ -282,7 +282,7 @@ static int list_read(char const *dir, stralloc *sa, lent **out, size_t *nout,
   return 1;
 }
 
-static int lock_dir(char const *dir)
+int mbox_lock(char const *dir)
 {
   char p[4200];
   snprintf(p, sizeof p, "%s/pochta-uidlist.lock", dir);
@@ -352,6 +352,7 @@ static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox co
 void mbox_free(mbox *mb)
 {
   index_drop(mb);
+  mbox_find_done(mb);
   if (mb->chactive) { close(mb->chfd); mb->chactive = 0; }
   stralloc_free(&mb->chlog);
   free(mb->chidx); mb->chidx = 0; mb->chn = mb->chcap = 0;
@@ -380,7 +381,7 @@ static int push(mbox *mb, uint32_t uid, uint32_t flags, uint32_t kw, char const 
 static int scan_full(mbox *out, int confirm)
 {
   char const *dir = out->dir;
-  int lfd = lock_dir(dir);
+  int lfd = mbox_lock(dir);
   if (lfd < 0) return -1;
   stralloc ls = STRALLOC_ZERO, ds = STRALLOC_ZERO;
   lent *le = 0; size_t nl = 0;
@@ -394,7 +395,7 @@ static int scan_full(mbox *out, int confirm)
   if (index_map(out, &out->st, confirm) == 1) { close(lfd); return 1; }
   int lr = list_read(dir, &ls, &le, &nl, &validity, &next);
   if (lr < 0 && lr != -2) goto done;
-  if (lr <= 0 || !validity) { validity = (uint32_t)time(0); next = 1; nl = 0; changed = 1; }
+  if (lr <= 0 || !validity) { validity = uidvalidity_new(dir); next = 1; nl = 0; changed = 1; recent_init(dir); }
   sortbase = ls.s; if (nl) qsort(le, nl, sizeof *le, cmp_lent);
   int attempt = 0;
  again:
@@ -548,8 +549,8 @@ void mbox_take_new(mbox *mb)
     mbox_flagstr(m->flags, m->kw, fl);
     snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
     if (rename(from, to) == 0) {
-      m->flags = (m->flags & ~F_INNEW) | F_RECENT;
-      set_name(mb, m, strrchr(to, '/') + 1);
+      m->flags &= ~F_INNEW;
+      mbox_set_name(mb, m, strrchr(to, '/') + 1);
       moved = 1;
     }
   }
@@ -561,52 +562,51 @@ void mbox_take_new(mbox *mb)
   }
 }
 
-/* Find the current file of base name `nm` after another session renamed it. */
-static int refind(mbox *mb, msg *m)
+uint32_t mbox_flags_apply(int mode, uint32_t of, uint32_t fl)
 {
-  char const *nm = mbox_name(mb, m);
-  size_t bl = baselen(nm);
-  static char const *sub[2] = { "cur", "new" };
-  for (int s = 0; s < 2; s++) {
-    char p[4200];
-    snprintf(p, sizeof p, "%s/%s", mb->dir, sub[s]);
-    DIR *D = opendir(p);
-    if (!D) continue;
-    struct dirent *de;
-    while ((de = readdir(D))) {
-      if (!strncmp(de->d_name, nm, bl) && (de->d_name[bl] == ':' || !de->d_name[bl])) {
-        set_name(mb, m, de->d_name);
-        if (s == 1) m->flags |= F_INNEW; else m->flags &= ~F_INNEW;
-        closedir(D);
-        return 1;
-      }
-    }
-    closedir(D);
-  }
-  return 0;
+  if (mode > 0) return of | fl;
+  if (mode < 0) return of & ~fl;
+  return fl;
 }
 
-/* The rename itself: 2 renamed, 1 nothing to do, 0 file gone, -1 error. *was
- * gets the flags the file had before (its name's), which may differ from
- * m->flags when another program changed them. */
-static int setflags_disk(mbox *mb, msg *m, uint32_t flags, uint32_t kw, uint32_t *was, uint32_t *waskw)
+/* The rename itself: 2 renamed, 1 nothing to do, 0 file gone, -1 error. The
+ * change is applied to the flags the file's name has when it is renamed, not to
+ * the view's (another session or program may have changed them since the view
+ * was made: RFC 9051 6.4.6, DESIGN invariant 7). A rename from a name that is
+ * gone finds the file again and applies the change to what it has now. *was
+ * gets the flags the file had before. */
+static int setflags_disk(mbox *mb, msg *m, int mode, uint32_t fl, uint32_t kw, uint32_t *was, uint32_t *waskw)
 {
-  for (int attempt = 0; attempt < 2; attempt++) {
-    char from[4300], to[4400], fl[40];
+  for (int attempt = 0; attempt < 4; attempt++) {
+    char from[4300], to[4400], fs[40];
     char const *nm = mbox_name(mb, m);
     uint32_t keep = m->flags & ~F_SYSMASK & ~F_INNEW;
     mbox_path(mb, m, from, sizeof from);
     parse_info(nm, was, waskw);
-    mbox_flagstr(flags & F_SYSMASK, kw, fl);
-    snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fl);
-    if (!strcmp(from, to)) { m->flags = keep | (flags & F_SYSMASK); m->kw = kw; return 1; }
+    /* \Recent is no file flag; Maildir's P (passed) is kept by a replace */
+    uint32_t nf = mbox_flags_apply(mode, *was & F_SYSMASK, fl & (F_SYSMASK & ~F_PASSED));
+    if (!mode) nf |= *was & F_PASSED;
+    uint32_t nk = mbox_flags_apply(mode, *waskw, kw);
+    mbox_flagstr(nf, nk, fs);
+    snprintf(to, sizeof to, "%s/cur/%.*s:2,%s", mb->dir, (int)baselen(nm), nm, fs);
+    if (!strcmp(from, to)) {
+      /* nothing to rename, if the file is still called so: a name that is
+       * gone may hide a change of someone else's */
+      if (access(from, F_OK) < 0) {
+        if (errno != ENOENT) return -1;
+        if (!mbox_refind(mb, m)) return 0;
+        continue;
+      }
+      m->flags = keep | nf; m->kw = nk;
+      return 1;
+    }
     if (rename(from, to) == 0) {
-      m->flags = keep | (flags & F_SYSMASK); m->kw = kw;
-      set_name(mb, m, strrchr(to, '/') + 1);
+      m->flags = keep | nf; m->kw = nk;
+      if (!mbox_set_name(mb, m, strrchr(to, '/') + 1)) return -1;
       return 2;
     }
     if (errno != ENOENT) return -1;
-    if (!refind(mb, m)) return 0;
+    if (!mbox_refind(mb, m)) return 0;
   }
   return 0;
 }
@@ -707,7 +707,7 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
     t->kw = m->kw;
     /* (a rename that kept the flags gave no new modseq: never go back) */
     if (m->modseq > t->modseq) t->modseq = m->modseq;
-    set_name(&ix, t, mbox_name(mb, m));
+    mbox_set_name(&ix, t, mbox_name(mb, m));
     if (!(t->name & NAME_OWN)) ok = 0;
   }
   if (ok && extra && extra->uid <= (ix.n ? ix.m[ix.n - 1].uid : 0)) ok = 0;
@@ -734,7 +734,7 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
 int mbox_change_begin(mbox *mb)
 {
   if (mb->chactive) return 0;
-  int fd = lock_dir(mb->dir);
+  int fd = mbox_lock(mb->dir);
   if (fd < 0) return -1;
   mb->chfd = fd; mb->chactive = 1; mb->chlog.len = 0;
   change_check(mb);
@@ -771,15 +771,15 @@ static void change_note(mbox *mb, msg const *m)
   mb->chidx[mb->chn++] = (size_t)(m - mb->m);
 }
 
-int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw)
+int mbox_setflags(mbox *mb, msg *m, int mode, uint32_t flags, uint32_t kw)
 {
   int own = !mb->chactive;
   uint32_t was, waskw;
   /* the rename happens under the lock, so a scan never sees the new file name
    * without its log line (it would take it for a change by another program) */
   if (own && mbox_change_begin(mb) < 0) return -1;
-  int r = setflags_disk(mb, m, flags, kw, &was, &waskw);
-  if (r == 2 && ((was & F_SYSMASK) != (flags & F_SYSMASK) || waskw != kw) && mb->hms < MODSEQ_MAX) {
+  int r = setflags_disk(mb, m, mode, flags, kw, &was, &waskw);
+  if (r == 2 && ((was & F_SYSMASK) != (m->flags & F_SYSMASK) || waskw != m->kw) && mb->hms < MODSEQ_MAX) {
     m->modseq = ++mb->hms;
     if (!modseq_logline(&mb->chlog, m)) r = -1;
   }
@@ -803,12 +803,9 @@ long mbox_find_uid(mbox const *mb, uint32_t uid)
 uint32_t mbox_size(mbox *mb, msg *m)
 {
   if (m->size) return m->size - 1;
-  char p[4300];
   uint64_t w;
   if (maildir_nameval(mbox_name(mb, m), 'W', &w) && w < 0xfffffffeu) { m->size = (uint32_t)w + 1; return (uint32_t)w; }
-  if (!mbox_path(mb, m, p, sizeof p)) return 0;
-  int fd = open(p, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT && refind(mb, m)) { mbox_path(mb, m, p, sizeof p); fd = open(p, O_RDONLY | O_CLOEXEC); }
+  int fd = mbox_open_msg(mb, m);
   if (fd < 0) return 0;
   char buf[65536];
   uint64_t size = 0; char prev = 0;
@@ -823,11 +820,15 @@ uint32_t mbox_size(mbox *mb, msg *m)
   return (uint32_t)size;
 }
 
-time_t mbox_date(mbox const *mb, msg const *m)
+time_t mbox_date(mbox *mb, msg *m)
 {
   char p[4300]; struct stat st;
-  if (!mbox_path(mb, m, p, sizeof p) || stat(p, &st) < 0) return 0;
-  return st.st_mtime;
+  for (int attempt = 0; attempt < 3; attempt++) {
+    if (!mbox_path(mb, m, p, sizeof p)) return 0;
+    if (lstat(p, &st) == 0) return st.st_mtime;
+    if (errno != ENOENT || !mbox_refind(mb, m)) return 0;
+  }
+  return 0;
 }
 
 /* The uid validity and the next uid of the uid list, from its first line and
@@ -884,7 +885,7 @@ int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t fl
     if (mbox_open(&tmp, dir, 0) > 0) mbox_free(&tmp);
   }
   if (date > 0) { struct timeval tv[2] = { { date, 0 }, { date, 0 } }; utimes(from, tv); }
-  int lfd = lock_dir(dir);
+  int lfd = mbox_lock(dir);
   if (lfd < 0) return -1;
   if (view) change_check(view);
   snprintf(lp, sizeof lp, "%s/cur", dir);

@@ -48,6 +48,9 @@ typedef struct { mstamp dnew, dcur, list, mod; } mstamps;
  * gave the file since the view was made), else into mbox.bnames. */
 #define NAME_OWN 0x80000000u
 
+/* One file of a folder in a directory snapshot (mbox_find.c). */
+typedef struct { uint32_t off, blen, innew; } mfent;
+
 typedef struct mbox_s mbox;
 struct mbox_s {
   char dir[4608];         /* the folder: path to the Maildir or .Folder */
@@ -72,6 +75,8 @@ struct mbox_s {
   int chwatch;            /* new/ and cur/ are watched since then (mbox.c) */
   size_t *chidx, chn, chcap;  /* the messages renamed in the batch */
   stralloc chlog;
+  /* the names of new/ and cur/ read to find renamed files (mbox_find.c) */
+  stralloc fsnames; mfent *fse; size_t fsn; int fsvalid;
 };
 
 /* Open (and create the uid list of) the folder at dir. 1 ok, 0 no such folder, -1 error. */
@@ -84,18 +89,48 @@ void mbox_free(mbox *mb);
  * marked F_GONE and nothing else changes (0): expunges cannot be reported now. */
 int mbox_scan(mbox *out, mbox *old, int keepgone);
 
-/* Move new/ messages to cur/, marking them F_RECENT (SELECT read-write). */
+/* recent.c: \Recent. Mark the messages of mb with uid above `above` that no
+ * session took as recent yet F_RECENT; take them for this session when take
+ * (a read-write session: no other session will see them recent). */
+void recent_mark(mbox *mb, uint32_t above, int take);
+/* A folder's uid list is new: every message is recent to someone. */
+void recent_init(char const *dir);
+/* How many messages of mb no session took as recent yet (STATUS). */
+uint32_t recent_count(mbox const *mb);
+
+/* Take the uid-list lock of the folder dir: the lock's fd, or -1. */
+int mbox_lock(char const *dir);
+
+/* Move new/ messages to cur/ (SELECT read-write). */
 void mbox_take_new(mbox *mb);
 
 /* The message's path relative to mb->dir into buf; 0 if too long. */
 int mbox_path(mbox const *mb, msg const *m, char *buf, size_t len);
 char const *mbox_name(mbox const *mb, msg const *m);
+/* m's file is now called name (a name of the session's own). 1 ok, 0 no memory. */
+int mbox_set_name(mbox *mb, msg *m, char const *name);
 
-/* Set flags/keywords of message m on disk (rename); a change gives m a fresh
- * modseq. 1 ok, 0 file gone, -1 error. Between mbox_change_begin and
+/* mbox_find.c: m's file under its current name, after someone renamed it
+ * (flags changed, new/ to cur/): 1 found (m's name and F_INNEW updated), 0 gone. */
+int mbox_refind(mbox *mb, msg *m);
+/* Open m's file for reading (O_NOFOLLOW, regular files only), finding it again
+ * when it was renamed: the fd, or -1 (errno; ENOENT: the message is gone). */
+int mbox_open_msg(mbox *mb, msg *m);
+/* Forget the directory names read for mbox_refind (end of a command). */
+void mbox_find_done(mbox *mb);
+
+/* How a flag change applies: add, remove, or replace (FLAGS, +FLAGS, -FLAGS). */
+#define FL_REPLACE 0
+#define FL_ADD 1
+#define FL_REMOVE (-1)
+uint32_t mbox_flags_apply(int mode, uint32_t of, uint32_t fl);
+
+/* Change flags/keywords of message m on disk (rename): mode applies fl and kw
+ * to the flags the file has at that moment, whoever set them; m gets the
+ * result. A change gives m a fresh modseq. 1 ok, 0 file gone, -1 error. Between mbox_change_begin and
  * mbox_change_end (a STORE of many messages) the lock is taken once and the log
  * is written and fsynced once; otherwise each call does both itself. */
-int mbox_setflags(mbox *mb, msg *m, uint32_t flags, uint32_t kw);
+int mbox_setflags(mbox *mb, msg *m, int mode, uint32_t flags, uint32_t kw);
 int mbox_change_begin(mbox *mb);
 int mbox_change_end(mbox *mb);   /* -1: the modseqs could not be recorded */
 
@@ -108,7 +143,7 @@ long mbox_find_uid(mbox const *mb, uint32_t uid);
 /* RFC822.SIZE of message m (reads the file once, then cached). */
 uint32_t mbox_size(mbox *mb, msg *m);
 /* INTERNALDATE (file mtime). */
-time_t mbox_date(mbox const *mb, msg const *m);
+time_t mbox_date(mbox *mb, msg *m);
 
 /* Move a message file (LF endings, already fsynced) at path `from` (same file
  * system) into <dir>/cur/<tmpname>:2,<flags>; fsync the directory; give it the
@@ -163,6 +198,13 @@ int index_map(mbox *mb, mstamps const *st, int confirmed);
 int index_image_ok(void const *p, size_t len, mstamps const *st, int confirmed);
 /* Drop the view (mapping or heap), keep dir and rw. */
 void index_drop(mbox *mb);
+
+/* uidvalidity.c: a UIDVALIDITY for the folder dir never handed out before in
+ * its user's Maildir (for a folder without a uid list). */
+uint32_t uidvalidity_new(char const *dir);
+/* Before the folder dir goes away or changes its name (DELETE, RENAME): its
+ * UIDVALIDITY counts as handed out, so its old name never gets it again. */
+void uidvalidity_seen(char const *dir);
 
 /* Does dir hold a Maildir (cur/ new/ tmp/)? */
 int maildir_exists(char const *dir);

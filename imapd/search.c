@@ -246,10 +246,7 @@ static int ctx_tree(ectx *c)
 {
   if (c->opened) return c->ok;
   c->opened = 1; c->ok = 0;
-  char path[4700];
-  msg *m = &S.mb.m[c->idx];
-  if (!mbox_path(&S.mb, m, path, sizeof path)) return 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = mbox_open_msg(&S.mb, &S.mb.m[c->idx]);
   if (fd < 0) return 0;
   struct stat st;
   if (fstat(fd, &st) < 0) { close(fd); return 0; }

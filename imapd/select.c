@@ -8,18 +8,7 @@
 
 #include "imapd.h"
 #include "io.h"
-
-static void put_flag_lists(mbox const *mb)
-{
-  io_puts("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-  for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
-  io_puts(")\r\n");
-  if (mb->rw) {
-    io_puts("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-    for (unsigned i = 0; i < mb->nkw; i++) if (mb->kw[i]) { io_put(" ", 1); io_puts(mb->kw[i]); }
-    io_puts(mb->nkw < MAXKW ? " \\*)] Flags permitted\r\n" : ")] Flags permitted\r\n");
-  } else io_puts("* OK [PERMANENTFLAGS ()] Read-only mailbox\r\n");
-}
+#include "maildir.h"
 
 /* QRESYNC parameters (RFC 7162 3.2.5): uidvalidity, modseq, known uids. The
  * optional sequence match data only helps servers that forget expunges; it is
@@ -95,6 +84,7 @@ static int do_select(pcur *p, int rw)
   int r = mbox_open(&mb, dir, rw);
   if (r == 0) { resp("NO [NONEXISTENT] No such mailbox"); return 1; }
   if (r < 0) { respf("NO [SERVERBUG] Cannot open mailbox: %s", strerror(errno)); return 1; }
+  recent_mark(&mb, 0, rw);
   if (rw) mbox_take_new(&mb);
   S.mb = mb;
   S.state = S_SELECTED;
@@ -104,7 +94,7 @@ static int do_select(pcur *p, int rw)
   if (cond) S.condstore = 1;
   uint32_t recent = 0, unseen = 0;
   for (size_t i = 0; i < mb.n; i++) {
-    if (mb.m[i].flags & (F_RECENT | F_INNEW)) recent++;
+    if (mb.m[i].flags & F_RECENT) recent++;
     if (!unseen && !(mb.m[i].flags & F_SEEN)) unseen = (uint32_t)i + 1;
   }
   put_flag_lists(&S.mb);
@@ -137,8 +127,12 @@ static size_t expunge(seqset const *uids)
     if (!(m->flags & F_DELETED) || (m->flags & F_GONE)) continue;
     if (uids && !seqset_has(uids, m->uid, maxuid)) continue;
     char path[4600];
-    if (!mbox_path(&S.mb, m, path, sizeof path)) continue;
-    if (unlink(path) == 0 || errno == ENOENT) n++;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      if (!mbox_path(&S.mb, m, path, sizeof path)) break;
+      if (unlink(path) == 0) { n++; break; }
+      /* renamed since the view was made: removed only if still \Deleted */
+      if (errno != ENOENT || !mbox_refind(&S.mb, m) || !maildir_hasflag(mbox_name(&S.mb, m), 'T')) break;
+    }
   }
   if (n) {
     char d[4500];
@@ -157,6 +151,9 @@ int c_expunge(pcur *p, int uid)
   if (uid && (!p_sp(p) || !p_seqset(p, &ss))) { resp("BAD Syntax: UID EXPUNGE set"); return 1; }
   if (!p_eol(p)) { resp("BAD Unexpected arguments"); return 1; }
   if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
+  /* what is \Deleted now, whoever set it: the view is brought up to date
+   * first (its changes reported as usual) */
+  sess_update(1);
   expunge(uid ? &ss : 0);
   resp("OK EXPUNGE completed");
   return 1;

@@ -69,56 +69,71 @@ int c_store(pcur *p, int uid)
   if (cond > 0 && !p_sp(p)) cond = -1;
   if (cond < 0) { resp("BAD Syntax: STORE set (UNCHANGEDSINCE modseq) item flags"); return 1; }
   if (!p_atom(p, &item) || !p_sp(p)) { resp("BAD Syntax: STORE set item flags"); return 1; }
-  int mode = 0;   /* 0 replace, 1 add, -1 remove */
+  int mode = FL_REPLACE;
   char const *it = item.s; size_t il = item.len;
-  if (il && it[0] == '+') { mode = 1; it++; il--; }
-  else if (il && it[0] == '-') { mode = -1; it++; il--; }
+  if (il && it[0] == '+') { mode = FL_ADD; it++; il--; }
+  else if (il && it[0] == '-') { mode = FL_REMOVE; it++; il--; }
   int silent = 0;
   if (strcase_eq(it, il, "FLAGS.SILENT")) silent = 1;
   else if (!strcase_eq(it, il, "FLAGS")) { resp("BAD Unknown STORE item"); return 1; }
   if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
   if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
-  int r = parse_flags(p, &S.mb, &fl, &kw, mode >= 0, 0);
+  int r = parse_flags(p, &S.mb, &fl, &kw, mode != FL_REMOVE, 0);
   if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
   if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
   if (cond) condstore_on();
+  /* a keyword this STORE created is announced before it is used */
+  flags_announce(&S.mb);
   /* the changes happen under the lock (one log write for them all);
    * the answers are written after it is released, a slow client holds no lock */
-  typedef struct { size_t i; uint64_t before; } done_t;
+  typedef struct { size_t i; uint64_t before; int other; } done_t;
   done_t *done = malloc((S.mb.n ? S.mb.n : 1) * sizeof *done);
   if (!done) { resp("NO [SERVERBUG] Out of memory"); return 1; }
   size_t nd = 0;
   stralloc mod = STRALLOC_ZERO;
   uint32_t ml = 0, ms0 = 0;
-  int failed = 0;
+  int failed = 0, gone = 0;
   if (mbox_change_begin(&S.mb) < 0) { free(done); resp("NO [SERVERBUG] Cannot lock the mailbox"); return 1; }
   if (cond) modseq_refresh(&S.mb);
   for (size_t i = 0; i < S.mb.n; i++) {
     if (!msg_in_set(&ss, uid, i)) continue;
     msg *m = &S.mb.m[i];
-    if (m->flags & F_GONE) { failed = 1; continue; }
-    if (cond && (m->modseq > since || renamed(m))) { uidset_add(&mod, &ml, &ms0, uid ? m->uid : (uint32_t)i + 1); continue; }
-    uint32_t of = m->flags & F_SYSMASK, ok = m->kw, nf, nk;
-    if (mode > 0) { nf = of | fl; nk = ok | kw; }
-    else if (mode < 0) { nf = of & ~fl; nk = ok & ~kw; }
-    else { nf = (of & F_PASSED) | fl; nk = kw; }
-    done[nd].i = i; done[nd].before = m->modseq;
-    if (nf != of || nk != ok) {
-      int s = mbox_setflags(&S.mb, m, nf, nk);
-      if (s <= 0) { failed = 1; continue; }
+    if (cond && !(m->flags & F_GONE) && (m->modseq > since || renamed(m))) { uidset_add(&mod, &ml, &ms0, uid ? m->uid : (uint32_t)i + 1); continue; }
+    /* what the client expects, from what it was told; the change itself is
+     * applied to the flags the file has now (mbox_setflags) */
+    uint32_t want = mbox_flags_apply(mode, m->flags & F_SYSMASK & ~F_PASSED, fl);
+    uint32_t wantkw = mbox_flags_apply(mode, m->kw, kw);
+    done[nd].i = i; done[nd].before = m->modseq; done[nd].other = 0;
+    int s = (m->flags & F_GONE) ? 0 : mbox_setflags(&S.mb, m, mode, fl, kw);
+    if (s < 0) { failed = 1; continue; }
+    if (s == 0) {
+      /* Expunged by someone else, not reported yet: the change is made to
+       * what the session still shows of it, and answered (RFC 2180 4.2.1) */
+      m->flags = (m->flags & ~(F_SYSMASK & ~F_PASSED)) | want;
+      m->kw = wantkw;
+      gone = 1; nd++;
+      continue;
     }
+    /* another session's change came to light: .SILENT must not hide it */
+    done[nd].other = (m->flags & F_SYSMASK & ~F_PASSED) != want || m->kw != wantkw;
     nd++;
   }
   if (mbox_change_end(&S.mb) < 0) failed = 1;
-  for (size_t k = 0; k < nd; k++) put_store_fetch(done[k].i, uid, silent, done[k].before);
+  for (size_t k = 0; k < nd; k++) put_store_fetch(done[k].i, uid, silent && !done[k].other, done[k].before);
   free(done);
   uidset_end(&mod, ml, ms0);
+  /* Messages another session expunged are left out and the rest is done
+   * (RFC 2180 4.2.1): OK, with EXPUNGEISSUED (RFC 5530), as Dovecot. */
+  char const *text = failed ? "Some messages could not be changed" : gone ? "Some messages were already expunged" : 0;
   if (mod.len) {
     /* the set may be long: respf's buffer is not enough */
     resp(failed ? "NO [MODIFIED " : "OK [MODIFIED ");
     stralloc_catb(&S.resp, mod.s, mod.len);
-    stralloc_cats(&S.resp, failed ? "] Some messages could not be changed (expunged?)" : "] Conditional STORE failed");
-  } else resp(failed ? "NO Some messages could not be changed (expunged?)" : "OK STORE completed");
+    stralloc_cats(&S.resp, "] ");
+    stralloc_cats(&S.resp, text ? text : "Conditional STORE failed");
+  } else if (failed) resp("NO [SERVERBUG] Some messages could not be changed");
+  else if (gone) resp("OK [EXPUNGEISSUED] Some messages were already expunged");
+  else resp("OK STORE completed");
   stralloc_free(&mod);
   return 1;
 }
@@ -169,17 +184,32 @@ static int do_copy(pcur *p, int uid, int move)
   stralloc src = STRALLOC_ZERO, dst = STRALLOC_ZERO;
   uint32_t sl = 0, ss0 = 0, dl = 0, ds0 = 0, validity = 0;
   int failed = 0, any = 0;
+  /* A COPY is all or nothing (RFC 9051 6.4.7): when another session expunged
+   * one of the messages, nothing is copied (RFC 2180 4.4.1, as Dovecot). */
   for (size_t i = 0; i < S.mb.n; i++) {
     if (!msg_in_set(&ss, uid, i)) continue;
     msg *m = &S.mb.m[i];
-    if (m->flags & F_GONE) { failed = 1; continue; }
+    char from[4600];
+    if ((m->flags & F_GONE) || !mbox_path(&S.mb, m, from, sizeof from)
+        || (access(from, F_OK) < 0 && (errno != ENOENT || !mbox_refind(&S.mb, m)))) {
+      resp("NO [EXPUNGEISSUED] Some of the requested messages no longer exist");
+      return 1;
+    }
+  }
+  for (size_t i = 0; i < S.mb.n; i++) {
+    if (!msg_in_set(&ss, uid, i)) continue;
+    msg *m = &S.mb.m[i];
     char from[4600], tmp[4800], uq[300], fin[400];
     if (!mbox_path(&S.mb, m, from, sizeof from)) { failed = 1; continue; }
+    /* the flags the file has now, whoever set them */
+    uint32_t mfl, mkw;
+    char const *nm = mbox_name(&S.mb, m);
+    char const *letters = maildir_flags(nm);
+    mbox_flagparse(letters, strlen(letters), &mfl, &mkw);
     /* keywords are per folder: map names */
     uint32_t kw = 0;
     for (unsigned k = 0; k < S.mb.nkw; k++)
-      if ((m->kw & (1u << k)) && S.mb.kw[k]) { int d = mbox_keyword(&dm, S.mb.kw[k], strlen(S.mb.kw[k]), 1); if (d >= 0) kw |= 1u << d; }
-    char const *nm = mbox_name(&S.mb, m);
+      if ((mkw & (1u << k)) && S.mb.kw[k]) { int d = mbox_keyword(&dm, S.mb.kw[k], strlen(S.mb.kw[k]), 1); if (d >= 0) kw |= 1u << d; }
     uint64_t sz, w;
     mbox_uniq(uq, sizeof uq);
     if (maildir_nameval(nm, 'S', &sz) && maildir_nameval(nm, 'W', &w))
@@ -188,7 +218,7 @@ static int do_copy(pcur *p, int uid, int move)
     snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, fin);
     /* same file system: a hard link shares the (immutable) message */
     if (link(from, tmp) < 0) {
-      int ifd = open(from, O_RDONLY | O_CLOEXEC);
+      int ifd = mbox_open_msg(&S.mb, m);
       int ofd = ifd >= 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
       char buf[65536]; ssize_t r = 0; int ok = ifd >= 0 && ofd >= 0;
       while (ok && (r = read(ifd, buf, sizeof buf)) > 0) if (allwrite(ofd, buf, (size_t)r) != (size_t)r) ok = 0;
@@ -198,7 +228,7 @@ static int do_copy(pcur *p, int uid, int move)
       if (!ok) { unlink(tmp); failed = 1; continue; }
     }
     uint32_t nuid, v;
-    if (mbox_add(dir, tmp, fin, m->flags & F_SYSMASK, kw, 0, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
+    if (mbox_add(dir, tmp, fin, mfl & F_SYSMASK, kw, 0, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
     any = 1;
     if (nuid) { validity = v; uidset_add(&src, &sl, &ss0, m->uid); uidset_add(&dst, &dl, &ds0, nuid); }
     if (move) S.mb.m[i].flags |= F_MOVED;
