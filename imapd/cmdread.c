@@ -1,7 +1,8 @@
 /* pochta-imapd: reading one command from the client, literals included.
  * Literals up to LIT_MEM_MAX are kept inline ("{N}\n" + data, see parse.h); a larger
  * one is accepted only after login, only for APPEND, and is streamed (CR LF turned
- * into LF) into a spool file under the Maildir's tmp/, leaving "{N}\r" inline. */
+ * into LF, unless it is a literal8) into a spool file under the Maildir's tmp/,
+ * leaving "{N}\r" inline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@ static void put_tag_of(stralloc const *cmd)
 {
   size_t i = 0;
   while (i < cmd->len && i < 64 && (is_atom_char((unsigned char)cmd->s[i]) || cmd->s[i] == ']') && cmd->s[i] != '+') i++;
-  if (i) io_put(cmd->s, i); else io_put("*", 1);
+  /* a tag is followed by a space; anything else is not one to answer with */
+  if (i && i < cmd->len && cmd->s[i] == ' ') io_put(cmd->s, i); else io_put("*", 1);
 }
 
 /* Is the command in cmd an APPEND (second word)? */
@@ -30,8 +32,9 @@ static int is_append(stralloc const *cmd)
   return rest >= 7 && !strncasecmp(sp + 1, "APPEND ", 7);
 }
 
-/* Does the line just read end with a literal announcement? Sets n and nonsync. */
-static int lit_at_end(char const *s, size_t len, uint64_t *n, int *nonsync)
+/* Does the line just read end with a literal announcement? Sets n, nonsync
+ * and bin (a literal8, "~{n}": kept exactly, RFC 3516). */
+static int lit_at_end(char const *s, size_t len, uint64_t *n, int *nonsync, int *bin)
 {
   if (len < 3 || s[len - 1] != '}') return 0;
   size_t i = len - 1;
@@ -40,6 +43,7 @@ static int lit_at_end(char const *s, size_t len, uint64_t *n, int *nonsync)
   size_t end = i;
   while (i && s[i - 1] >= '0' && s[i - 1] <= '9') i--;
   if (i == end || !i || s[i - 1] != '{') return 0;
+  *bin = i >= 2 && s[i - 2] == '~';
   if (end - i > 12) { *n = UINT64_MAX; return 1; }
   uint64_t v = 0;
   for (size_t k = i; k < end; k++) v = v * 10 + (uint64_t)(s[k] - '0');
@@ -49,7 +53,18 @@ static int lit_at_end(char const *s, size_t len, uint64_t *n, int *nonsync)
 
 static stralloc line = STRALLOC_ZERO;
 
+static int read_cmd(stralloc *cmd);
+
 int cmd_read(stralloc *cmd)
+{
+  /* the command's deadlines run from its first octets to its last (io.h) */
+  io_cmd_begin();
+  int r = read_cmd(cmd);
+  io_cmd_end();
+  return r;
+}
+
+static int read_cmd(stralloc *cmd)
 {
   int authed = S.state != S_NOAUTH;
   cmd->len = 0;
@@ -60,7 +75,9 @@ int cmd_read(stralloc *cmd)
     if (r == 0) return cmd->len ? -2 : 0;
     if (r == -2) return -2;
     if (r == -1) {
-      io_puts("* BAD Line too long\r\n");
+      /* the tag was read: the answer is tagged, or the client waits for it */
+      put_tag_of(cmd->len ? cmd : &line);
+      io_puts(" BAD Line too long\r\n");
       return -1;
     }
     if (memchr(line.s, 0, line.len)) {
@@ -73,10 +90,11 @@ int cmd_read(stralloc *cmd)
       return -1;
     }
     if (!stralloc_catb(cmd, line.s, line.len)) return -2;
-    uint64_t n; int nonsync;
-    if (!lit_at_end(line.s, line.len, &n, &nonsync)) return 1;
+    uint64_t n; int nonsync, bin;
+    if (!lit_at_end(line.s, line.len, &n, &nonsync, &bin)) return 1;
     size_t limit = authed ? LIT_MEM_MAX : PRE_LIT_MAX;
     if (n <= limit && cmd->len + n <= CMD_MAX) {
+      io_cmd_literal(n);
       if (!nonsync) { io_puts("+ Ready for literal data\r\n"); io_flush(); }
       if (!stralloc_catb(cmd, "\n", 1)) return -2;
       r = io_getn(cmd, (size_t)n);
@@ -112,8 +130,9 @@ int cmd_read(stralloc *cmd)
     }
     S.spoolfd = fd;
     snprintf(S.spoolpath, sizeof S.spoolpath, "%s/tmp/%s", S.root, S.spoolname);
+    io_cmd_literal(n);
     if (!nonsync) { io_puts("+ Ready for literal data\r\n"); io_flush(); }
-    r = io_copy_to_fd(fd, (size_t)n);
+    r = io_copy_to_fd(fd, (size_t)n, !bin);
     if (r == 0 || r == -2) return -2;
     if (r == -3) {
       /* disk full: the data was read and dropped; finish the line and say so */

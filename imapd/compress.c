@@ -16,8 +16,7 @@
 #undef free_func
 #undef alloc_func
 
-#include <skalibs/allreadwrite.h>
-
+#include "imapd.h"
 #include "io.h"
 
 static z_stream zin, zout;
@@ -25,6 +24,16 @@ static int zready, zon;
 static int zmore;   /* the last inflate filled its output: it may hold more */
 static int zended;  /* the client's stream ended */
 static unsigned char zibuf[16384];   /* compressed input not inflated yet */
+static uint64_t zallow;   /* literal octets announced: they may inflate as they like */
+
+/* What the client's stream may inflate to (issue 10, 8): deflate can expand
+ * 1032 times, so a megabyte sent could cost a gigabyte of inflating and
+ * discarding. Commands compress far less than ZRATIO to one; literals
+ * (messages) are allowed as announced. Past the budget the session ends. */
+#define ZBASE (1024 * 1024)
+#define ZRATIO 64
+
+void io_compress_allow(uint64_t octets) { zallow += octets; }
 
 int io_compressing(void) { return zon; }
 
@@ -54,7 +63,7 @@ static ssize_t deflate_writev(int fd, struct iovec const *v, unsigned int n)
       zout.next_out = out; zout.avail_out = sizeof out;
       if (deflate(&zout, flush) == Z_STREAM_ERROR) { errno = EIO; return -1; }
       size_t have = sizeof out - zout.avail_out;
-      if (have && allwrite(fd, (char *)out, have) != have) return -1;
+      if (have && io_write_all(fd, (char *)out, have) < 0) return -1;
     } while (!zout.avail_out || zout.avail_in);
     total += v[i].iov_len;
   }
@@ -76,6 +85,13 @@ ssize_t io_inflate(char *buf, size_t len)
 {
   if (zended) return -1;
   if (!len || (!zin.avail_in && !zmore)) return 0;
+  uint64_t limit = ZBASE + ZRATIO * (uint64_t)zin.total_in + zallow;
+  if ((uint64_t)zin.total_out >= limit) {
+    logf_("event=compress error=\"inflates too much\" in=%llu out=%llu", (unsigned long long)zin.total_in, (unsigned long long)zin.total_out);
+    zended = 1;
+    return -1;
+  }
+  if (len > limit - (uint64_t)zin.total_out) len = (size_t)(limit - (uint64_t)zin.total_out);
   zin.next_out = (unsigned char *)buf; zin.avail_out = (uInt)len;
   int r = inflate(&zin, Z_SYNC_FLUSH);
   size_t got = len - zin.avail_out;
@@ -97,7 +113,12 @@ int io_inflate_read(int fd)
   if (keep == sizeof zibuf) return 1;
   for (;;) {
     ssize_t n = read(fd, zibuf + keep, sizeof zibuf - keep);
-    if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -2; }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      /* (nothing after all: the caller polls again) */
+      if (errno == EAGAIN || errno == EWOULDBLOCK) { zin.avail_in = (uInt)keep; return 1; }
+      return -2;
+    }
     if (!n) return 0;
     zin.avail_in = (uInt)(keep + (size_t)n);
     return 1;

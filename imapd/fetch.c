@@ -84,6 +84,53 @@ static int parse_partial(pcur *p, fatt *a)
   return 1;
 }
 
+/* A header field name in a label: an atom in capitals, else a string. */
+static void label_field(char const *f, size_t n)
+{
+  int atom = n > 0, quote = 1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)f[i];
+    if (!is_atom_char(c)) atom = 0;
+    if (c == '\r' || c == '\n' || c >= 0x80) quote = 0;
+  }
+  if (atom) { for (size_t i = 0; i < n; i++) { char c = f[i]; if (c >= 'a' && c <= 'z') c -= 32; stralloc_catb(&labels, &c, 1); } return; }
+  if (!quote) {
+    char b[32]; int k = snprintf(b, sizeof b, "{%zu}\r\n", n);
+    stralloc_catb(&labels, b, (size_t)k); stralloc_catb(&labels, f, n);
+    return;
+  }
+  stralloc_catb(&labels, "\"", 1);
+  for (size_t i = 0; i < n; i++) {
+    if (f[i] == '"' || f[i] == '\\') stralloc_catb(&labels, "\\", 1);
+    stralloc_catb(&labels, f + i, 1);
+  }
+  stralloc_catb(&labels, "\"", 1);
+}
+
+/* The canonical text of a section spec: "1.2.HEADER.FIELDS (FROM TO)".
+ * fields: the names parse_section stored, NUL-separated (sec->fieldslen). */
+static void section_label(mime_section const *sec, char const *fields)
+{
+  static char const *const what[] = { "", "HEADER", "TEXT", "MIME", "HEADER.FIELDS", "HEADER.FIELDS.NOT" };
+  char b[16];
+  for (unsigned i = 0; i < sec->npath; i++) {
+    int n = snprintf(b, sizeof b, "%s%u", i ? "." : "", sec->path[i]);
+    stralloc_catb(&labels, b, (size_t)n);
+  }
+  if (sec->what == MIME_SEC_ALL) return;
+  if (sec->npath) stralloc_catb(&labels, ".", 1);
+  stralloc_cats(&labels, what[sec->what]);
+  if (sec->what != MIME_SEC_FIELDS && sec->what != MIME_SEC_FIELDS_NOT) return;
+  stralloc_catb(&labels, " (", 2);
+  for (size_t o = 0; fields && o < sec->fieldslen; ) {
+    size_t n = strlen(fields + o);
+    if (o) stralloc_catb(&labels, " ", 1);
+    label_field(fields + o, n);
+    o += n + 1;
+  }
+  stralloc_catb(&labels, ")", 1);
+}
+
 /* Store a label (the item name we answer with) and point a at it. */
 static void set_label(fatt *a, char const *s, size_t n)
 {
@@ -123,23 +170,24 @@ static int parse_att(pcur *p, fatt *a, size_t *foff)
       a->type = FA_BODY;
       return 1;
     }
-    size_t s0 = p->pos;
     if (!parse_section(p, &a->sec, foff)) return 0;
     if (bin && a->sec.what != MIME_SEC_ALL) return 0;
-    size_t s1 = p->pos;
     if (!p_char(p, ']')) return 0;
     a->type = size ? FA_BINARYSIZE : bin ? FA_BINARY : FA_SECTION;
     if (!size && !parse_partial(p, a)) return 0;
-    /* label: BODY[...] / BINARY[...] (PEEK is not echoed) */
+    /* label: BODY[...] / BINARY[...] made from what was parsed, never the
+     * command's text (PEEK is not echoed) */
     char const *base = size ? "BINARY.SIZE[" : bin ? "BINARY[" : "BODY[";
-    set_label(a, base, strlen(base));
-    stralloc_catb(&labels, p->s + s0, s1 - s0);
+    size_t l0 = labels.len;
+    a->label = (char const *)(uintptr_t)l0;
+    stralloc_cats(&labels, base);
+    section_label(&a->sec, *foff == (size_t)-1 ? 0 : fieldstore.s + *foff);
     stralloc_catb(&labels, "]", 1);
-    a->labellen += s1 - s0 + 1;
     if (a->partial) {
       char b[32]; int n = snprintf(b, sizeof b, "<%llu>", (unsigned long long)a->off);
-      stralloc_catb(&labels, b, (size_t)n); a->labellen += (size_t)n;
+      stralloc_catb(&labels, b, (size_t)n);
     }
+    a->labellen = labels.len - l0;
   } else { p->pos = start; return 0; }
   return 1;
 }

@@ -17,14 +17,13 @@
 #include "imapd.h"
 #include "io.h"
 
-#define NAME_MAX_IMAP 200
 
 static int is_inbox(char const *s, size_t n) { return strcase_eq(s, n, "INBOX"); }
 
 /* A folder name is safe on disk: no '/', no empty component, no control octet. */
-static int name_ok(char const *s, size_t n)
+int folder_name_ok(char const *s, size_t n)
 {
-  if (!n || n > NAME_MAX_IMAP || s[0] == '.' || s[n - 1] == '.') return 0;
+  if (!n || n > FOLDER_NAME_MAX || s[0] == '.' || s[n - 1] == '.') return 0;
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
     /* 8-bit names are not modified UTF-7 (UTF8=ACCEPT is not offered) */
@@ -40,14 +39,14 @@ int folder_canon(char const *name, size_t len, char *out, size_t outlen)
   if (is_inbox(name, len)) { snprintf(out, outlen, "INBOX"); return 1; }
   /* "INBOX.x" means "x" (some clients prefix everything with INBOX.) */
   if (len > 6 && !strncasecmp(name, "INBOX.", 6)) { name += 6; len -= 6; }
-  if (!name_ok(name, len) || len >= outlen) return 0;
+  if (!folder_name_ok(name, len) || len >= outlen) return 0;
   memcpy(out, name, len); out[len] = 0;
   return 1;
 }
 
 int folder_dir(char const *name, size_t len, char *dir, size_t dirlen)
 {
-  char c[NAME_MAX_IMAP + 8];
+  char c[FOLDER_NAME_MAX + 8];
   if (!folder_canon(name, len, c, sizeof c)) return 0;
   int n = !strcmp(c, "INBOX") ? snprintf(dir, dirlen, "%s", S.root) : snprintf(dir, dirlen, "%s/.%s", S.root, c);
   return n > 0 && (size_t)n < dirlen;
@@ -55,12 +54,10 @@ int folder_dir(char const *name, size_t len, char *dir, size_t dirlen)
 
 /* --- the folder list ----------------------------------------------------- */
 
-typedef struct { stralloc names; size_t n; size_t *off; } flist;
-
 static int cmp_str(void const *a, void const *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Every existing folder except INBOX, sorted. Returns a NULL-terminated array. */
-static char **folders_all(size_t *count)
+char **folders_all(size_t *count)
 {
   DIR *D = opendir(S.root);
   size_t n = 0, cap = 16;
@@ -71,7 +68,7 @@ static char **folders_all(size_t *count)
     while ((de = readdir(D))) {
       char const *d = de->d_name;
       if (d[0] != '.' || !d[1] || d[1] == '.' || d[1] == '#') continue;
-      if (!name_ok(d + 1, strlen(d + 1))) continue;
+      if (!folder_name_ok(d + 1, strlen(d + 1))) continue;
       char p[4500];
       snprintf(p, sizeof p, "%s/%s", S.root, d);
       if (!maildir_exists(p)) continue;
@@ -86,9 +83,9 @@ static char **folders_all(size_t *count)
   return v;
 }
 
-static void folders_free(char **v) { if (!v) return; for (char **p = v; *p; p++) free(*p); free(v); }
+void folders_free(char **v) { if (!v) return; for (char **p = v; *p; p++) free(*p); free(v); }
 
-static char **subs_read(size_t *count)
+char **subs_read(size_t *count)
 {
   char p[4400];
   stralloc sa = STRALLOC_ZERO;
@@ -205,18 +202,27 @@ int c_rename(pcur *p, int uid)
     resp("OK RENAME completed");
     return 1;
   }
-  if (S.state == S_SELECTED && !strcmp(S.mb.dir, from)) sess_unselect();
-  uidvalidity_seen(from);
-  if (rename(from, to) < 0) { respf("NO [SERVERBUG] Cannot rename: %s", strerror(errno)); return 1; }
-  /* children move with their parent: .a.x -> .b.x */
+  size_t la = strlen(ca), lb = strlen(cb);
+  /* into its own child: the children would move into themselves (issue 10, 10) */
+  if (lb > la && !strncmp(cb, ca, la) && cb[la] == '.') { resp("NO [CANNOT] Cannot move a mailbox into its own child"); return 1; }
+  /* children move with their parent (.a.x -> .b.x): the list is taken before
+   * anything moves, and every new name must be one */
   size_t cnt;
   char **all = folders_all(&cnt);
-  size_t la = strlen(ca);
-  for (size_t i = 0; all && i < cnt; i++) {
+  if (!all) { resp("NO [SERVERBUG] Out of memory"); return 1; }
+  for (size_t i = 0; i < cnt; i++)
+    if (!strncmp(all[i], ca, la) && all[i][la] == '.' && lb + strlen(all[i]) - la > FOLDER_NAME_MAX) {
+      folders_free(all); resp("NO [CANNOT] A child's name would be too long"); return 1;
+    }
+  if (S.state == S_SELECTED && !strncmp(S.mb.dir, from, strlen(from)) && (!S.mb.dir[strlen(from)] || S.mb.dir[strlen(from)] == '.')) sess_unselect();
+  uidvalidity_seen(from);
+  if (rename(from, to) < 0) { folders_free(all); respf("NO [SERVERBUG] Cannot rename: %s", strerror(errno)); return 1; }
+  for (size_t i = 0; i < cnt; i++) {
     if (!strncmp(all[i], ca, la) && all[i][la] == '.') {
       char f1[4500], f2[4900];
       snprintf(f1, sizeof f1, "%s/.%s", S.root, all[i]);
       snprintf(f2, sizeof f2, "%s/.%s%s", S.root, cb, all[i] + la);
+      uidvalidity_seen(f1);
       rename(f1, f2);
     }
   }
@@ -252,37 +258,6 @@ static int subscribe(pcur *p, int on)
 int c_subscribe(pcur *p, int uid) { (void)uid; return subscribe(p, 1); }
 int c_unsubscribe(pcur *p, int uid) { (void)uid; return subscribe(p, 0); }
 
-/* --- LIST ---------------------------------------------------------------- */
-
-/* IMAP wildcard match: '*' anything, '%' anything but the delimiter. */
-static int wmatch(char const *pat, char const *s, int ci_inbox)
-{
-  (void)ci_inbox;
-  for (; *pat; pat++, s++) {
-    if (*pat == '*' || *pat == '%') {
-      for (char const *t = s; ; t++) {
-        if (wmatch(pat + 1, t, 0)) return 1;
-        if (!*t || (*pat == '%' && *t == '.')) return 0;
-      }
-    }
-    if (*pat != *s) return 0;
-  }
-  return !*s;
-}
-
-static int pmatch(char const *pat, char const *name)
-{
-  /* INBOX matches case-insensitively */
-  if (!strcmp(name, "INBOX")) {
-    char up[NAME_MAX_IMAP + 16];
-    size_t i;
-    for (i = 0; pat[i] && i < sizeof up - 1; i++) up[i] = (char)(i < 5 ? (pat[i] >= 'a' && pat[i] <= 'z' ? pat[i] - 32 : pat[i]) : pat[i]);
-    up[i] = 0;
-    return wmatch(up, name, 0);
-  }
-  return wmatch(pat, name, 0);
-}
-
 #define ST_MESSAGES 1
 #define ST_RECENT 2
 #define ST_UIDNEXT 4
@@ -292,7 +267,7 @@ static int pmatch(char const *pat, char const *name)
 #define ST_DELETED 64
 #define ST_HIGHESTMODSEQ 128
 
-static int parse_status_items(pcur *p, unsigned *items)
+int parse_status_items(pcur *p, unsigned *items)
 {
   *items = 0;
   if (!p_char(p, '(')) return 0;
@@ -313,7 +288,7 @@ static int parse_status_items(pcur *p, unsigned *items)
   return *items != 0;
 }
 
-static int put_status(char const *name, char const *dir, unsigned items)
+int put_status(char const *name, char const *dir, unsigned items)
 {
   mbox mb;
   memset(&mb, 0, sizeof mb);
@@ -359,177 +334,8 @@ int c_status(pcur *p, int uid)
   return 1;
 }
 
-#define SEL_SUBSCRIBED 1
-#define SEL_SPECIAL 2
-#define SEL_RECURSIVE 4
-#define RET_SUBSCRIBED 1
-#define RET_CHILDREN 2
-#define RET_SPECIAL 4
-#define RET_STATUS 8
-
-static char const *special_of(char const *name)
+char const *special_of(char const *name)
 {
   for (int i = 0; i < 5; i++) if (!strcmp(name, special_use[i][0])) return special_use[i][1];
   return 0;
 }
-
-static int has_children(char **all, size_t n, char const *name)
-{
-  size_t l = strlen(name);
-  if (!strcmp(name, "INBOX")) return 0;
-  for (size_t i = 0; i < n; i++) if (!strncmp(all[i], name, l) && all[i][l] == '.') return 1;
-  return 0;
-}
-
-static int do_list(pcur *p, int lsub)
-{
-  unsigned sel = 0, ret = 0, stitems = 0;
-  pstr ref, pat;
-  char *pats[32]; int npats = 0;
-  int extended = 0;
-  if (!p_sp(p)) goto bad;
-  if (!lsub && p_char(p, '(')) {
-    extended = 1;
-    for (int first = 1; !p_char(p, ')'); first = 0) {
-      pstr a;
-      if (!first && !p_sp(p)) goto bad;
-      if (!p_atom(p, &a)) goto bad;
-      if (strcase_eq(a.s, a.len, "SUBSCRIBED")) sel |= SEL_SUBSCRIBED;
-      else if (strcase_eq(a.s, a.len, "SPECIAL-USE")) sel |= SEL_SPECIAL;
-      else if (strcase_eq(a.s, a.len, "RECURSIVEMATCH")) sel |= SEL_RECURSIVE;
-      else if (strcase_eq(a.s, a.len, "REMOTE")) ;
-      else goto bad;
-    }
-    if ((sel & SEL_RECURSIVE) && !(sel & (SEL_SUBSCRIBED))) goto bad;
-    if (!p_sp(p)) goto bad;
-  }
-  if (!p_astring(p, &ref) || !p_sp(p)) goto bad;
-  /* patterns: list-mailbox (atom chars plus % * ]) or string, or a list of them */
-  int plist = !lsub && p_char(p, '(');
-  if (plist) extended = 1;
-  for (int first = 1; ; first = 0) {
-    if (plist && p_char(p, ')')) break;
-    if (!first && plist && !p_sp(p)) goto bad;
-    if (!p_string(p, &pat)) {
-      size_t i = p->pos;
-      while (i < p->len && (is_atom_char((unsigned char)p->s[i]) || p->s[i] == '%' || p->s[i] == '*' || p->s[i] == ']')) i++;
-      if (i == p->pos) goto bad;
-      pat.s = p->s + p->pos; pat.len = i - p->pos; p->pos = i;
-    }
-    if (npats == 32) goto bad;
-    pats[npats] = malloc(ref.len + pat.len + 1);
-    if (!pats[npats]) goto bad;
-    memcpy(pats[npats], ref.s, ref.len); memcpy(pats[npats] + ref.len, pat.s, pat.len);
-    pats[npats][ref.len + pat.len] = 0;
-    npats++;
-    if (!plist) break;
-  }
-  if (!lsub && p_sp(p)) {
-    if (!p_word(p, "RETURN") || !p_sp(p) || !p_char(p, '(')) goto bad;
-    extended = 1;
-    for (int first = 1; !p_char(p, ')'); first = 0) {
-      pstr a;
-      if (!first && !p_sp(p)) goto bad;
-      if (!p_atom(p, &a)) goto bad;
-      if (strcase_eq(a.s, a.len, "SUBSCRIBED")) ret |= RET_SUBSCRIBED;
-      else if (strcase_eq(a.s, a.len, "CHILDREN")) ret |= RET_CHILDREN;
-      else if (strcase_eq(a.s, a.len, "SPECIAL-USE")) ret |= RET_SPECIAL;
-      else if (strcase_eq(a.s, a.len, "STATUS")) {
-        if (!p_sp(p) || !parse_status_items(p, &stitems)) goto bad;
-        ret |= RET_STATUS;
-      } else goto bad;
-    }
-  }
-  if (!p_eol(p)) goto bad;
-  (void)extended;
-
-  /* LIST "" "": the delimiter */
-  if (npats == 1 && !pats[0][0]) {
-    io_puts(lsub ? "* LSUB (\\Noselect) \".\" \"\"\r\n" : "* LIST (\\Noselect) \".\" \"\"\r\n");
-    goto ok;
-  }
-  size_t n, ns;
-  char **all = folders_all(&n);
-  char **subs = subs_read(&ns);
-  if (!all || !subs) { folders_free(all); folders_free(subs); resp("NO [SERVERBUG] Out of memory"); goto out; }
-  /* candidates: INBOX, every folder, and parents that exist only by implication */
-  size_t cap = n + 1 + 64, nc = 0;
-  char **cand = malloc(cap * sizeof *cand);
-  unsigned char *exists = malloc(cap);
-  if (!cand || !exists) { free(cand); free(exists); folders_free(all); folders_free(subs); resp("NO [SERVERBUG] Out of memory"); goto out; }
-  cand[nc] = "INBOX"; exists[nc++] = 1;
-  for (size_t i = 0; i < n; i++) {
-    /* implied parents of all[i] not in the list */
-    for (char *d = strchr(all[i], '.'); d; d = strchr(d + 1, '.')) {
-      size_t l = (size_t)(d - all[i]);
-      int found = 0;
-      for (size_t k = 0; k < n && !found; k++) if (strlen(all[k]) == l && !strncmp(all[k], all[i], l)) found = 1;
-      for (size_t k = 0; k < nc && !found; k++) if (strlen(cand[k]) == l && !strncmp(cand[k], all[i], l)) found = 1;
-      if (!found && nc + 1 < cap) { cand[nc] = strndup(all[i], l); exists[nc++] = 0; }
-    }
-    if (nc + 1 >= cap) break;
-    cand[nc] = all[i]; exists[nc++] = 1;
-  }
-  /* subscribed names that no longer exist still show (LSUB, LIST (SUBSCRIBED)) */
-  for (size_t k = 0; k < nc; k++) (void)k;
-  for (size_t i = 0; i < nc; i++) {
-    char const *name = cand[i];
-    int m = 0;
-    for (int k = 0; k < npats && !m; k++) m = pmatch(pats[k], name);
-    int sub = subs_has(subs, name);
-    int child = has_children(all, n, name);
-    if (!m) continue;
-    if (lsub && !sub) {
-      /* LSUB "%": a non-subscribed parent with subscribed children shows \Noselect */
-      continue;
-    }
-    if ((sel & SEL_SUBSCRIBED) && !sub) continue;
-    char const *su = special_of(name);
-    if ((sel & SEL_SPECIAL) && !su) continue;
-    io_puts(lsub ? "* LSUB (" : "* LIST (");
-    int sp = 0;
-#define ATTR(s) do { if (sp) io_put(" ", 1); io_puts(s); sp = 1; } while (0)
-    if (!exists[i]) ATTR(lsub ? "\\Noselect" : "\\NonExistent");
-    if (!lsub) ATTR(child ? "\\HasChildren" : "\\HasNoChildren");
-    if (sub && !lsub && ((sel & SEL_SUBSCRIBED) || (ret & RET_SUBSCRIBED))) ATTR("\\Subscribed");
-    if (su && !lsub) ATTR(su);
-#undef ATTR
-    io_puts(") \".\" ");
-    io_putstr(name, strlen(name));
-    io_puts("\r\n");
-    if ((ret & RET_STATUS) && exists[i]) {
-      char dir[4500];
-      if (folder_dir(name, strlen(name), dir, sizeof dir)) put_status(name, dir, stitems);
-    }
-  }
-  if (lsub || (sel & SEL_SUBSCRIBED)) {
-    /* subscriptions to folders that do not exist (any more) */
-    for (size_t k = 0; k < ns; k++) {
-      int found = 0;
-      if (!*subs[k]) continue;
-      for (size_t i = 0; i < nc && !found; i++) if (!strcmp(cand[i], subs[k]) || (!strcasecmp(subs[k], "INBOX") && i == 0)) found = 1;
-      if (found) continue;
-      int m = 0;
-      for (int q = 0; q < npats && !m; q++) m = pmatch(pats[q], subs[k]);
-      if (!m) continue;
-      io_puts(lsub ? "* LSUB (\\Noselect) \".\" " : "* LIST (\\NonExistent \\Subscribed) \".\" ");
-      io_putstr(subs[k], strlen(subs[k]));
-      io_puts("\r\n");
-    }
-  }
-  for (size_t i = 0; i < nc; i++) if (!exists[i]) free(cand[i]);
-  free(cand); free(exists);
-  folders_free(all); folders_free(subs);
- ok:
-  resp(lsub ? "OK LSUB completed" : "OK LIST completed");
- out:
-  for (int k = 0; k < npats; k++) free(pats[k]);
-  return 1;
- bad:
-  for (int k = 0; k < npats; k++) free(pats[k]);
-  resp(lsub ? "BAD Syntax: LSUB reference pattern" : "BAD Syntax: LIST reference pattern");
-  return 1;
-}
-
-int c_list(pcur *p, int uid) { (void)uid; return do_list(p, 0); }
-int c_lsub(pcur *p, int uid) { (void)uid; return do_list(p, 1); }

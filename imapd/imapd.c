@@ -3,6 +3,7 @@
  *   pochta-imapd        the pre-login session (greeting, CAPABILITY, STARTTLS,
  *                       LOGIN, AUTHENTICATE); see login.c for the hand-over
  *   pochta-imapd -P     the post-login session, run by the checkpassword program
+ *   -t N, -T N          idle timeouts before (120 s) and after login (1800 s)
  * Exit codes: 0 session ended, 100 usage, 111 temporary failure. */
 #include <errno.h>
 #include <signal.h>
@@ -35,7 +36,11 @@ static void serve(void)
   for (;;) {
     int r = cmd_read(&cmd);
     if (r == 0) break;
-    if (r == -2) { io_puts("* BYE Connection closed\r\n"); break; }
+    if (r == -2) {
+      if (io_timed_out) logf_("event=timeout user=%s", getenv("USER") && S.postlogin ? getenv("USER") : "-");
+      io_puts(io_timed_out ? "* BYE Autologout; too slow\r\n" : "* BYE Connection closed\r\n");
+      break;
+    }
     if (r == -1) continue;
     if (r == -3) break;
     if (!cmd_run(&cmd)) break;
@@ -102,6 +107,8 @@ void postlogin_main(void)
   S.state = S_AUTH;
   S.postlogin = 1;
   io_timeout = 1800;
+  if ((v = getenv("IMAPD_TIMEOUT"))) { unsigned long t = strtoul(v, 0, 10); if (t && t <= 86400) io_timeout = (unsigned)t; }
+  io_set_nonblock(io_outfd);
   logf_("event=login result=ok user=%s ip=%s tls=%d", user ? user : "-", getenv("TCPREMOTEIP") ? getenv("TCPREMOTEIP") : "-", S.tls);
   io_puts(tag); io_puts(" OK [CAPABILITY ");
   caps();
@@ -126,12 +133,25 @@ int main(int argc, char **argv)
   else if (argv[0]) snprintf(self_path, sizeof self_path, "%s", argv[0]);
   common_init();
   if (argc > 1 && !strcmp(argv[1], "-P")) postlogin_main();
-  if (argc > 1) { fputs("usage: pochta-imapd [-P]\n", stderr); return 100; }
+  /* -t and -T: the idle timeouts before and after login (tests make them short) */
+  unsigned pre = 120;
+  for (int i = 1; i < argc; i++) {
+    char *end;
+    unsigned long v = i + 1 < argc ? strtoul(argv[i + 1], &end, 10) : 0;
+    if ((strcmp(argv[i], "-t") && strcmp(argv[i], "-T")) || !v || *end || v > 86400) {
+      fputs("usage: pochta-imapd [-t seconds] [-T seconds]\n", stderr);
+      return 100;
+    }
+    if (argv[i][1] == 't') pre = (unsigned)v;
+    else setenv("IMAPD_TIMEOUT", argv[i + 1], 1);
+    i++;
+  }
   stralloc pa = STRALLOC_ZERO;
   S.plain_ok = conf_line(&pa, "plainauth") == 1 && !strcmp(pa.s, "loopback") && loopback(getenv("TCPREMOTEIP"));
   stralloc_free(&pa);
   S.state = S_NOAUTH;
-  io_timeout = 120;
+  io_timeout = pre;
+  io_set_nonblock(io_outfd);
   cmd_greeting();
   serve();
   return 0;

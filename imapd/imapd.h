@@ -80,6 +80,22 @@ void put_vanished_earlier(seqset const *ss, uint64_t since);
 void sess_update(int allow_expunge);
 void sess_unselect(void);
 
+/* folders.c. A folder name is at most FOLDER_NAME_MAX octets; folder_name_ok:
+ * is it a name (no '/', no empty level, no control octet)? */
+#define FOLDER_NAME_MAX 200
+int folder_name_ok(char const *s, size_t n);
+/* Every folder but INBOX, sorted (NULL-terminated; free with folders_free);
+ * the subscriptions as written. NULL when out of memory. */
+char **folders_all(size_t *count);
+char **subs_read(size_t *count);
+void folders_free(char **v);
+/* The SPECIAL-USE attribute of a folder name, or NULL. */
+char const *special_of(char const *name);
+/* STATUS items "(MESSAGES ...)" into bits; "* STATUS" of a folder: 1, 0 no
+ * such folder, -1 error. */
+int parse_status_items(pcur *p, unsigned *items);
+int put_status(char const *name, char const *dir, unsigned items);
+
 /* Mailbox name (IMAP, modified UTF-7 as sent) to folder directory; 0 if invalid. */
 int folder_dir(char const *name, size_t len, char *dir, size_t dirlen);
 int folder_canon(char const *name, size_t len, char *out, size_t outlen);

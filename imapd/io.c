@@ -1,9 +1,13 @@
 /* pochta-imapd: client I/O with bounded buffers. We use plain read/write on two
  * descriptors because STARTTLS swaps them and IDLE polls them with inotify. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
@@ -13,12 +17,109 @@
 
 int io_infd = 0, io_outfd = 1;
 unsigned io_timeout = 1800;
+int io_timed_out;
 
 static char ibuf[16384];
 static size_t ipos, ilen;
 static char obuf[65536];
-buffer io_out = BUFFER_INIT(&fd_writev, 1, obuf, sizeof obuf);
+static ssize_t timed_writev(int fd, struct iovec const *v, unsigned int n);
+buffer io_out = BUFFER_INIT(&timed_writev, 1, obuf, sizeof obuf);
 static int ofail;
+
+static int64_t now_ms(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* --- deadlines ------------------------------------------------------------
+ * Reading: between commands the client may wait io_timeout; once a command's
+ * first octets came, the rest (line and literals) must come within
+ * IO_CMD_GRACE plus the time its literals take at IO_MIN_RATE. Writing: a
+ * client that takes nothing for io_timeout is dropped. */
+static int64_t cmd_deadline;      /* 0: none yet */
+static int cmd_armed;
+static int64_t cmd_extra_ms;      /* what the literals announced so far add */
+
+void io_cmd_begin(void) { cmd_armed = 1; cmd_deadline = 0; cmd_extra_ms = 0; }
+void io_cmd_end(void) { cmd_armed = 0; cmd_deadline = 0; cmd_extra_ms = 0; }
+
+void io_cmd_literal(uint64_t octets)
+{
+  int64_t ms = octets > (uint64_t)INT32_MAX * IO_MIN_RATE ? (int64_t)INT32_MAX * 1000 : (int64_t)(octets * 1000 / IO_MIN_RATE);
+  cmd_extra_ms += ms;
+  if (cmd_deadline) cmd_deadline += ms;
+  io_compress_allow(octets);
+}
+
+/* How long a read may wait now (ms), or -1 when the command's time is up. */
+static int read_wait_ms(void)
+{
+  int64_t t = (int64_t)io_timeout * 1000;
+  if (cmd_deadline) {
+    int64_t left = cmd_deadline - now_ms();
+    if (left <= 0) return -1;
+    if (left < t) t = left;
+  }
+  return (int)t;
+}
+
+static void got_input(void)
+{
+  /* (never longer than the idle timeout) */
+  unsigned grace = io_timeout < IO_CMD_GRACE ? io_timeout : IO_CMD_GRACE;
+  if (cmd_armed && !cmd_deadline) cmd_deadline = now_ms() + (int64_t)grace * 1000 + cmd_extra_ms;
+}
+
+int io_set_nonblock(int fd)
+{
+  int fl = fcntl(fd, F_GETFL);
+  return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Wait until fd takes output, at most io_timeout. 1 ready, 0 timed out, -1 error. */
+static int wait_writable(int fd)
+{
+  struct pollfd p = { .fd = fd, .events = POLLOUT };
+  for (;;) {
+    int r = poll(&p, 1, (int)io_timeout * 1000);
+    if (r < 0) { if (errno == EINTR) continue; return -1; }
+    if (!r) { io_timed_out = 1; errno = ETIMEDOUT; return 0; }
+    return 1;
+  }
+}
+
+/* The output buffer's write function: a descriptor that is non-blocking
+ * waits in poll, never in write, so a client that stops reading cannot hold
+ * the session longer than io_timeout. */
+static ssize_t timed_writev(int fd, struct iovec const *v, unsigned int n)
+{
+  for (;;) {
+    ssize_t r = writev(fd, v, n);
+    if (r >= 0) return r;
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+    if (wait_writable(fd) <= 0) return -1;
+  }
+}
+
+int io_write_all(int fd, char const *s, size_t n)
+{
+  while (n) {
+    ssize_t r = write(fd, s, n);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+      if (wait_writable(fd) <= 0) return -1;
+      continue;
+    }
+    s += r; n -= (size_t)r;
+  }
+  return 0;
+}
+
+int io_abandoned(void) { return ofail; }
 
 size_t io_pending(void) { return ilen - ipos; }
 char const *io_pending_data(void) { return ibuf + ipos; }
@@ -48,17 +149,21 @@ static int fill(void)
       if (z) { ilen += (size_t)z; return 1; }
     }
     struct pollfd p = { .fd = io_infd, .events = POLLIN };
-    int r = poll(&p, 1, (int)io_timeout * 1000);
+    int wait = read_wait_ms();
+    if (wait < 0) { io_timed_out = 1; return -2; }
+    int r = poll(&p, 1, wait);
     if (r < 0) { if (errno == EINTR) continue; return -2; }
-    if (!r) return -2;
+    if (!r) { io_timed_out = 1; return -2; }
     if (io_compressing()) {
       int f = io_inflate_read(io_infd);
       if (f <= 0) return f;
+      got_input();
       continue;
     }
     ssize_t n = read(io_infd, ibuf + ilen, sizeof ibuf - ilen);
-    if (n < 0) { if (errno == EINTR || errno == EAGAIN) continue; return -2; }
+    if (n < 0) { if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue; return -2; }
     if (!n) return 0;
+    got_input();
     ilen += (size_t)n;
     return 1;
   }
@@ -72,13 +177,17 @@ int io_getline(stralloc *sa, size_t max)
     char *nl = memchr(ibuf + ipos, '\n', ilen - ipos);
     size_t take = nl ? (size_t)(nl - (ibuf + ipos)) : ilen - ipos;
     if (!toolong) {
-      if (sa->len + take > max) toolong = 1;
+      if (sa->len + take > max) {
+        /* the start stays (up to max octets): it holds the tag to answer */
+        toolong = 1;
+        if (!stralloc_catb(sa, ibuf + ipos, max - sa->len)) return -2;
+      }
       else if (!stralloc_catb(sa, ibuf + ipos, take)) return -2;
     }
     ipos += take;
     if (nl) {
       ipos++;
-      if (toolong) { sa->len = 0; return -1; }
+      if (toolong) return -1;
       if (sa->len && sa->s[sa->len - 1] == '\r') sa->len--;
       return 1;
     }
@@ -108,7 +217,7 @@ int io_skip(size_t n)
   return 1;
 }
 
-int io_copy_to_fd(int fd, size_t n)
+int io_copy_to_fd(int fd, size_t n, int crlf)
 {
   char out[16384];
   int cr = 0;   /* a CR ended the previous chunk and is held back */
@@ -120,7 +229,7 @@ int io_copy_to_fd(int fd, size_t n)
     for (size_t i = 0; i < take; i++) {
       char c = ibuf[ipos + i];
       if (cr) { if (c != '\n') out[o++] = '\r'; cr = 0; }
-      if (c == '\r') { cr = 1; continue; }
+      if (c == '\r' && crlf) { cr = 1; continue; }
       out[o++] = c;
       if (o >= sizeof out - 2) { if (!werr && allwrite(fd, out, o) != o) werr = 1; o = 0; }
     }

@@ -4,6 +4,7 @@
 #define IMAPD_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/buffer.h>
@@ -23,14 +24,14 @@ void io_discard(void);
 int io_unread(char const *s, size_t n);
 
 /* Read one line (without CR LF) into sa, at most max octets.
- * 1 line read, 0 EOF, -1 line too long (the rest of the line was discarded),
- * -2 timeout or read error. */
+ * 1 line read, 0 EOF, -1 line too long (sa holds its first max octets, the
+ * rest was discarded), -2 timeout or read error. */
 int io_getline(stralloc *sa, size_t max);
 /* Read exactly n octets and append them to sa. 1 ok, 0 EOF, -2 timeout/error. */
 int io_getn(stralloc *sa, size_t n);
-/* Read exactly n octets and write them to fd, turning CR LF into LF.
- * 1 ok, 0 EOF, -2 timeout/error, -3 write error. */
-int io_copy_to_fd(int fd, size_t n);
+/* Read exactly n octets and write them to fd, turning CR LF into LF when
+ * crlf. 1 ok, 0 EOF, -2 timeout/error, -3 write error. */
+int io_copy_to_fd(int fd, size_t n, int crlf);
 /* Read and drop n octets. */
 int io_skip(size_t n);
 
@@ -45,8 +46,30 @@ void io_putu(unsigned long long u);
 void io_putstr(char const *s, size_t n);
 int io_flush(void);
 
-/* Read timeout in seconds (changed after login). */
+/* Read timeout in seconds (changed after login): the longest wait between
+ * commands, and for a client to take output. */
 extern unsigned io_timeout;
+/* A read or write failed because a deadline passed (for the log). */
+extern int io_timed_out;
+
+/* Deadlines of one command (issue 11): io_cmd_begin before it is read; from
+ * its first octets the whole of it must arrive within IO_CMD_GRACE seconds,
+ * plus the time each literal announced (io_cmd_literal) takes at IO_MIN_RATE
+ * octets per second; io_cmd_end when it has (its answer has none but the
+ * writes' own). A client trickling a command byte by byte is closed. */
+#define IO_CMD_GRACE 60
+#define IO_MIN_RATE 1000
+void io_cmd_begin(void);
+void io_cmd_literal(uint64_t octets);
+void io_cmd_end(void);
+
+/* Make an output descriptor non-blocking: writes then wait in poll, at most
+ * io_timeout for a client that takes nothing. 0 ok, -1 error. */
+int io_set_nonblock(int fd);
+/* Write all of s to fd that way. 0 ok, -1 error or timeout. */
+int io_write_all(int fd, char const *s, size_t n);
+/* Writing to the client failed: a long command may stop, nobody reads it. */
+int io_abandoned(void);
 
 
 
@@ -65,6 +88,8 @@ int io_compress_start(void);
 int io_compressing(void);
 /* Inflate input already read into buf: octets produced, 0 none, -1 bad data. */
 ssize_t io_inflate(char *buf, size_t len);
+/* Literal octets announced: they do not count against the inflation budget. */
+void io_compress_allow(uint64_t octets);
 /* Read compressed input from fd: 1 read, 0 EOF, -2 error. */
 int io_inflate_read(int fd);
 #endif

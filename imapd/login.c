@@ -61,6 +61,7 @@ int c_starttls(pcur *p, int uid)
   /* Never execute what the client pipelined before the handshake (CVE-2011-0411). */
   io_discard();
   io_infd = rfd; io_outfd = wfd;
+  io_set_nonblock(io_outfd);
   S.tls = 1; S.starttls_ok = 0;
   S.resp.len = 0;   /* answered */
   return 1;
@@ -158,6 +159,23 @@ void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
   logf_("event=login result=fail code=%d ip=%s", code, getenv("TCPREMOTEIP") ? getenv("TCPREMOTEIP") : "-");
 }
 
+/* Failed logins a connection may make before it is closed (issue 10, 12):
+ * pochta-checkpassword counts and delays them per address and account, this
+ * stops one connection from trying password after password. */
+#define LOGIN_FAILS_MAX 3
+
+/* After LOGIN or AUTHENTICATE: 1 go on, 0 close (BYE sent). */
+static int after_attempt(void)
+{
+  static int fails;
+  stralloc_0(&S.resp); S.resp.len--;
+  if (!strstr(S.resp.s, "[AUTHENTICATIONFAILED]") && !strstr(S.resp.s, "[AUTHORIZATIONFAILED]")) return 1;
+  if (++fails < LOGIN_FAILS_MAX) return 1;
+  logf_("event=login result=closed reason=\"%d failed attempts\" ip=%s", fails, getenv("TCPREMOTEIP") ? getenv("TCPREMOTEIP") : "-");
+  io_puts("* BYE Too many failed login attempts\r\n");
+  return 0;
+}
+
 int c_login(pcur *p, int uid)
 {
   (void)uid;
@@ -165,12 +183,12 @@ int c_login(pcur *p, int uid)
   if (!p_sp(p) || !p_astring(p, &u) || !p_sp(p) || !p_astring(p, &w) || !p_eol(p)) { resp("BAD Syntax: LOGIN user password"); return 1; }
   if (!S.tls && !S.plain_ok) { resp("NO [PRIVACYREQUIRED] Use STARTTLS first"); return 1; }
   char ub[256], pb[256];
-  if (u.len >= sizeof ub || w.len >= sizeof pb) { resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return 1; }
+  if (u.len >= sizeof ub || w.len >= sizeof pb) { resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return after_attempt(); }
   memcpy(ub, u.s, u.len); ub[u.len] = 0;
   memcpy(pb, w.s, w.len); pb[w.len] = 0;
   login_try(cur_tag, strlen(cur_tag), ub, u.len, pb, w.len, "LOGIN");
   explicit_bzero(pb, sizeof pb);
-  return 1;
+  return after_attempt();
 }
 
 static int b64val(char c)
@@ -229,15 +247,15 @@ int c_authenticate(pcur *p, int uid)
   /* authzid \0 authcid \0 password */
   char *z1 = memchr(dec, 0, dl);
   char *z2 = z1 ? memchr(z1 + 1, 0, dl - (size_t)(z1 + 1 - dec)) : 0;
-  if (!z1 || !z2) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return 1; }
+  if (!z1 || !z2) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return after_attempt(); }
   size_t zl = (size_t)(z1 - dec), ul = (size_t)(z2 - z1 - 1), pl = dl - (size_t)(z2 + 1 - dec);
-  if (zl && (zl != ul || memcmp(dec, z1 + 1, ul))) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHORIZATIONFAILED] Cannot act as another user"); return 1; }
+  if (zl && (zl != ul || memcmp(dec, z1 + 1, ul))) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHORIZATIONFAILED] Cannot act as another user"); return after_attempt(); }
   char ub[256], pb[256];
-  if (ul >= sizeof ub || pl >= sizeof pb) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return 1; }
+  if (ul >= sizeof ub || pl >= sizeof pb) { explicit_bzero(dec, sizeof dec); resp("NO [AUTHENTICATIONFAILED] Authentication failed"); return after_attempt(); }
   memcpy(ub, z1 + 1, ul); ub[ul] = 0;
   memcpy(pb, z2 + 1, pl); pb[pl] = 0;
   explicit_bzero(dec, sizeof dec);
   login_try(cur_tag, strlen(cur_tag), ub, ul, pb, pl, "AUTHENTICATE");
   explicit_bzero(pb, sizeof pb);
-  return 1;
+  return after_attempt();
 }

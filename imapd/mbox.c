@@ -870,46 +870,75 @@ static int list_next(int fd, uint32_t *validity, uint32_t *next, int *torn)
   return 1;
 }
 
-int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
-             time_t date, mbox *view, uint32_t *uidvalidity, uint32_t *uid)
+int mbox_add_batch(char const *dir, mbox_new *nm, size_t n, mbox *view, uint32_t *uidvalidity)
 {
-  char to[4400], fl[40], lp[4200];
-  mbox_flagstr(flags & F_SYSMASK, kw, fl);
-  snprintf(to, sizeof to, "%s/cur/%s:2,%s", dir, tmpname, fl);
-  *uid = 0; *uidvalidity = 0;
-  if (view && strcmp(view->dir, dir)) view = 0;
+  char lp[4200];
+  size_t added = 0;
+  *uidvalidity = 0;
+  for (size_t i = 0; i < n; i++) nm[i].uid = 0, nm[i].added = 0;
+  if (view && (strcmp(view->dir, dir) || n != 1)) view = 0;
   /* a folder never opened has no uid list yet: make it first (a scan takes the lock) */
   snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
   if (access(lp, F_OK) < 0) {
     mbox tmp;
     if (mbox_open(&tmp, dir, 0) > 0) mbox_free(&tmp);
   }
-  if (date > 0) { struct timeval tv[2] = { { date, 0 }, { date, 0 } }; utimes(from, tv); }
+  for (size_t i = 0; i < n; i++)
+    if (nm[i].date > 0) { struct timeval tv[2] = { { nm[i].date, 0 }, { nm[i].date, 0 } }; utimes(nm[i].from, tv); }
   int lfd = mbox_lock(dir);
   if (lfd < 0) return -1;
   if (view) change_check(view);
+  /* every file into cur/, then one fsync of it and one write of the uid list
+   * for them all (a COPY of many messages costs two fsyncs, not two each) */
+  for (size_t i = 0; i < n; i++) {
+    char to[4400], fl[40];
+    mbox_flagstr(nm[i].flags & F_SYSMASK, nm[i].kw, fl);
+    snprintf(to, sizeof to, "%s/cur/%s:2,%s", dir, nm[i].name, fl);
+    if (rename(nm[i].from, to) == 0) { nm[i].added = 1; added++; }
+  }
   snprintf(lp, sizeof lp, "%s/cur", dir);
-  if (rename(from, to) < 0 || sync_dir(lp) < 0) { close(lfd); return -1; }
-  /* give it the next uid right away, so APPENDUID/COPYUID can say which */
+  if (!added || sync_dir(lp) < 0) {
+    /* not durable: not there (the files go back to tmp/ for the caller) */
+    for (size_t i = 0; i < n; i++) if (nm[i].added) {
+      char to[4400], fl[40];
+      mbox_flagstr(nm[i].flags & F_SYSMASK, nm[i].kw, fl);
+      snprintf(to, sizeof to, "%s/cur/%s:2,%s", dir, nm[i].name, fl);
+      if (rename(to, nm[i].from) == 0) nm[i].added = 0;
+    }
+    close(lfd);
+    return added ? -1 : 0;
+  }
+  /* give them the next uids right away, so APPENDUID/COPYUID can say which */
   snprintf(lp, sizeof lp, "%s/dovecot-uidlist", dir);
   int fd = open(lp, O_RDWR | O_APPEND | O_CLOEXEC);
   uint32_t v = 0, next = 0;
   int torn = 0;
   if (fd >= 0 && list_next(fd, &v, &next, &torn) == 1 && v) {
-    char line[4400];
-    int n = snprintf(line, sizeof line, "%s%u :%s\n", torn ? "\n" : "", next, tmpname);
-    if (n > 0 && (size_t)n < sizeof line && allwrite(fd, line, (size_t)n) == (size_t)n && fsync(fd) == 0) {
-      *uid = next; *uidvalidity = v;
+    stralloc lines = STRALLOC_ZERO;
+    uint32_t u = next;
+    int ok = !torn || stralloc_catb(&lines, "\n", 1);
+    for (size_t i = 0; ok && i < n; i++) {
+      char line[4400];
+      if (!nm[i].added) continue;
+      int k = snprintf(line, sizeof line, "%u :%s\n", u++, nm[i].name);
+      ok = k > 0 && (size_t)k < sizeof line && stralloc_catb(&lines, line, (size_t)k);
     }
+    if (ok && allwrite(fd, lines.s, lines.len) == lines.len && fsync(fd) == 0) {
+      u = next;
+      for (size_t i = 0; i < n; i++) if (nm[i].added) nm[i].uid = u++;
+      *uidvalidity = v;
+    }
+    stralloc_free(&lines);
   }
   if (fd >= 0) close(fd);
-  if (view && *uid && v == view->uidvalidity) {
+  if (view && nm[0].uid && v == view->uidvalidity) {
     /* the new message's modseq and its log line, then the index with it */
     msg m;
     uint64_t w;
+    char to[4400], fl[40];
     memset(&m, 0, sizeof m);
-    m.uid = *uid; m.flags = flags & F_SYSMASK; m.kw = kw;
-    if (maildir_nameval(tmpname, 'W', &w) && w < 0xfffffffeu) m.size = (uint32_t)w + 1;
+    m.uid = nm[0].uid; m.flags = nm[0].flags & F_SYSMASK; m.kw = nm[0].kw;
+    if (maildir_nameval(nm[0].name, 'W', &w) && w < 0xfffffffeu) m.size = (uint32_t)w + 1;
     uint64_t h = modseq_highest(view);
     if (h > view->hms) view->hms = h;
     modseq_raise(view);
@@ -917,11 +946,21 @@ int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t fl
       m.modseq = ++view->hms;
       view->chlog.len = 0;
       view->chn = 0;
-      if (modseq_logline(&view->chlog, &m) && modseq_append(view) == 0)
-        change_publish(view, &m, strrchr(to, '/') + 1);
+      mbox_flagstr(m.flags, m.kw, fl);
+      snprintf(to, sizeof to, "%s:2,%s", nm[0].name, fl);
+      if (modseq_logline(&view->chlog, &m) && modseq_append(view) == 0) change_publish(view, &m, to);
       view->chlog.len = 0;
     }
   }
   close(lfd);
-  return 1;
+  return (int)added;
+}
+
+int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
+             time_t date, mbox *view, uint32_t *uidvalidity, uint32_t *uid)
+{
+  mbox_new nm = { .from = from, .name = tmpname, .flags = flags, .kw = kw, .date = date };
+  int r = mbox_add_batch(dir, &nm, 1, view, uidvalidity);
+  *uid = nm.uid;
+  return r == 1 ? 1 : -1;
 }

@@ -152,6 +152,14 @@ time_t mbox_date(mbox *mb, msg *m);
  * index gets the new message at once (no scan needed to see it). */
 int mbox_add(char const *dir, char const *from, char const *tmpname, uint32_t flags, uint32_t kw,
              time_t date, mbox *view, uint32_t *uidvalidity, uint32_t *uid);
+/* The same for n messages at once (COPY, MOVE, MULTIAPPEND): one lock, one
+ * fsync of cur/ and one of the uid list for all. Each nm[i] gets added (it is
+ * in cur/) and uid (0 when the uid list could not be updated). view is used
+ * only for one message. Returns how many were added: all or none when cur/
+ * could not be fsynced (then -1 if some had been moved, and those went back
+ * to their first names). */
+typedef struct { char const *from, *name; uint32_t flags, kw; time_t date; uint32_t uid; int added; } mbox_new;
+int mbox_add_batch(char const *dir, mbox_new *nm, size_t n, mbox *view, uint32_t *uidvalidity);
 /* A unique file name for <dir>/tmp. */
 void mbox_uniq(char *buf, size_t len);
 

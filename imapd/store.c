@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "imapd.h"
 #include "io.h"
 #include "maildir.h"
+#include "mime.h"
 
 int msg_in_set(seqset const *ss, int uid, size_t idx)
 {
@@ -168,6 +170,23 @@ static int unlink_moved(void)
   return r;
 }
 
+/* Messages linked and added to the target at once (mbox_add_batch). */
+#define COPY_BATCH 256
+
+/* Copy m's file to tmp (another file system: no hard link), fsynced. 0 ok, -1. */
+static int copy_file(msg *m, char const *tmp)
+{
+  int ifd = mbox_open_msg(&S.mb, m);
+  int ofd = ifd >= 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+  char buf[65536]; ssize_t r = 0; int ok = ifd >= 0 && ofd >= 0;
+  while (ok && (r = read(ifd, buf, sizeof buf)) > 0) if (allwrite(ofd, buf, (size_t)r) != (size_t)r) ok = 0;
+  if (r < 0 || (ok && fsync(ofd) < 0)) ok = 0;
+  if (ifd >= 0) close(ifd);
+  if (ofd >= 0) close(ofd);
+  if (!ok && ofd >= 0) unlink(tmp);
+  return ok ? 0 : -1;
+}
+
 static int do_copy(pcur *p, int uid, int move)
 {
   range rr[SEQSET_MAX];
@@ -196,43 +215,61 @@ static int do_copy(pcur *p, int uid, int move)
       return 1;
     }
   }
-  for (size_t i = 0; i < S.mb.n; i++) {
-    if (!msg_in_set(&ss, uid, i)) continue;
-    msg *m = &S.mb.m[i];
-    char from[4600], tmp[4800], uq[300], fin[400];
-    if (!mbox_path(&S.mb, m, from, sizeof from)) { failed = 1; continue; }
-    /* the flags the file has now, whoever set them */
-    uint32_t mfl, mkw;
-    char const *nm = mbox_name(&S.mb, m);
-    char const *letters = maildir_flags(nm);
-    mbox_flagparse(letters, strlen(letters), &mfl, &mkw);
-    /* keywords are per folder: map names */
-    uint32_t kw = 0;
-    for (unsigned k = 0; k < S.mb.nkw; k++)
-      if ((mkw & (1u << k)) && S.mb.kw[k]) { int d = mbox_keyword(&dm, S.mb.kw[k], strlen(S.mb.kw[k]), 1); if (d >= 0) kw |= 1u << d; }
-    uint64_t sz, w;
-    mbox_uniq(uq, sizeof uq);
-    if (maildir_nameval(nm, 'S', &sz) && maildir_nameval(nm, 'W', &w))
-      snprintf(fin, sizeof fin, "%s,S=%llu,W=%llu", uq, (unsigned long long)sz, (unsigned long long)w);
-    else snprintf(fin, sizeof fin, "%s", uq);
-    snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, fin);
-    /* same file system: a hard link shares the (immutable) message */
-    if (link(from, tmp) < 0) {
-      int ifd = mbox_open_msg(&S.mb, m);
-      int ofd = ifd >= 0 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
-      char buf[65536]; ssize_t r = 0; int ok = ifd >= 0 && ofd >= 0;
-      while (ok && (r = read(ifd, buf, sizeof buf)) > 0) if (allwrite(ofd, buf, (size_t)r) != (size_t)r) ok = 0;
-      if (r < 0 || (ok && fsync(ofd) < 0)) ok = 0;
-      if (ifd >= 0) close(ifd);
-      if (ofd >= 0) close(ofd);
-      if (!ok) { unlink(tmp); failed = 1; continue; }
+  /* in batches: each is linked into the target's tmp/, then moved into its
+   * cur/ with one fsync and one write of its uid list (mbox_add_batch) */
+  int kmap[MAXKW];
+  for (unsigned k = 0; k < MAXKW; k++) kmap[k] = -2;
+  mbox_new nm[COPY_BATCH];
+  size_t srcidx[COPY_BATCH];
+  stralloc pool = STRALLOC_ZERO;
+  size_t i = 0;
+  while (i < S.mb.n) {
+    size_t nb = 0, off[COPY_BATCH][2];
+    pool.len = 0;
+    for (; i < S.mb.n && nb < COPY_BATCH; i++) {
+      if (!msg_in_set(&ss, uid, i)) continue;
+      msg *m = &S.mb.m[i];
+      char from[4600], tmp[4800], uq[300], fin[400];
+      if (!mbox_path(&S.mb, m, from, sizeof from)) { failed = 1; continue; }
+      /* the flags the file has now, whoever set them */
+      uint32_t mfl, mkw;
+      char const *name = mbox_name(&S.mb, m);
+      char const *letters = maildir_flags(name);
+      mbox_flagparse(letters, strlen(letters), &mfl, &mkw);
+      /* keywords are per folder: map names (once per keyword) */
+      uint32_t kw = 0;
+      for (unsigned k = 0; k < S.mb.nkw; k++) {
+        if (!(mkw & (1u << k)) || !S.mb.kw[k]) continue;
+        if (kmap[k] == -2) kmap[k] = mbox_keyword(&dm, S.mb.kw[k], strlen(S.mb.kw[k]), 1);
+        if (kmap[k] >= 0) kw |= 1u << kmap[k];
+      }
+      uint64_t sz, w;
+      mbox_uniq(uq, sizeof uq);
+      if (maildir_nameval(name, 'S', &sz) && maildir_nameval(name, 'W', &w))
+        snprintf(fin, sizeof fin, "%s,S=%llu,W=%llu", uq, (unsigned long long)sz, (unsigned long long)w);
+      else snprintf(fin, sizeof fin, "%s", uq);
+      snprintf(tmp, sizeof tmp, "%s/tmp/%s", dir, fin);
+      /* same file system: a hard link shares the (immutable) message */
+      if (link(from, tmp) < 0 && copy_file(m, tmp) < 0) { failed = 1; continue; }
+      off[nb][0] = pool.len;
+      if (!stralloc_catb(&pool, tmp, strlen(tmp) + 1)) { unlink(tmp); failed = 1; continue; }
+      off[nb][1] = pool.len;
+      if (!stralloc_catb(&pool, fin, strlen(fin) + 1)) { unlink(tmp); failed = 1; continue; }
+      nm[nb].flags = mfl & F_SYSMASK; nm[nb].kw = kw; nm[nb].date = 0;
+      srcidx[nb++] = i;
     }
-    uint32_t nuid, v;
-    if (mbox_add(dir, tmp, fin, mfl & F_SYSMASK, kw, 0, 0, &v, &nuid) < 0) { unlink(tmp); failed = 1; continue; }
-    any = 1;
-    if (nuid) { validity = v; uidset_add(&src, &sl, &ss0, m->uid); uidset_add(&dst, &dl, &ds0, nuid); }
-    if (move) S.mb.m[i].flags |= F_MOVED;
+    if (!nb) continue;
+    for (size_t k = 0; k < nb; k++) { nm[k].from = pool.s + off[k][0]; nm[k].name = pool.s + off[k][1]; }
+    uint32_t v;
+    if (mbox_add_batch(dir, nm, nb, 0, &v) < 0) failed = 1;
+    for (size_t k = 0; k < nb; k++) {
+      if (!nm[k].added) { unlink(nm[k].from); failed = 1; continue; }
+      any = 1;
+      if (nm[k].uid) { validity = v; uidset_add(&src, &sl, &ss0, S.mb.m[srcidx[k]].uid); uidset_add(&dst, &dl, &ds0, nm[k].uid); }
+      if (move) S.mb.m[srcidx[k]].flags |= F_MOVED;
+    }
   }
+  stralloc_free(&pool);
   uidset_end(&src, sl, ss0); uidset_end(&dst, dl, ds0);
   for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]);
   /* the originals go once every copy is in place, in one batch under the
@@ -280,6 +317,34 @@ int parse_datetime(char const *s, size_t n, time_t *t)
   return 1;
 }
 
+/* A literal8 APPEND (in memory, or spooled as it came): the message is
+ * written to a new file of tmp/ by mime_store (LF line ends, binary parts in
+ * base64); the spool file goes. The new file's fd (path and name set), or -1. */
+static int store_binary(pstr const *lit, int spooled, char *tmp, size_t tmplen, char *uq, size_t uqlen)
+{
+  char const *data = lit->s;
+  size_t len = lit->len;
+  void *map = 0;
+  if (spooled && len) {
+    /* (the spool descriptor is write-only) */
+    int rfd = open(S.spoolpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    map = rfd < 0 ? MAP_FAILED : mmap(0, len, PROT_READ, MAP_PRIVATE, rfd, 0);
+    if (rfd >= 0) close(rfd);
+    if (map == MAP_FAILED) return -1;
+    data = map;
+  }
+  mime_tree t = MIME_TREE_ZERO;
+  int fd = -1, again;
+  if (mime_parse(&t, data, len) && (fd = maildir_tmp_open(S.root, uq, uqlen)) >= 0) {
+    snprintf(tmp, tmplen, "%s/tmp/%s", S.root, uq);
+    if (!mime_store(fd, &t, &again)) { close(fd); unlink(tmp); fd = -1; }
+  }
+  mime_tree_free(&t);
+  if (map) munmap(map, len);
+  if (spooled) { close(S.spoolfd); S.spoolfd = -1; unlink(S.spoolpath); S.spoolpath[0] = 0; }
+  return fd;
+}
+
 int c_append(pcur *p, int uid)
 {
   (void)uid;
@@ -302,13 +367,17 @@ int c_append(pcur *p, int uid)
     pstr d;
     if (!p_quoted(p, &d) || !parse_datetime(d.s, d.len, &date) || !p_sp(p)) { resp("BAD Invalid date-time"); return 1; }
   }
-  /* "~{n}" is literal8 (BINARY); the data is taken the same way */
-  p_char(p, '~');
+  /* "~{n}" is literal8 (BINARY): its octets are kept as they are (mime_store) */
+  int bin = p_char(p, '~');
   if (!p_literal(p, &lit, &spooled) || !p_eol(p)) { resp("BAD Syntax: APPEND mailbox [flags] [date] literal"); return 1; }
   if (!have_dir) { resp("NO [TRYCREATE] No such mailbox"); return 1; }
   char tmp[5200], uq[300], fin[400];
   int fd;
-  if (spooled) {
+  if (bin) {
+    fd = store_binary(&lit, spooled, tmp, sizeof tmp, uq, sizeof uq);
+    if (fd < 0) { resp("NO [OVERQUOTA] Cannot write the message"); return 1; }
+    spooled = 0;
+  } else if (spooled) {
     fd = S.spoolfd;
     snprintf(tmp, sizeof tmp, "%s", S.spoolpath);
     snprintf(uq, sizeof uq, "%s", S.spoolname);

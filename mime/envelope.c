@@ -246,6 +246,27 @@ static int write_addresses(stralloc *out, stralloc const *list, stralloc const *
   return stralloc_catb(out, ")", 1);
 }
 
+int mime_address_text(stralloc *out, char const *v, size_t len)
+{
+  stralloc list = STRALLOC_ZERO, pool = STRALLOC_ZERO;
+  int ok = parse_addresses(&list, &pool, v, len);
+  size_t n = list.len / sizeof(addr);
+  for (size_t i = 0; ok && i < n; i++) {
+    addr x;
+    memcpy(&x, list.s + i * sizeof x, sizeof x);
+    if (i && !stralloc_catb(out, ", ", 2)) ok = 0;
+    if (ok && x.name >= 0 && !mime_header_decode(out, pool.s + x.name, strlen(pool.s + x.name))) ok = 0;
+    if (!ok) break;
+    if (x.mailbox < 0) continue;                     /* a group's end */
+    if (x.domain < 0) { ok = stralloc_cats(out, pool.s + x.mailbox) && stralloc_catb(out, ":", 1); continue; }
+    ok = (x.name < 0 || stralloc_catb(out, " ", 1)) && stralloc_catb(out, "<", 1)
+      && stralloc_cats(out, pool.s + x.mailbox) && stralloc_catb(out, "@", 1)
+      && stralloc_cats(out, pool.s + x.domain) && stralloc_catb(out, ">", 1);
+  }
+  stralloc_free(&list); stralloc_free(&pool);
+  return ok;
+}
+
 enum { E_DATE, E_SUBJECT, E_FROM, E_SENDER, E_REPLYTO, E_TO, E_CC, E_BCC, E_INREPLYTO, E_MSGID, E_N };
 static char const *const env_names[E_N] = {
   "Date", "Subject", "From", "Sender", "Reply-To", "To", "Cc", "Bcc", "In-Reply-To", "Message-ID"

@@ -83,6 +83,13 @@ struct mime_ct_s {
 int mime_ct_read(mime_ct *ct, char const *hdr, size_t len);
 void mime_ct_free(mime_ct *ct);
 
+/* ---- addresses (envelope.c) */
+/* The addresses of an address header value, parsed as ENVELOPE parses them
+ * (comments as names, routes dropped, groups as "name:"), appended to out as
+ * "Name <mailbox@domain>, ..." with encoded words decoded: what SEARCH FROM,
+ * TO, CC and BCC match (RFC 9051 6.4.4). 1 ok, 0 ENOMEM. */
+int mime_address_text(stralloc *out, char const *v, size_t len);
+
 /* ---- misc */
 /* The part a section path names (an empty path: the message), or MIME_NONE. */
 uint32_t mime_find_part(mime_tree const *t, mime_section const *sec);

@@ -171,6 +171,15 @@ int mime_cat_crlf(stralloc *out, char const *data, size_t start, size_t end, uin
 int mime_binary_size(uint64_t *size, int *has_nul, mime_tree const *t, mime_section const *sec);
 int mime_binary_write(buffer *out, mime_tree const *t, mime_section const *sec, uint64_t skip, uint64_t max);
 
+/* ---------------------------------------------------------------- storing */
+
+/* Write the message t describes to fd as it is stored in a Maildir: CR LF made
+ * LF, and each leaf part with Content-Transfer-Encoding binary (an APPEND
+ * literal8, RFC 3516) written in base64 instead, so BINARY[] gives back
+ * exactly its octets, bare CR and LF included. *reencoded tells whether a part
+ * was. 1 ok, 0 write error (errno). */
+int mime_store(int fd, mime_tree const *t, int *reencoded);
+
 /* ---------------------------------------------------------------- IMAP strings */
 
 /* Append s as an IMAP string: NIL when s is NULL, a "quoted" string when it has no

@@ -227,6 +227,22 @@ static int match_value(char const *v, size_t vl, char const *needle, size_t nl, 
   return contains(b->s, b->len, fn->s, fn->len);
 }
 
+/* Address headers are searched in their parsed addresses, not their text:
+ * "<user (comment)@ (comment) domain.org>" is user@domain.org. */
+static int is_address_field(char const *name)
+{
+  static char const *const names[] = { "From", "To", "Cc", "Bcc", "Sender", "Reply-To" };
+  for (size_t i = 0; name && i < sizeof names / sizeof *names; i++) if (!strcasecmp(name, names[i])) return 1;
+  return 0;
+}
+
+static int match_addresses(char const *v, size_t vl, char const *needle, size_t nl, stralloc *a, stralloc *b, stralloc *fn)
+{
+  a->len = 0;
+  if (!mime_address_text(a, v, vl) || !fold(b, a->s ? a->s : "", a->len) || !fold(fn, needle, nl)) return -1;
+  return contains(b->s, b->len, fn->s, fn->len);
+}
+
 static int search_fields(mime_tree const *t, uint32_t p, char const *name, char const *needle, size_t nl)
 {
   mime_part const *pt = &t->parts[p];
@@ -244,7 +260,9 @@ static int search_fields(mime_tree const *t, uint32_t p, char const *name, char 
       if (!fold(&b, f.name, f.namelen) || !fold(&fn, needle, nl)) { r = -1; break; }
       if (contains(b.s, b.len, fn.s, fn.len)) { r = 1; break; }
     }
-    r = match_value(f.value, f.valuelen, needle, nl, &a, &b, &fn);
+    /* an empty needle asks whether the field is there */
+    r = nl && is_address_field(name) ? match_addresses(f.value, f.valuelen, needle, nl, &a, &b, &fn)
+                                     : match_value(f.value, f.valuelen, needle, nl, &a, &b, &fn);
   }
   stralloc_free(&a); stralloc_free(&b); stralloc_free(&fn);
   return r;

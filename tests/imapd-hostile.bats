@@ -34,10 +34,13 @@ raw() { run python3 "$TESTS_DIR/imapd/raw.py" "$IMAP_PORT" "$@"; echo "$output";
   [ "${lines[2]}" = "c BAD Not allowed now" ] || [ "${lines[2]}" = "c BAD No mailbox selected" ]
 }
 
-@test "imapd-hostile: overlong line, then the session goes on" {
-  run sh -c "python3 -c \"import sys; sys.stdout.buffer.write(b'a NOOP ' + b'x'*70000 + b'\r\nb NOOP\r\n')\" | python3 '$TESTS_DIR/imapd/raw.py' '$IMAP_PORT'"
-  [ "${lines[0]}" = "* BAD Line too long" ]
+@test "imapd-hostile: overlong line gets a tagged BAD (issue 15, 10), then the session goes on" {
+  run sh -c "python3 -c \"import sys; sys.stdout.buffer.write(b'a NOOP ' + b'x'*70000 + b'\r\nb NOOP\r\n' + b'y'*70000 + b'\r\nc NOOP\r\n')\" | python3 '$TESTS_DIR/imapd/raw.py' '$IMAP_PORT'"
+  [ "${lines[0]}" = "a BAD Line too long" ]
   [ "${lines[1]}" = "b OK NOOP completed" ]
+  # no tag to be seen: untagged
+  [ "${lines[2]}" = "* BAD Line too long" ]
+  [ "${lines[3]}" = "c OK NOOP completed" ]
 }
 
 @test "imapd-hostile: NUL octets, bare CR, empty lines, no tag" {

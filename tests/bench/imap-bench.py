@@ -7,6 +7,8 @@ Prints figures; asserts nothing.
         time LOGIN+SELECT INBOX, UID FETCH 1:* (FLAGS), UID SEARCH UNSEEN
   imap-bench.py mix HOST:PORT USER PASS [CLIENTS] [SECONDS]
         CLIENTS sessions each looping SELECT, FETCH headers, STORE, SEARCH, APPEND
+  imap-bench.py move HOST:PORT USER PASS [RUNS] [N]
+        time UID MOVE of N (111) messages from INBOX to the folder "moved", RUNS times
   imap-bench.py rss HOST:PORT USER PASS CONNS PIDFILE-OR-PARENTPID [fetch]
         open CONNS logged-in idle sessions (after FETCH 1:* (FLAGS) with "fetch");
         RSS of the server processes
@@ -49,6 +51,21 @@ def select(addr, user, pw, runs):
         m.logout()
         print('run %d: messages=%s login=%.3fs select=%.3fs fetch-flags=%.3fs (%d lines) uid-search=%.3fs'
               % (r + 1, d[0].decode(), t1 - t0, t2 - t1, t3 - t2, len(f), t4 - t3))
+
+
+def move(addr, user, pw, runs, n):
+    imaplib.Commands.setdefault('MOVE', ('SELECTED',))
+    m = imaplib.IMAP4(*hp(addr))
+    m.login(user, pw)
+    m.create('moved')
+    typ, d = m.select('INBOX')
+    uids = m.uid('SEARCH', 'ALL')[1][0].split()
+    for r in range(runs):
+        part = uids[len(uids) // 3 + r * n: len(uids) // 3 + (r + 1) * n]
+        t0 = time.time()
+        typ, _ = m.uid('MOVE', b'%s:%s' % (part[0], part[-1]), 'moved')
+        print('run %d: UID MOVE of %d of %s messages: %s %.3f s' % (r + 1, len(part), d[0].decode(), typ, time.time() - t0))
+    m.logout()
 
 
 def mix(addr, user, pw, clients, seconds):
@@ -131,4 +148,5 @@ if __name__ == '__main__':
     if a[0] == 'fill': fill(a[1], int(a[2]))
     elif a[0] == 'select': select(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3)
     elif a[0] == 'mix': mix(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 10, float(a[5]) if len(a) > 5 else 10)
+    elif a[0] == 'move': move(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3, int(a[5]) if len(a) > 5 else 111)
     elif a[0] == 'rss': rss(a[1], a[2], a[3], int(a[4]), a[5], len(a) > 6 and a[6] == 'fetch')

@@ -275,7 +275,7 @@ def s_expunged(port, md):
     a.logout(); b.logout()
 
 
-def s_recent(port, md):
+def s_recent(port, md, deliver=None):
     """Issue 15, 4: \\Recent for messages APPENDed, COPYed, MOVEd or delivered
     while a session has the folder selected: recent there, in exactly one
     session; EXAMINE and STATUS count them without taking them."""
@@ -304,8 +304,8 @@ def s_recent(port, md):
     ok(a.noop())
     assert a.untagged_responses.get('RECENT', [])[-1:] == [b'4'], a.untagged_responses
     # a delivery into the folder while a has it selected
-    if len(sys.argv) > 4:
-        subprocess.check_call(sys.argv[4] % os.path.join(md, '.box'), shell=True)
+    if deliver:
+        subprocess.check_call(deliver % os.path.join(md, '.box'), shell=True)
         a.untagged_responses.clear()
         ok(a.noop())
         assert a.untagged_responses.get('RECENT', [])[-1:] == [b'5'], a.untagged_responses
@@ -328,9 +328,13 @@ def s_recent(port, md):
         m.logout()
 
 
-SCEN = {k[2:]: v for k, v in globals().items() if k.startswith('s_')}
+def main(scenarios):
+    """Run the scenario argv[1] of a module's s_* functions: (port, maildir, args...)."""
+    scen = {k[2:]: v for k, v in scenarios.items() if k.startswith('s_')}
+    name, port, md = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    scen[name](port, md, *sys.argv[4:])
+    print('ok', name)
+
 
 if __name__ == '__main__':
-    name, port, md = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    SCEN[name](port, md)
-    print('ok', name)
+    main(globals())
