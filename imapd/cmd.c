@@ -10,6 +10,7 @@
 
 #include "imapd.h"
 #include "io.h"
+#include "search.h"
 
 sess S = { .spoolfd = -1 };
 char cur_tag[256];
@@ -47,6 +48,9 @@ static struct { char const *verb; int states; cmd_fn fn; } const table[] = {
   { "COPY", S_SELECTED, c_copy },
   { "MOVE", S_SELECTED, c_move },
   { "UID", S_SELECTED, c_uid },
+  { "SORT", S_SELECTED, c_sort },
+  { "THREAD", S_SELECTED, c_thread },
+  { "CANCELUPDATE", S_SELECTED, c_cancelupdate },
 };
 
 void resp(char const *s) { S.resp.len = 0; stralloc_cats(&S.resp, s); }
@@ -66,7 +70,8 @@ void logf_(char const *fmt, ...)
 }
 
 static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE QRESYNC";
-static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY COMPRESS=DEFLATE";
+static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY COMPRESS=DEFLATE"
+  " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT WITHIN SAVEDATE STATUS=SIZE";
 
 void caps(void)
 {
@@ -194,6 +199,8 @@ int c_uid(pcur *p, int uid)
   if (strcase_eq(v.s, v.len, "COPY")) return c_copy(p, 1);
   if (strcase_eq(v.s, v.len, "MOVE")) return c_move(p, 1);
   if (strcase_eq(v.s, v.len, "EXPUNGE")) return c_expunge(p, 1);
+  if (strcase_eq(v.s, v.len, "SORT")) return c_sort(p, 1);
+  if (strcase_eq(v.s, v.len, "THREAD")) return c_thread(p, 1);
   resp("BAD Unknown UID command");
   return 1;
 }
@@ -395,6 +402,8 @@ void sess_update(int allow_expunge)
   recent_mark(&nw, old->n ? old->m[old->n - 1].uid : 0, !S.readonly);
   size_t removed = 0, a = 0, b = 0;
   uint32_t newrecent = 0;
+  /* results kept up to date: what left them, while the old numbers hold */
+  context_update(old, &nw);
   /* EXPUNGE first, in ascending order: each number is in the shrinking list;
    * with QRESYNC one VANISHED of their uids (RFC 7162 3.2.10) */
   stralloc van = STRALLOC_ZERO;
@@ -413,6 +422,7 @@ void sess_update(int allow_expunge)
   for (size_t i = 0; i < nw.n; i++) if (nw.m[i].flags & F_RECENT) newrecent++;
   /* RECENT with EXISTS, when messages came (an expunge leaves it to the client) */
   if (nw.n != old->n - removed) { io_puts("* "); io_putu(newrecent); io_puts(" RECENT\r\n"); }
+  context_added();
   /* flags that another session changed; their keywords told first */
   flags_announce(&nw);
   a = 0;
@@ -436,6 +446,8 @@ void sess_update(int allow_expunge)
 
 void sess_unselect(void)
 {
+  context_reset();
+  msgkeys_reset();
   if (S.state == S_SELECTED) mbox_free(&S.mb);
   S.state = S_AUTH;
   S.selname[0] = 0;

@@ -26,6 +26,7 @@
 #define FA_BINARY 9
 #define FA_BINARYSIZE 10
 #define FA_MODSEQ 11       /* CONDSTORE; needs no file */
+#define FA_SAVEDATE 12     /* RFC 8514; from the file name */
 
 typedef struct {
   int type;
@@ -156,6 +157,7 @@ static int parse_att(pcur *p, fatt *a, size_t *foff)
   else if (strcase_eq(w.s, w.len, "ENVELOPE")) a->type = FA_ENVELOPE;
   else if (strcase_eq(w.s, w.len, "BODYSTRUCTURE")) a->type = FA_BODYSTRUCTURE;
   else if (strcase_eq(w.s, w.len, "MODSEQ")) a->type = FA_MODSEQ;
+  else if (strcase_eq(w.s, w.len, "SAVEDATE")) a->type = FA_SAVEDATE;
   else if (strcase_eq(w.s, w.len, "RFC822")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_ALL; set_label(a, "RFC822", 6); }
   else if (strcase_eq(w.s, w.len, "RFC822.HEADER")) { a->type = FA_SECTION; a->peek = 1; a->sec.what = MIME_SEC_HEADER; set_label(a, "RFC822.HEADER", 13); }
   else if (strcase_eq(w.s, w.len, "RFC822.TEXT")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_TEXT; set_label(a, "RFC822.TEXT", 11); }
@@ -254,7 +256,7 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int
   mfile f;
   int need_file = 0, need_flags = 0;
   for (size_t i = 0; i < n; i++)
-    if ((atts[i].type >= FA_ENVELOPE && atts[i].type != FA_MODSEQ) || atts[i].type == FA_INTERNALDATE) need_file = 1;
+    if ((atts[i].type >= FA_ENVELOPE && atts[i].type < FA_MODSEQ) || atts[i].type == FA_INTERNALDATE) need_file = 1;
   memset(&f, 0, sizeof f);
   /* RFC 2180 4.1: what the view still knows of an expunged message is sent,
    * the rest is left out */
@@ -290,6 +292,12 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int
       case FA_UID: io_puts("UID "); io_putu(m->uid); break;
       case FA_FLAGS: io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); break;
       case FA_MODSEQ: put_modseq(m); break;
+      case FA_SAVEDATE: {
+        int64_t sv = msg_savedate(&S.mb, m);
+        io_puts("SAVEDATE ");
+        if (sv < 0) io_puts("NIL"); else put_date((time_t)sv);
+        break;
+      }
       case FA_INTERNALDATE: io_puts("INTERNALDATE "); put_date(f.mtime); break;
       case FA_SIZE: io_puts("RFC822.SIZE "); io_putu(mbox_size(&S.mb, m)); break;
       case FA_ENVELOPE:

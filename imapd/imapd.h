@@ -123,6 +123,7 @@ int c_check(pcur *, int), c_close(pcur *, int), c_unselect(pcur *, int), c_expun
 int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pcur *, int);
 int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
 int c_id(pcur *, int), c_namespace(pcur *, int), c_compress(pcur *, int);
+int c_sort(pcur *, int), c_thread(pcur *, int), c_cancelupdate(pcur *, int);
 
 /* Login (login.c): check user/pass through the checkpassword program and, on
  * success, hand the connection to the post-login process. Returns only on failure. */

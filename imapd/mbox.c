@@ -820,6 +820,17 @@ uint32_t mbox_size(mbox *mb, msg *m)
   return (uint32_t)size;
 }
 
+int64_t msg_savedate(mbox const *mb, msg const *m)
+{
+  /* a Maildir name begins with the time the file was made in the folder
+   * (delivery, APPEND, COPY, MOVE: each makes a name of its own) */
+  char const *nm = mbox_name(mb, m);
+  int64_t t = 0;
+  size_t i;
+  for (i = 0; nm[i] >= '0' && nm[i] <= '9' && i < 12; i++) t = t * 10 + (nm[i] - '0');
+  return i && nm[i] == '.' ? t : -1;
+}
+
 time_t mbox_date(mbox *mb, msg *m)
 {
   char p[4300]; struct stat st;

@@ -142,6 +142,9 @@ long mbox_find_uid(mbox const *mb, uint32_t uid);
 
 /* RFC822.SIZE of message m (reads the file once, then cached). */
 uint32_t mbox_size(mbox *mb, msg *m);
+/* SAVEDATE (RFC 8514): when the message was put in this folder, from its
+ * file name; -1 when the name does not say. */
+int64_t msg_savedate(mbox const *mb, msg const *m);
 /* INTERNALDATE (file mtime). */
 time_t mbox_date(mbox *mb, msg *m);
 

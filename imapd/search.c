@@ -1,6 +1,6 @@
-/* pochta-imapd: SEARCH and UID SEARCH, with ESEARCH's RETURN options.
- * The search program is parsed into a small tree of nodes and evaluated per
- * message; flag and size keys never open a file, text keys go through mime.h. */
+/* pochta-imapd: the search program of SEARCH, SORT and THREAD (search.h).
+ * It is parsed into a small tree of nodes and evaluated per message; flag,
+ * size and date keys never open a file, text keys go through mime.h. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +14,12 @@
 #include "imapd.h"
 #include "io.h"
 #include "mime.h"
+#include "search.h"
 
 enum { K_ALL, K_FLAG, K_UNFLAG, K_KW, K_UNKW, K_NEW, K_OLD, K_RECENT, K_LARGER, K_SMALLER,
        K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE, K_HEADER, K_BODY, K_TEXT,
-       K_UID, K_SEQ, K_NOT, K_OR, K_AND, K_MODSEQ, K_NONE };
+       K_UID, K_SEQ, K_NOT, K_OR, K_AND, K_MODSEQ, K_OLDER, K_YOUNGER,
+       K_SVBEFORE, K_SVON, K_SVSINCE, K_NONE };
 
 #define MAXNODES 512
 #define MAXDEPTH 32
@@ -33,14 +35,14 @@ typedef struct {
   seqset ss;
 } node;
 
-typedef struct {
+typedef struct sprog_s prog;
+struct sprog_s {
   node n[MAXNODES];
-  int nn;
+  int nn, root;
   range *ranges; size_t nranges, capranges;
   stralloc strs;
-  int err;             /* 1 syntax, 2 bad charset */
   int modseq;          /* the MODSEQ key was used: results carry the highest */
-} prog;
+};
 
 static int newnode(prog *g, int type)
 {
@@ -168,7 +170,17 @@ static int p_key(pcur *p, prog *g, int depth)
   static struct { char const *n; int t; } const dates[] = {
     { "BEFORE", K_BEFORE }, { "ON", K_ON }, { "SINCE", K_SINCE },
     { "SENTBEFORE", K_SBEFORE }, { "SENTON", K_SON }, { "SENTSINCE", K_SSINCE },
+    /* SAVEDATE (RFC 8514) */
+    { "SAVEDBEFORE", K_SVBEFORE }, { "SAVEDON", K_SVON }, { "SAVEDSINCE", K_SVSINCE },
   };
+  /* WITHIN (RFC 5032): seconds before now */
+  if (strcase_eq(w.s, w.len, "OLDER") || strcase_eq(w.s, w.len, "YOUNGER")) {
+    uint32_t n;
+    if (!p_sp(p) || !p_nz_number(p, &n)) return -1;
+    if ((k = newnode(g, (w.s[0] | 32) == 'o' ? K_OLDER : K_YOUNGER)) >= 0) g->n[k].num = n;
+    return k;
+  }
+  if (strcase_eq(w.s, w.len, "SAVEDATESUPPORTED")) return newnode(g, K_ALL);
   for (size_t i = 0; i < sizeof dates / sizeof *dates; i++)
     if (strcase_eq(w.s, w.len, dates[i].n)) {
       int64_t d;
@@ -296,6 +308,16 @@ static int eval(prog *g, int k, ectx *c, int uidmode)
     case K_HEADER: return ctx_tree(c) && mime_search_header(&c->t, n->s1, n->s2, n->l2) == 1;
     case K_BODY: return ctx_tree(c) && mime_search_body(&c->t, n->s2, n->l2) == 1;
     case K_TEXT: return ctx_tree(c) && mime_search_text(&c->t, n->s2, n->l2) == 1;
+    case K_OLDER: case K_YOUNGER: {
+      int64_t age = (int64_t)time(0) - (int64_t)mbox_date(&S.mb, m);
+      return n->type == K_OLDER ? age >= (int64_t)n->num : age <= (int64_t)n->num;
+    }
+    case K_SVBEFORE: case K_SVON: case K_SVSINCE: {
+      int64_t sv = msg_savedate(&S.mb, m);
+      if (sv < 0) return 0;   /* (no save date: no date matches) */
+      int64_t d = sv / 86400;
+      return n->type == K_SVBEFORE ? d < n->day : n->type == K_SVON ? d == n->day : d >= n->day;
+    }
     case K_UID: return seqset_has(&n->ss, m->uid, S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0);
     case K_SEQ: return seqset_has(&n->ss, (uint32_t)c->idx + 1, (uint32_t)S.mb.n);
     case K_MODSEQ: return m->modseq >= n->ms;
@@ -308,103 +330,54 @@ static int eval(prog *g, int k, ectx *c, int uidmode)
   return 0;
 }
 
-#define R_MIN 1
-#define R_MAX 2
-#define R_ALL 4
-#define R_COUNT 8
-
-static void put_set(uint32_t const *v, size_t n)
+sprog *search_compile(pcur *p)
 {
-  for (size_t i = 0; i < n; ) {
-    size_t j = i;
-    while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
-    if (i) io_put(",", 1);
-    io_putu(v[i]);
-    if (j > i) { io_put(":", 1); io_putu(v[j]); }
-    i = j + 1;
-  }
-}
-
-int c_search(pcur *p, int uid)
-{
-  static prog g;
-  unsigned ret = 0; int esearch = 0;
-  S.expunge_held = !uid;
-  g.nn = 0; g.nranges = 0; g.strs.len = 0; g.err = 0; g.modseq = 0;
-  if (!p_sp(p)) { resp("BAD Syntax: SEARCH keys"); return 1; }
-  if (p_word(p, "RETURN")) {
-    esearch = 1;
-    if (!p_sp(p) || !p_char(p, '(')) { resp("BAD Invalid RETURN options"); return 1; }
-    for (int first = 1; !p_char(p, ')'); first = 0) {
-      pstr a;
-      if ((!first && !p_sp(p)) || !p_atom(p, &a)) { resp("BAD Invalid RETURN options"); return 1; }
-      if (strcase_eq(a.s, a.len, "MIN")) ret |= R_MIN;
-      else if (strcase_eq(a.s, a.len, "MAX")) ret |= R_MAX;
-      else if (strcase_eq(a.s, a.len, "ALL")) ret |= R_ALL;
-      else if (strcase_eq(a.s, a.len, "COUNT")) ret |= R_COUNT;
-      else if (strcase_eq(a.s, a.len, "SAVE")) { resp("BAD SEARCHRES is not supported"); return 1; }
-      else { resp("BAD Unknown RETURN option"); return 1; }
-    }
-    if (!ret) ret = R_ALL;
-    if (!p_sp(p)) { resp("BAD Missing search keys"); return 1; }
-  }
+  prog *g = calloc(1, sizeof *g);
+  if (!g) { resp("NO [SERVERBUG] Out of memory"); return 0; }
   if (p_word(p, "CHARSET")) {
     pstr cs;
-    if (!p_sp(p) || !p_astring(p, &cs) || !p_sp(p)) { resp("BAD Syntax: CHARSET name"); return 1; }
+    if (!p_sp(p) || !p_astring(p, &cs) || !p_sp(p)) { resp("BAD Syntax: CHARSET name"); search_free(g); return 0; }
     if (!strcase_eq(cs.s, cs.len, "UTF-8") && !strcase_eq(cs.s, cs.len, "US-ASCII")) {
-      resp("NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"); return 1;
+      resp("NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset"); search_free(g); return 0;
     }
   }
-  int root = p_keys(p, &g, 0, 0);
-  if (root < 0 || !p_eol(p)) { resp("BAD Invalid search program"); return 1; }
-  if (g.modseq) condstore_on();
+  g->root = p_keys(p, g, 0, 0);
+  if (g->root < 0 || !p_eol(p)) { resp("BAD Invalid search program"); search_free(g); return 0; }
+  if (g->modseq) condstore_on();
   /* offsets to pointers, now that the storage stopped moving */
-  for (int i = 0; i < g.nn; i++) {
-    node *n = &g.n[i];
-    if (n->type == K_UID || n->type == K_SEQ) n->ss.r = g.ranges + (size_t)(uintptr_t)n->ss.r;
+  for (int i = 0; i < g->nn; i++) {
+    node *n = &g->n[i];
+    if (n->type == K_UID || n->type == K_SEQ) n->ss.r = g->ranges + (size_t)(uintptr_t)n->ss.r;
     if (n->type == K_HEADER || n->type == K_BODY || n->type == K_TEXT) {
-      if (n->s1) n->s1 = g.strs.s + (size_t)(uintptr_t)n->s1 - 1;
-      n->s2 = g.strs.s + (size_t)(uintptr_t)n->s2 - 1;
+      if (n->s1) n->s1 = g->strs.s + (size_t)(uintptr_t)n->s1 - 1;
+      n->s2 = g->strs.s + (size_t)(uintptr_t)n->s2 - 1;
     }
   }
-  if (S.rev2 && !esearch) { esearch = 1; ret = R_ALL; }
-  uint32_t *hits = malloc((S.mb.n ? S.mb.n : 1) * sizeof *hits);
-  size_t *hidx = malloc((S.mb.n ? S.mb.n : 1) * sizeof *hidx);
-  if (!hits || !hidx) { free(hits); free(hidx); resp("NO [SERVERBUG] Out of memory"); return 1; }
-  size_t nh = 0;
-  for (size_t i = 0; i < S.mb.n; i++) {
-    if (S.mb.m[i].flags & F_GONE) continue;
-    ectx c = { .idx = i };
-    if (eval(&g, root, &c, uid)) { hidx[nh] = i; hits[nh++] = uid ? S.mb.m[i].uid : (uint32_t)i + 1; }
-    ctx_close(&c);
-  }
-  /* RFC 7162 3.1.5: the highest modseq of the messages returned; with only MIN
-   * and/or MAX asked for (ESEARCH), of those messages */
-  uint64_t hms = 0;
-  if (g.modseq && nh) {
-    if (!esearch || (ret & (R_ALL | R_COUNT))) {
-      for (size_t i = 0; i < nh; i++) if (S.mb.m[hidx[i]].modseq > hms) hms = S.mb.m[hidx[i]].modseq;
-    } else {
-      if (ret & R_MIN) hms = S.mb.m[hidx[0]].modseq;
-      if ((ret & R_MAX) && S.mb.m[hidx[nh - 1]].modseq > hms) hms = S.mb.m[hidx[nh - 1]].modseq;
-    }
-  }
-  if (!esearch) {
-    io_puts("* SEARCH");
-    for (size_t i = 0; i < nh; i++) { io_put(" ", 1); io_putu(hits[i]); }
-    if (hms) { io_puts(" (MODSEQ "); io_putu(hms); io_puts(")"); }
-    io_puts("\r\n");
-  } else {
-    io_puts("* ESEARCH (TAG "); io_putstr(cur_tag, strlen(cur_tag)); io_puts(")");
-    if (uid) io_puts(" UID");
-    if (nh && (ret & R_MIN)) { io_puts(" MIN "); io_putu(hits[0]); }
-    if (nh && (ret & R_MAX)) { io_puts(" MAX "); io_putu(hits[nh - 1]); }
-    if (ret & R_COUNT) { io_puts(" COUNT "); io_putu(nh); }
-    if (nh && (ret & R_ALL)) { io_puts(" ALL "); put_set(hits, nh); }
-    if (hms) { io_puts(" MODSEQ "); io_putu(hms); }
-    io_puts("\r\n");
-  }
-  free(hits); free(hidx);
-  resp("OK SEARCH completed");
-  return 1;
+  return g;
+}
+
+int search_match(sprog *g, size_t idx)
+{
+  if (S.mb.m[idx].flags & F_GONE) return 0;
+  ectx c = { .idx = idx };
+  int r = eval(g, g->root, &c, 0);
+  ctx_close(&c);
+  return r;
+}
+
+size_t search_all(sprog *g, size_t *out)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < S.mb.n && !io_abandoned(); i++) if (search_match(g, i)) out[n++] = i;
+  return n;
+}
+
+int search_modseq(sprog const *g) { return g->modseq; }
+
+void search_free(sprog *g)
+{
+  if (!g) return;
+  free(g->ranges);
+  stralloc_free(&g->strs);
+  free(g);
 }

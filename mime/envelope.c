@@ -246,6 +246,26 @@ static int write_addresses(stralloc *out, stralloc const *list, stralloc const *
   return stralloc_catb(out, ")", 1);
 }
 
+int mime_first_address(char const *v, size_t len, stralloc *mailbox, stralloc *domain, stralloc *name)
+{
+  stralloc list = STRALLOC_ZERO, pool = STRALLOC_ZERO;
+  int r = parse_addresses(&list, &pool, v, len) ? 0 : -1;
+  size_t n = list.len / sizeof(addr);
+  mailbox->len = domain->len = name->len = 0;
+  for (size_t i = 0; !r && i < n; i++) {
+    addr x;
+    memcpy(&x, list.s + i * sizeof x, sizeof x);
+    if (x.mailbox < 0) continue;   /* a group's end */
+    /* a group's start counts with its name (as Dovecot sorts), an address
+     * that lost its domain with its mailbox alone */
+    int nodomain = x.domain < 0 || !strcmp(pool.s + x.domain, "MISSING_DOMAIN");
+    r = stralloc_cats(mailbox, pool.s + x.mailbox) && (nodomain || stralloc_cats(domain, pool.s + x.domain))
+        && (x.name < 0 || mime_header_decode(name, pool.s + x.name, strlen(pool.s + x.name))) ? 1 : -1;
+  }
+  stralloc_free(&list); stralloc_free(&pool);
+  return r;
+}
+
 int mime_address_text(stralloc *out, char const *v, size_t len)
 {
   stralloc list = STRALLOC_ZERO, pool = STRALLOC_ZERO;

@@ -83,12 +83,21 @@ struct mime_ct_s {
 int mime_ct_read(mime_ct *ct, char const *hdr, size_t len);
 void mime_ct_free(mime_ct *ct);
 
+/* ---- case folding (search-text.c): o = s with letters folded to lower case
+ * (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic), the rest as it is.
+ * 1 ok, 0 ENOMEM. */
+int mime_fold(stralloc *o, char const *s, size_t len);
+
 /* ---- addresses (envelope.c) */
 /* The addresses of an address header value, parsed as ENVELOPE parses them
  * (comments as names, routes dropped, groups as "name:"), appended to out as
  * "Name <mailbox@domain>, ..." with encoded words decoded: what SEARCH FROM,
  * TO, CC and BCC match (RFC 9051 6.4.4). 1 ok, 0 ENOMEM. */
 int mime_address_text(stralloc *out, char const *v, size_t len);
+/* The first address of an address header value: mailbox, domain and decoded
+ * display name (empty when none); a group's start is an address with its name
+ * as mailbox and no domain. 1 found, 0 no address, -1 ENOMEM. */
+int mime_first_address(char const *v, size_t len, stralloc *mailbox, stralloc *domain, stralloc *name);
 
 /* ---- misc */
 /* The part a section path names (an empty path: the message), or MIME_NONE. */

@@ -207,6 +207,28 @@ int mime_search_text(mime_tree const *t, char const *needle, size_t needlelen);
 /* Decode a header value (unfold, RFC 2047 words to UTF-8) and append it to out. */
 int mime_header_decode(stralloc *out, char const *s, size_t len);
 
+/* ---------------------------------------------------------------- SORT and THREAD keys */
+
+/* What SORT and THREAD compare (RFC 5256, RFC 5957), from the top header of a
+ * message (t may be the parse of the header block alone). Keys written to out
+ * are case-mapped for an octet comparison (letters folded, ASCII in upper case)
+ * and NUL-terminated (not counted). 1 ok, 0 ENOMEM.
+ * mime_key_subject: the base subject (RFC 5256 2.1, encoded words decoded);
+ *   *refwd tells whether reply/forward markers ("Re:", "Fwd:", "(fwd)",
+ *   "[fwd: ...]") were taken off.
+ * mime_key_address: of the first address of field ("From", "To", "Cc"): the
+ *   mailbox (its local part, SORT FROM/TO/CC), or with display the display
+ *   name, else mailbox@domain (SORT DISPLAYFROM/DISPLAYTO); empty when none.
+ * mime_key_date: the Date: header in seconds since the epoch, UTC: 1, or 0
+ *   when missing or unreadable (the caller uses INTERNALDATE).
+ * mime_key_ids: the Message-ID without angle brackets (empty when there is no
+ *   valid one), and refs: the ids of References, else the first of
+ *   In-Reply-To, each NUL-terminated. */
+int mime_key_subject(stralloc *out, mime_tree const *t, int *refwd);
+int mime_key_address(stralloc *out, mime_tree const *t, char const *field, int display);
+int mime_key_date(int64_t *utc, mime_tree const *t);
+int mime_key_ids(stralloc *msgid, stralloc *refs, mime_tree const *t);
+
 /* ---------------------------------------------------------------- dates */
 
 /* Parse an RFC 5322 date-time (obsolete forms too: two-digit years, missing

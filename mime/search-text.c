@@ -90,7 +90,7 @@ static unsigned fold_cp(unsigned c)
   return c;
 }
 
-static int fold(stralloc *o, char const *s, size_t len)
+int mime_fold(stralloc *o, char const *s, size_t len)
 {
   o->len = 0;
   for (size_t i = 0; i < len;) {
@@ -223,7 +223,7 @@ int mime_header_decode(stralloc *out, char const *s, size_t len)
 static int match_value(char const *v, size_t vl, char const *needle, size_t nl, stralloc *a, stralloc *b, stralloc *fn)
 {
   a->len = 0;
-  if (!mime_header_decode(a, v, vl) || !fold(b, a->s ? a->s : "", a->len) || !fold(fn, needle, nl)) return -1;
+  if (!mime_header_decode(a, v, vl) || !mime_fold(b, a->s ? a->s : "", a->len) || !mime_fold(fn, needle, nl)) return -1;
   return contains(b->s, b->len, fn->s, fn->len);
 }
 
@@ -239,7 +239,7 @@ static int is_address_field(char const *name)
 static int match_addresses(char const *v, size_t vl, char const *needle, size_t nl, stralloc *a, stralloc *b, stralloc *fn)
 {
   a->len = 0;
-  if (!mime_address_text(a, v, vl) || !fold(b, a->s ? a->s : "", a->len) || !fold(fn, needle, nl)) return -1;
+  if (!mime_address_text(a, v, vl) || !mime_fold(b, a->s ? a->s : "", a->len) || !mime_fold(fn, needle, nl)) return -1;
   return contains(b->s, b->len, fn->s, fn->len);
 }
 
@@ -257,7 +257,7 @@ static int search_fields(mime_tree const *t, uint32_t p, char const *name, char 
     if (!name) {
       /* TEXT: the field name counts too */
       a.len = 0;
-      if (!fold(&b, f.name, f.namelen) || !fold(&fn, needle, nl)) { r = -1; break; }
+      if (!mime_fold(&b, f.name, f.namelen) || !mime_fold(&fn, needle, nl)) { r = -1; break; }
       if (contains(b.s, b.len, fn.s, fn.len)) { r = 1; break; }
     }
     /* an empty needle asks whether the field is there */
@@ -322,14 +322,14 @@ static int search_bodies(mime_tree const *t, char const *needle, size_t nl, int 
 {
   stralloc txt = STRALLOC_ZERO, f = STRALLOC_ZERO, fn = STRALLOC_ZERO;
   int r = 0;
-  if (!fold(&fn, needle, nl)) return -1;
+  if (!mime_fold(&fn, needle, nl)) return -1;
   for (uint32_t i = 0; i < t->n && !r; i++) {
     mime_part const *p = &t->parts[i];
     if (headers && (r = search_fields(t, i, 0, needle, nl))) break;
     if (p->flags & (MIME_F_MULTIPART | MIME_F_MESSAGE)) continue;
     if (!(p->flags & MIME_F_TEXT)) continue;   /* attachments are not text */
     txt.len = 0;
-    if (!part_text(&txt, t, i) || !fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
+    if (!part_text(&txt, t, i) || !mime_fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
     r = contains(f.s, f.len, fn.s, fn.len);
   }
   stralloc_free(&txt); stralloc_free(&f); stralloc_free(&fn);

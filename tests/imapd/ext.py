@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""pochta-imapd extensions (issue 15), through Python's imaplib where it has the
+command, and with hostile arguments: SORT, THREAD, ESORT, CONTEXT=SEARCH/SORT,
+PARTIAL, WITHIN, SAVEDATE, MULTIAPPEND, CATENATE, OBJECTID, STATUS=SIZE,
+CREATE-SPECIAL-USE, NOTIFY.
+
+usage: ext.py NAME PORT MAILDIR [ARGS...]   (exit 0 = pass; a failed check raises)
+"""
+import imaplib, os, re, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scen import conn, ok          # noqa: E402
+from concur import raw, main       # noqa: E402
+
+for _c in ('SORT', 'THREAD', 'UID', 'CANCELUPDATE', 'NOTIFY', 'MOVE', 'ENABLE'):
+    imaplib.Commands.setdefault(_c, ('AUTH', 'SELECTED'))
+
+
+def put(md, name, text, sub='cur', t=None):
+    """A message file written straight into the Maildir (fast, for big folders)."""
+    p = os.path.join(md, sub, name)
+    with open(p, 'w') as f:
+        f.write(text)
+    if t is not None:
+        os.utime(p, (t, t))
+
+
+def mail(subject, frm='bob@example.test', to='alice@example.test', date=None, extra=''):
+    return ('From: %s\nTo: %s\nSubject: %s\n%s%s\nbody of %s\n'
+            % (frm, to, subject, 'Date: %s\n' % date if date else '', extra, subject))
+
+
+def numbers(line):
+    return [int(x) for x in re.findall(rb'\d+', line)]
+
+
+# ---------------------------------------------------------------- SORT
+
+def s_sort(port, md):
+    """SORT by every criterion through imaplib.sort, REVERSE, UID SORT, ties
+    in mailbox order, the charset required, DISPLAYFROM (RFC 5957)."""
+    m = conn(port)
+    msgs = [('Re: banana', 'Carol <carol@c.org>', 'zed@z.org', 'Tue, 3 Feb 2026 10:00:00 +0000', 300),
+            ('apple', 'alice@a.org', 'Anna <anna@a.org>', 'Mon, 2 Feb 2026 10:00:00 +0000', 100),
+            ('[list] Fwd: cherry (fwd)', '"Bob" <bob@b.org>', 'yves@y.org', 'Wed, 4 Feb 2026 09:00:00 +0100', 200),
+            ('banana', 'dave@d.org', 'bert@b.org', None, 50)]
+    for subj, frm, to, date, size in msgs:
+        ok(m.append('INBOX', None, '"01-Jan-2026 00:00:%02d +0000"' % (size % 60),
+                    mail(subj, frm, to, date, 'X-Pad: %s\n' % ('x' * size)).replace('\n', '\r\n').encode()))
+    ok(m.select('INBOX'))
+
+    def srt(crit, *keys):
+        return ok(m.sort(crit, 'UTF-8', *(keys or ('ALL',))))[0].split()
+    assert srt('(SUBJECT)') == [b'2', b'1', b'4', b'3'], srt('(SUBJECT)')
+    assert srt('(REVERSE SUBJECT)') == [b'3', b'1', b'4', b'2'], srt('(REVERSE SUBJECT)')
+    assert srt('(FROM)') == [b'2', b'3', b'1', b'4'], srt('(FROM)')
+    assert srt('(DISPLAYFROM)') == [b'2', b'3', b'1', b'4'], srt('(DISPLAYFROM)')
+    assert srt('(TO)') == [b'2', b'4', b'3', b'1'], srt('(TO)')
+    assert srt('(DISPLAYTO)') == [b'2', b'4', b'3', b'1'], srt('(DISPLAYTO)')
+    assert srt('(SIZE)') == [b'4', b'2', b'3', b'1'], srt('(SIZE)')
+    # DATE: the Date: header in UTC; message 4 has none and sorts by INTERNALDATE
+    assert srt('(DATE)') == [b'4', b'2', b'1', b'3'], srt('(DATE)')
+    assert srt('(SUBJECT REVERSE DATE)') == [b'2', b'1', b'4', b'3'], srt('(SUBJECT REVERSE DATE)')
+    assert srt('(SUBJECT)', 'FROM', 'd.org') == [b'4']
+    uids = ok(m.uid('SORT', '(REVERSE SIZE)', 'UTF-8', 'ALL'))[0].split()
+    assert uids == [b'1', b'3', b'2', b'4'], uids
+    for bad in ('SORT () UTF-8 ALL', 'SORT (BOGUS) UTF-8 ALL', 'SORT (REVERSE) UTF-8 ALL', 'SORT (SUBJECT) ALL',
+                'SORT SUBJECT UTF-8 ALL', 'SORT (SUBJECT) UTF-8'):
+        out, tag = raw(m, bad.encode())
+        assert b' BAD ' in tag, (bad, tag)
+    out, tag = raw(m, b'SORT (SUBJECT) KOI8-R ALL')
+    assert b'NO [BADCHARSET' in tag, tag
+    m.logout()
+
+
+def s_esort(port, md):
+    """ESORT and PARTIAL: RETURN (MIN MAX COUNT ALL PARTIAL) of SORT and
+    SEARCH, ranges from the end (RFC 9394)."""
+    m = conn(port)
+    for i in range(6):
+        ok(m.append('INBOX', None, None, mail('s%d' % (5 - i)).replace('\n', '\r\n').encode()))
+    ok(m.select('INBOX'))
+    out, tag = raw(m, b'SORT RETURN (MIN MAX COUNT ALL) (SUBJECT) UTF-8 ALL')
+    assert out == [b'* ESEARCH (TAG "%s") MIN 6 MAX 1 COUNT 6 ALL 6,5,4,3,2,1' % tag.split()[0]], out
+    out, tag = raw(m, b'SORT RETURN (PARTIAL 2:3) (SUBJECT) UTF-8 ALL')
+    assert out[0].endswith(b'PARTIAL (2:3 5,4)'), out
+    out, tag = raw(m, b'UID SEARCH RETURN (PARTIAL -1:-2) ALL')
+    assert out[0].endswith(b'UID PARTIAL (-1:-2 5:6)'), out
+    out, tag = raw(m, b'SEARCH RETURN (PARTIAL 5:9) ALL')
+    assert out[0].endswith(b'PARTIAL (5:9 5:6)'), out
+    out, tag = raw(m, b'SEARCH RETURN (PARTIAL 9:10) ALL')
+    assert out[0].endswith(b'PARTIAL (9:10 NIL)'), out
+    for bad in (b'SEARCH RETURN (PARTIAL 1) ALL', b'SEARCH RETURN (PARTIAL 0:2) ALL', b'SEARCH RETURN (PARTIAL -1:2) ALL',
+                b'SEARCH RETURN (PARTIAL 1:*) ALL', b'SEARCH RETURN (MIN MIN) ALL', b'SEARCH RETURN (SAVE) ALL'):
+        out, tag = raw(m, bad)
+        assert b' BAD ' in tag, (bad, tag)
+    m.logout()
+
+
+def s_context(port, md):
+    """CONTEXT=SEARCH/SORT: RETURN (UPDATE) sends ADDTO/REMOVEFROM as another
+    session changes flags, appends and expunges; CANCELUPDATE ends it; more
+    than eight contexts get NOUPDATE."""
+    m, o = conn(port), conn(port)
+    for i in range(4):
+        ok(m.append('INBOX', None, None, mail('c%d' % i).replace('\n', '\r\n').encode()))
+    ok(m.select('INBOX')); ok(o.select('INBOX'))
+    out, tag = raw(m, b'UID SEARCH RETURN (UPDATE ALL) SEEN')
+    stag = tag.split()[0]
+    assert out == [b'* ESEARCH (TAG "%s") UID' % stag], out
+    out, tag = raw(m, b'UID SORT RETURN (UPDATE) (REVERSE SUBJECT) UTF-8 UNSEEN')
+    ttag = tag.split()[0]
+    ok(o.store('2,3', '+FLAGS', r'(\Seen)'))
+    out, tag = raw(m, b'NOOP')
+    assert b'* ESEARCH (TAG "%s") UID ADDTO (0 2:3)' % stag in out, out
+    assert b'* ESEARCH (TAG "%s") UID REMOVEFROM (2 3:2)' % ttag in out or \
+        b'* ESEARCH (TAG "%s") UID REMOVEFROM (2 3,2)' % ttag in out, out
+    ok(o.store('2', '+FLAGS', r'(\Deleted)'))
+    ok(o.expunge())
+    ok(o.append('INBOX', r'(\Seen)', None, mail('c9').replace('\n', '\r\n').encode()))
+    out, tag = raw(m, b'NOOP')
+    assert b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 2)' % stag in out, out
+    assert b'* ESEARCH (TAG "%s") UID ADDTO (0 5)' % stag in out, out
+    assert out.index(b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 2)' % stag) < out.index(b'* 2 EXPUNGE'), out
+    out, tag = raw(m, b'CANCELUPDATE "%s"' % stag)
+    assert b' OK' in tag, tag
+    ok(o.store('1', '+FLAGS', r'(\Seen)'))
+    out, tag = raw(m, b'NOOP')
+    assert not any(stag in l for l in out), out
+    # a bounded number of them
+    tags = []
+    for i in range(9):
+        out, tag = raw(m, b'SEARCH RETURN (UPDATE) ALL')
+        tags.append(tag)
+    assert any(b'OK [NOUPDATE' in t for t in tags), tags
+    m.logout(); o.logout()
+
+
+# ---------------------------------------------------------------- THREAD
+
+def parse_thread(line):
+    """A THREAD answer into nested lists (raises on unbalanced parentheses)."""
+    out, stack = [], []
+    cur = out
+    for tok in re.findall(rb'\(|\)|\d+', line):
+        if tok == b'(':
+            stack.append(cur); n = []; cur.append(n); cur = n
+        elif tok == b')':
+            cur = stack.pop()
+        else:
+            cur.append(int(tok))
+    assert not stack, 'unbalanced'
+    return out
+
+
+def s_thread(port, md):
+    """THREAD REFERENCES and ORDEREDSUBJECT through imaplib.thread: RFC 5256's
+    example shapes, loops and duplicate ids."""
+    m = conn(port)
+    spec = [  # (message-id, references, subject, date)
+        ('<1@x>', '', 'tree', 'Mon, 2 Feb 2026 10:00:00 +0000'),
+        ('<2@x>', '<1@x>', 'Re: tree', 'Mon, 2 Feb 2026 11:00:00 +0000'),
+        ('<3@x>', '<1@x>', 'Re: tree', 'Mon, 2 Feb 2026 12:00:00 +0000'),
+        ('<4@x>', '<1@x> <3@x>', 'Re: tree', 'Mon, 2 Feb 2026 13:00:00 +0000'),
+        ('<5@x>', '<gone@x>', 'orphan', 'Mon, 2 Feb 2026 14:00:00 +0000'),
+        ('<6@x>', '<gone@x>', 'orphan', 'Mon, 2 Feb 2026 15:00:00 +0000'),
+        ('<7@x>', '<8@x>', 'loop', 'Mon, 2 Feb 2026 16:00:00 +0000'),
+        ('<8@x>', '<7@x>', 'loop', 'Mon, 2 Feb 2026 17:00:00 +0000'),
+        ('<9@x>', '<9@x>', 'self', 'Mon, 2 Feb 2026 18:00:00 +0000'),
+        ('<1@x>', '', 'duplicate id', 'Mon, 2 Feb 2026 19:00:00 +0000'),
+    ]
+    for mid, refs, subj, date in spec:
+        ok(m.append('INBOX', None, None, mail(subj, date=date, extra='Message-ID: %s\n%s' % (
+            mid, 'References: %s\n' % refs if refs else '')).replace('\n', '\r\n').encode()))
+    ok(m.select('INBOX'))
+    t = ok(m.thread('REFERENCES', 'UTF-8', 'ALL'))[0]
+    # 8 refers to 7, which refers to 8: the link that would close the loop is not made
+    assert t == b'(1 (2)(3 4))((5)(6))(8 7)(9)(10)', t
+    t = ok(m.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL'))[0]
+    assert t == b'(1 (2)(3)(4))(5 6)(7 8)(9)(10)', t
+    t = ok(m.uid('THREAD', 'REFERENCES', 'UTF-8', 'SUBJECT', 'tree'))[0]
+    assert t == b'(1 (2)(3 4))', t
+    for bad in ('THREAD BOGUS UTF-8 ALL', 'THREAD REFERENCES ALL', 'THREAD'):
+        out, tag = raw(m, bad.encode())
+        assert b' BAD ' in tag, (bad, tag)
+    m.logout()
+
+
+def s_thread_deep(port, md):
+    """Hostile: a reply tree nested N deep (each reply has a reply and a leaf),
+    a chain of N, and References of 20,000 ids: THREAD answers with every
+    message once, parentheses balanced; the session goes on."""
+    n = 3000
+    t0 = 1770000000
+    m = conn(port)
+    ok(m.create('deep'))
+    d = os.path.join(md, '.deep')
+    for i in range(n):
+        parent = '<s%d@x>' % (i - 1) if i else ''
+        for kind in ('s', 'l'):
+            if kind == 'l' and not i:
+                continue
+            put(d, '%d.M%d%sP1.deep:2,S' % (t0 + i, i, kind), mail('deep', extra='Message-ID: <%s%d@x>\n%s' % (
+                kind, i, 'In-Reply-To: %s\n' % parent if parent else '')), t=t0 + i)
+    for i in range(n):
+        put(d, '%d.M%dcP1.chain:2,S' % (t0 + n + i, i), mail('chain', extra='Message-ID: <c%d@x>\n%s' % (
+            i, 'References: %s\n' % ' '.join('<c%d@x>' % k for k in range(max(0, i - 50), i)) if i else '')), t=t0 + n + i)
+    refs = ' '.join('<r%d@x>' % k for k in range(20000))
+    put(d, '%d.Mbig.refs:2,S' % (t0 + 3 * n), mail('refs', extra='Message-ID: <big@x>\nReferences: %s\n' % refs), t=t0 + 3 * n)
+    ok(m.select('deep'))
+    total = 3 * n
+    start = time.time()
+    t = ok(m.thread('REFERENCES', 'UTF-8', 'ALL'))[0]
+    took = time.time() - start
+    tree = parse_thread(t)
+    flat = []
+    stack = [tree]
+    while stack:
+        x = stack.pop()
+        for y in x:
+            (stack.append(y) if isinstance(y, list) else flat.append(y))
+    assert sorted(flat) == list(range(1, total + 1)), (len(flat), total)
+    depth = level = 0
+    for ch in t:
+        level += ch == 0x28
+        level -= ch == 0x29
+        depth = max(depth, level)
+    print('THREAD REFERENCES of %d messages, nested %d deep: %.2f s' % (total, depth, took))
+    assert depth > n // 2, depth
+    t = ok(m.thread('ORDEREDSUBJECT', 'UTF-8', 'ALL'))[0]
+    assert len(parse_thread(t)) == 3, t[:200]
+    ok(m.noop())
+    m.logout()
+
+
+def s_sort_huge(port, md):
+    """Hostile: SORT of 20,000 messages by subject, and a search set of 4096
+    ranges: answered, the session goes on (times printed)."""
+    n = 20000
+    m = conn(port)
+    ok(m.create('huge'))
+    d = os.path.join(md, '.huge')
+    for i in range(n):
+        put(d, '%d.M%dP1.huge:2,S' % (1770000000 + i, i), mail('Re: subject %05d' % ((i * 7919) % n)))
+    ok(m.select('huge'))
+    start = time.time()
+    s = ok(m.sort('(SUBJECT)', 'UTF-8', 'ALL'))[0].split()
+    took = time.time() - start
+    assert len(s) == n and s[0] == b'1', (len(s), s[:3])
+    start = time.time()
+    s2 = ok(m.sort('(SUBJECT)', 'UTF-8', 'ALL'))[0].split()
+    took2 = time.time() - start
+    assert s2 == s
+    ranges = ','.join('%d:%d' % (k, k + 1) for k in range(1, 4 * 4096, 4))
+    start = time.time()
+    out, tag = raw(m, b'SORT (REVERSE SUBJECT) UTF-8 ' + ranges.encode())
+    took3 = time.time() - start
+    assert b' OK' in tag and len(out[0].split()) == 2 + 2 * 4096, (tag, len(out[0].split()))
+    print('SORT of %d messages: %.2f s, again (keys cached): %.2f s, of 4096 ranges: %.2f s' % (n, took, took2, took3))
+    out, tag = raw(m, b'SORT (SUBJECT) UTF-8 ' + ','.join(str(k) for k in range(1, 9000)).encode())
+    assert b' BAD ' in tag, tag   # over 4096 ranges: refused, not served
+    ok(m.noop())
+    m.logout()
+
+
+# ---------------------------------------------------------------- small ones
+
+def s_within_savedate_size(port, md):
+    """WITHIN (OLDER/YOUNGER, RFC 5032), SAVEDATE (FETCH and SAVED* keys,
+    RFC 8514) and STATUS SIZE (RFC 8438)."""
+    m = conn(port)
+    now = int(time.time())
+    ok(m.append('INBOX', None, '"01-Jan-2020 10:00:00 +0000"', mail('old').replace('\n', '\r\n').encode()))
+    ok(m.append('INBOX', None, None, mail('new').replace('\n', '\r\n').encode()))
+    # a file another program put there with no time in its name: no save date
+    put(md, 'handmade:2,S', mail('handmade'))
+    ok(m.select('INBOX'))
+    assert ok(m.search(None, 'OLDER', '3600'))[0].split() == [b'1'], ok(m.search(None, 'OLDER', '3600'))
+    assert ok(m.search(None, 'YOUNGER', '3600'))[0].split() == [b'2', b'3']
+    for bad in ('OLDER 0', 'YOUNGER -5', 'OLDER', 'YOUNGER x'):
+        out, tag = raw(m, b'SEARCH ' + bad.encode())
+        assert b' BAD ' in tag, (bad, tag)
+    d = ok(m.fetch('1:3', '(SAVEDATE INTERNALDATE)'))
+    assert b'SAVEDATE NIL' in d[2], d
+    sd = re.search(rb'SAVEDATE "(\d+)-(\w+)-(\d+)', d[0])
+    assert sd and int(sd.group(3)) == time.gmtime(now).tm_year, d[0]
+    today = time.strftime('%d-%b-%Y', time.gmtime(now))
+    assert ok(m.search(None, 'SAVEDON', today))[0].split() == [b'1', b'2'], ok(m.search(None, 'SAVEDON', today))
+    assert ok(m.search(None, 'SAVEDBEFORE', today))[0].split() == []
+    assert ok(m.search(None, 'SAVEDATESUPPORTED'))[0].split() == [b'1', b'2', b'3']
+    st = ok(m.status('INBOX', '(SIZE MESSAGES)'))[0]
+    sizes = sum(int(x) for x in re.findall(rb'RFC822.SIZE (\d+)', b' '.join(ok(m.fetch('1:3', '(RFC822.SIZE)')))))
+    assert b'SIZE %d' % sizes in st and b'MESSAGES 3' in st, (st, sizes)
+    m.logout()
+
+
+if __name__ == '__main__':
+    main(globals())
