@@ -12,7 +12,7 @@
 #include "io.h"
 #include "search.h"
 
-sess S = { .spoolfd = -1 };
+sess S;
 char cur_tag[256];
 
 static struct { char const *verb; int states; cmd_fn fn; } const table[] = {
@@ -71,7 +71,8 @@ void logf_(char const *fmt, ...)
 
 static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE QRESYNC";
 static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY COMPRESS=DEFLATE"
-  " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT WITHIN SAVEDATE STATUS=SIZE";
+  " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT WITHIN SAVEDATE STATUS=SIZE"
+  " MULTIAPPEND CATENATE";
 
 void caps(void)
 {

@@ -68,8 +68,7 @@ static int read_cmd(stralloc *cmd)
 {
   int authed = S.state != S_NOAUTH;
   cmd->len = 0;
-  if (S.spoolfd >= 0) { close(S.spoolfd); S.spoolfd = -1; }
-  if (S.spoolpath[0]) { unlink(S.spoolpath); S.spoolpath[0] = 0; }
+  spool_clear();
   for (;;) {
     int r = io_getline(&line, LINE_MAX_IMAP);
     if (r == 0) return cmd->len ? -2 : 0;
@@ -108,8 +107,8 @@ static int read_cmd(stralloc *cmd)
       }
       continue;
     }
-    /* a big literal: only as APPEND's message, once, after login */
-    int ok = authed && is_append(cmd) && S.spoolfd < 0 && n <= S.databytes;
+    /* a big literal: only in APPEND, after login */
+    int ok = authed && is_append(cmd) && n <= S.databytes;
     if (!ok) {
       if (nonsync) {
         /* the client sends the data anyway and we cannot take it: close (RFC 7888) */
@@ -120,16 +119,13 @@ static int read_cmd(stralloc *cmd)
       io_puts(authed && is_append(cmd) ? " NO [TOOBIG] Message too large\r\n" : " BAD Literal too large\r\n");
       return -1;
     }
-    char dir[4200];
-    snprintf(dir, sizeof dir, "%s", S.root);
-    int fd = maildir_tmp_open(dir, S.spoolname, sizeof S.spoolname);
-    if (fd < 0) {
-      put_tag_of(cmd); io_puts(" NO [SERVERBUG] Cannot create a temporary file\r\n");
+    spoolf *sf = spool_new(bin);
+    if (!sf) {
+      put_tag_of(cmd); io_puts(" NO [LIMIT] Too many large literals, or no temporary file\r\n");
       if (nonsync) return -2;
       return -1;
     }
-    S.spoolfd = fd;
-    snprintf(S.spoolpath, sizeof S.spoolpath, "%s/tmp/%s", S.root, S.spoolname);
+    int fd = sf->fd;
     io_cmd_literal(n);
     if (!nonsync) { io_puts("+ Ready for literal data\r\n"); io_flush(); }
     r = io_copy_to_fd(fd, (size_t)n, !bin);
@@ -140,7 +136,7 @@ static int read_cmd(stralloc *cmd)
       put_tag_of(cmd); io_puts(" NO [OVERQUOTA] Cannot store the message\r\n");
       return -1;
     }
-    S.spoollen = (size_t)n;
+    sf->len = (size_t)n;
     if (!stralloc_catb(cmd, "\r", 1)) return -2;
   }
 }

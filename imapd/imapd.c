@@ -46,7 +46,7 @@ static void serve(void)
     if (!cmd_run(&cmd)) break;
   }
   io_flush();
-  if (S.spoolpath[0]) unlink(S.spoolpath);
+  spool_clear();
 }
 
 static void common_init(void)

@@ -33,14 +33,22 @@ struct sess_s {
   int condstore, qresync, utf8, rev2;
   int idle_ok;
   unsigned long databytes;
-  /* the spooled literal of the command being run (APPEND) */
-  int spoolfd; char spoolpath[4608]; char spoolname[300]; size_t spoollen;
   stralloc resp;         /* text of the tagged reply: "OK ..." / "NO ..." / "BAD ..." */
   int expunge_held;      /* this command may not send EXPUNGE (FETCH, STORE, SEARCH) */
   uint64_t kwdigest;     /* the keyword names the client was last told (FLAGS) */
 };
 
 extern sess S;
+
+/* spool.c: literals of the command being read that went to files in tmp/
+ * (APPEND, MULTIAPPEND, CATENATE after login), in the order they came; the
+ * inline form says "{N}\r" for each (parse.h). raw: a literal8, kept as sent;
+ * else CR LF was made LF. A file made into a message gets its path emptied. */
+#define SPOOL_MAX 64
+typedef struct { int fd; size_t len; int raw; char name[300]; char path[4608]; } spoolf;
+spoolf *spool_new(int raw);
+spoolf *spool_get(int i);
+void spool_clear(void);
 extern char cur_tag[256];   /* tag of the command being run */
 
 /* Set the tagged reply. */
@@ -124,6 +132,11 @@ int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pc
 int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
 int c_id(pcur *, int), c_namespace(pcur *, int), c_compress(pcur *, int);
 int c_sort(pcur *, int), c_thread(pcur *, int), c_cancelupdate(pcur *, int);
+
+/* imapurl.c: append to fd the octets the IMAP URL s[0..n) names (CATENATE),
+ * stored with LF line ends, adding them to *total, at most max in all.
+ * 1 ok, 0 write error, -1 not a URL of a message part that exists, -2 too big. */
+int imapurl_append(int fd, char const *s, size_t n, uint64_t *total, uint64_t max);
 
 /* Login (login.c): check user/pass through the checkpassword program and, on
  * success, hand the connection to the post-login process. Returns only on failure. */

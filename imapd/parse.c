@@ -93,6 +93,7 @@ int p_literal(pcur *p, pstr *out, int *spooled)
   if (p->s[i] == '\r') {           /* spooled */
     if (!spooled) return 0;
     *spooled = 1;
+    p->spool_next++;
     out->s = 0; out->len = (size_t)n;
     p->pos = i + 1;
     return 1;

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 typedef struct pcur_s pcur;
-struct pcur_s { char *s; size_t len; size_t pos; int spooled; size_t spool_len; };
+/* spool_next: spooled literals passed so far; a spooled one is number spool_next - 1 */
+struct pcur_s { char *s; size_t len; size_t pos; int spool_next; };
 
 /* A parsed string: pointer into the command buffer (unescaped in place). */
 typedef struct { char *s; size_t len; } pstr;
@@ -21,7 +22,8 @@ int p_char(pcur *p, char c);       /* consume c */
 int p_atom(pcur *p, pstr *out);    /* ATOM-CHARs (also ']' allowed when astring) */
 int p_tag(pcur *p, pstr *out);
 int p_quoted(pcur *p, pstr *out);
-/* A literal; sets *spooled when its data is in the spool file (len = size). */
+/* A literal; sets *spooled when its data is in a spool file (len = size, the
+ * file is spool_get(p->spool_next - 1)). */
 int p_literal(pcur *p, pstr *out, int *spooled);
 int p_string(pcur *p, pstr *out);  /* quoted or literal (not spooled) */
 int p_astring(pcur *p, pstr *out);

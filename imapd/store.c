@@ -1,4 +1,4 @@
-/* pochta-imapd: STORE, COPY, MOVE, APPEND. */
+/* pochta-imapd: STORE, COPY, MOVE. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -140,17 +140,6 @@ int c_store(pcur *p, int uid)
   return 1;
 }
 
-/* The final base name of a new message: unique part plus Dovecot's size fields. */
-static void final_name(char *out, size_t len, char const *uniq, char const *path)
-{
-  struct stat st; uint64_t w = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd >= 0 && fstat(fd, &st) == 0 && maildir_size_fd(fd, &w))
-    snprintf(out, len, "%s,S=%llu,W=%llu", uniq, (unsigned long long)st.st_size, (unsigned long long)w);
-  else snprintf(out, len, "%s", uniq);
-  if (fd >= 0) close(fd);
-}
-
 /* Unlink the files of the messages marked F_MOVED and fsync cur/. -1 if one
  * could not be removed. */
 static int unlink_moved(void)
@@ -289,126 +278,3 @@ static int do_copy(pcur *p, int uid, int move)
 
 int c_copy(pcur *p, int uid) { return do_copy(p, uid, 0); }
 int c_move(pcur *p, int uid) { return do_copy(p, uid, 1); }
-
-static int month(char const *s)
-{
-  static char const m[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-  for (int i = 0; i < 12; i++) if (!strncasecmp(s, m + 3 * i, 3)) return i;
-  return -1;
-}
-
-/* "dd-Mon-yyyy hh:mm:ss +zzzz" (day may be " d") into seconds since the epoch. */
-int parse_datetime(char const *s, size_t n, time_t *t)
-{
-  char b[64];
-  if (n < 26 || n > 27 || n >= sizeof b) return 0;
-  memcpy(b, s, n); b[n] = 0;
-  char const *c = b;
-  if (*c == ' ') c++;
-  int d, y, H, M, Sx, z; char mon[4]; char sign;
-  if (sscanf(c, "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &d, mon, &y, &H, &M, &Sx, &sign, &z) != 8) return 0;
-  mon[3] = 0;
-  int mo = month(mon);
-  if (mo < 0 || d < 1 || d > 31 || y < 1970 || y > 9999 || H > 23 || M > 59 || Sx > 60 || (sign != '+' && sign != '-') || z % 100 > 59) return 0;
-  struct tm tm = { .tm_sec = Sx, .tm_min = M, .tm_hour = H, .tm_mday = d, .tm_mon = mo, .tm_year = y - 1900 };
-  time_t u = timegm(&tm);
-  int off = (z / 100) * 3600 + (z % 100) * 60;
-  *t = sign == '+' ? u - off : u + off;
-  return 1;
-}
-
-/* A literal8 APPEND (in memory, or spooled as it came): the message is
- * written to a new file of tmp/ by mime_store (LF line ends, binary parts in
- * base64); the spool file goes. The new file's fd (path and name set), or -1. */
-static int store_binary(pstr const *lit, int spooled, char *tmp, size_t tmplen, char *uq, size_t uqlen)
-{
-  char const *data = lit->s;
-  size_t len = lit->len;
-  void *map = 0;
-  if (spooled && len) {
-    /* (the spool descriptor is write-only) */
-    int rfd = open(S.spoolpath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    map = rfd < 0 ? MAP_FAILED : mmap(0, len, PROT_READ, MAP_PRIVATE, rfd, 0);
-    if (rfd >= 0) close(rfd);
-    if (map == MAP_FAILED) return -1;
-    data = map;
-  }
-  mime_tree t = MIME_TREE_ZERO;
-  int fd = -1, again;
-  if (mime_parse(&t, data, len) && (fd = maildir_tmp_open(S.root, uq, uqlen)) >= 0) {
-    snprintf(tmp, tmplen, "%s/tmp/%s", S.root, uq);
-    if (!mime_store(fd, &t, &again)) { close(fd); unlink(tmp); fd = -1; }
-  }
-  mime_tree_free(&t);
-  if (map) munmap(map, len);
-  if (spooled) { close(S.spoolfd); S.spoolfd = -1; unlink(S.spoolpath); S.spoolpath[0] = 0; }
-  return fd;
-}
-
-int c_append(pcur *p, int uid)
-{
-  (void)uid;
-  pstr n, lit;
-  char dir[4500];
-  uint32_t fl = 0, kw = 0;
-  time_t date = 0;
-  int spooled = 0;
-  if (!p_sp(p) || !p_astring(p, &n) || !p_sp(p)) { resp("BAD Syntax: APPEND mailbox [flags] [date] literal"); return 1; }
-  int have_dir = folder_dir(n.s, n.len, dir, sizeof dir) && maildir_exists(dir);
-  mbox dm;
-  memset(&dm, 0, sizeof dm);
-  if (have_dir) snprintf(dm.dir, sizeof dm.dir, "%s", dir);
-  if (p_peek(p, '(')) {
-    int r = parse_flags(p, have_dir ? &dm : 0, &fl, &kw, 1, 1);
-    if (!r || !p_sp(p)) { for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]); resp("BAD Invalid flag list"); return 1; }
-  }
-  for (unsigned k = 0; k < MAXKW; k++) free(dm.kw[k]);
-  if (p_peek(p, '"')) {
-    pstr d;
-    if (!p_quoted(p, &d) || !parse_datetime(d.s, d.len, &date) || !p_sp(p)) { resp("BAD Invalid date-time"); return 1; }
-  }
-  /* "~{n}" is literal8 (BINARY): its octets are kept as they are (mime_store) */
-  int bin = p_char(p, '~');
-  if (!p_literal(p, &lit, &spooled) || !p_eol(p)) { resp("BAD Syntax: APPEND mailbox [flags] [date] literal"); return 1; }
-  if (!have_dir) { resp("NO [TRYCREATE] No such mailbox"); return 1; }
-  char tmp[5200], uq[300], fin[400];
-  int fd;
-  if (bin) {
-    fd = store_binary(&lit, spooled, tmp, sizeof tmp, uq, sizeof uq);
-    if (fd < 0) { resp("NO [OVERQUOTA] Cannot write the message"); return 1; }
-    spooled = 0;
-  } else if (spooled) {
-    fd = S.spoolfd;
-    snprintf(tmp, sizeof tmp, "%s", S.spoolpath);
-    snprintf(uq, sizeof uq, "%s", S.spoolname);
-  } else {
-    fd = maildir_tmp_open(S.root, uq, sizeof uq);
-    if (fd < 0) { resp("NO [SERVERBUG] Cannot create a file"); return 1; }
-    snprintf(tmp, sizeof tmp, "%s/tmp/%s", S.root, uq);
-    /* CR LF -> LF: Maildir files have Unix line ends */
-    char buf[8192]; size_t o = 0; int ok = 1;
-    for (size_t i = 0; i < lit.len && ok; i++) {
-      if (lit.s[i] == '\r' && i + 1 < lit.len && lit.s[i + 1] == '\n') continue;
-      buf[o++] = lit.s[i];
-      if (o == sizeof buf) { if (allwrite(fd, buf, o) != o) ok = 0; o = 0; }
-    }
-    if (ok && o && allwrite(fd, buf, o) != o) ok = 0;
-    if (!ok) { close(fd); unlink(tmp); resp("NO [OVERQUOTA] Cannot write the message"); return 1; }
-  }
-  if (fsync(fd) < 0) {
-    if (!spooled) close(fd);
-    unlink(tmp); resp("NO [OVERQUOTA] Cannot write the message"); return 1;
-  }
-  final_name(fin, sizeof fin, uq, tmp);
-  if (spooled) { close(S.spoolfd); S.spoolfd = -1; } else close(fd);
-  uint32_t v, nuid;
-  if (mbox_add(dir, tmp, fin, fl, kw, date ? date : time(0), S.state == S_SELECTED ? &S.mb : 0, &v, &nuid) < 0) {
-    unlink(tmp);
-    respf("NO [SERVERBUG] Cannot store the message: %s", strerror(errno));
-    return 1;
-  }
-  if (spooled) S.spoolpath[0] = 0;   /* it is in cur/ now */
-  if (nuid) respf("OK [APPENDUID %u %u] APPEND completed", v, nuid);
-  else resp("OK APPEND completed");
-  return 1;
-}

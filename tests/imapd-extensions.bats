@@ -15,3 +15,5 @@ ext() { run timeout 120 python3 "$TESTS_DIR/imapd/ext.py" "$1" "$IMAP_PORT" "$MD
 @test "imapd-extensions: hostile THREAD: trees thousands deep, 20,000 references" { ext thread_deep; }
 @test "imapd-extensions: hostile SORT: 20,000 messages, 4096 ranges" { ext sort_huge; }
 @test "imapd-extensions: WITHIN, SAVEDATE, STATUS SIZE" { ext within_savedate_size; }
+@test "imapd-extensions: MULTIAPPEND all or none, big literals, limits" { ext multiappend; }
+@test "imapd-extensions: CATENATE text and URL parts; bad, outside and expunged URLs" { ext catenate; }

@@ -294,5 +294,110 @@ def s_within_savedate_size(port, md):
     m.logout()
 
 
+# ---------------------------------------------------------------- APPEND
+
+def send_literals(m, head, parts, tail=b''):
+    """A command of several synchronizing literals over imaplib's connection
+    (imaplib itself sends one): head {n} data ... tail. The untagged and
+    tagged answer lines."""
+    tag = m._new_tag()
+    m.send(tag + b' ' + head)
+    for i, (pre, data) in enumerate(parts):
+        m.send(pre + b'{%d}\r\n' % len(data))
+        cont = m.readline()
+        if not cont.startswith(b'+'):
+            return [], cont.rstrip()
+        m.send(data)
+    m.send(tail + b'\r\n')
+    out = []
+    while True:
+        l = m.readline()
+        if l.startswith(tag + b' '):
+            return out, l.rstrip()
+        out.append(l.rstrip())
+
+
+def count(md, box=''):
+    d = os.path.join(md, '.' + box) if box else md
+    return sum(len(os.listdir(os.path.join(d, x))) for x in ('cur', 'new'))
+
+
+def s_multiappend(port, md):
+    """MULTIAPPEND (RFC 3502) over an imaplib connection: several messages,
+    big ones spooled, flags and dates each, one APPENDUID set; all or none:
+    a bad third message stores nothing; a thousand and one are refused."""
+    m = conn(port)
+    big = ('x' * 998 + '\r\n') * 120
+    msgs = [(b'', mail('one').replace('\n', '\r\n').encode()),
+            (b' (\\Flagged) "02-Feb-2026 10:00:00 +0000" ', mail('two', extra='X-Big: yes\n').replace('\n', '\r\n').encode() + big.encode()),
+            (b' (\\Seen kw1) ', mail('three').replace('\n', '\r\n').encode() + big.encode())]
+    out, tag = send_literals(m, b'APPEND INBOX ', msgs)
+    assert b'OK [APPENDUID' in tag and tag.split()[4] == b'1:3]', tag
+    ok(m.select('INBOX'))
+    d = ok(m.fetch('1:3', '(FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])'))
+    text = b' '.join(x[0] + x[1] if isinstance(x, tuple) else x for x in d)
+    assert b'Subject: one' in text and b'Subject: two' in text and b'Subject: three' in text, text
+    assert b'02-Feb-2026 10:00:00' in text and b'\\Flagged' in text and b'kw1' in text, text
+    before = count(md)
+    out, tag = send_literals(m, b'APPEND INBOX ', [(b'', b'Subject: a\r\n\r\nx\r\n'), (b' ', b'Subject: b\r\n\r\nx\r\n')], b' (\\Bogus) {1+}\r\nx')
+    assert b' BAD ' in tag, tag
+    assert count(md) == before and not os.listdir(os.path.join(md, 'tmp')), (count(md), os.listdir(os.path.join(md, 'tmp')))
+    out, tag = send_literals(m, b'APPEND Nonexistent ', [(b'', b'Subject: a\r\n\r\nx\r\n'), (b' ', b'Subject: b\r\n\r\nx\r\n')])
+    assert b'NO [TRYCREATE]' in tag, tag
+    tag = m._new_tag()
+    m.send(tag + b' APPEND INBOX' + b' {1+}\r\nx' * 1001 + b'\r\n')
+    while True:
+        l = m.readline()
+        if l.startswith(tag):
+            break
+    assert b'NO [LIMIT]' in l, l
+    assert count(md) == before
+    m.logout()
+
+
+def s_catenate(port, md):
+    """CATENATE (RFC 4469): text and URL parts (absolute, with UIDVALIDITY,
+    relative, SECTION, PARTIAL); hostile: a URL to an expunged message, to a
+    path outside the user's folders, broken escapes, a wrong UIDVALIDITY,
+    too many parts: NO [BADURL ...] and nothing stored."""
+    m = conn(port)
+    src = ('From: a@b.org\r\nSubject: source\r\nMime-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n'
+           '--B\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n--B\r\nContent-Type: text/plain\r\n\r\nsecond part\r\n--B--\r\n')
+    ok(m.append('INBOX', None, None, src.encode()))
+    st = ok(m.status('INBOX', '(UIDVALIDITY)'))[0]
+    v = int(re.search(rb'UIDVALIDITY (\d+)', st).group(1))
+    ok(m.create('out'))
+    out, tag = send_literals(m, b'APPEND out CATENATE (', [(b'TEXT ', b'From: me@x.org\r\nSubject: made\r\n\r\n')],
+                             b' URL "/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=1" URL "/INBOX/;uid=1/;section=2/;partial=0.6" URL "imap://alice@localhost/INBOX/;UID=1/;SECTION=HEADER.FIELDS%%20(SUBJECT)")' % v)
+    assert b' OK [APPENDUID' in tag, tag
+    ok(m.select('out'))
+    body = ok(m.fetch('1', '(BODY.PEEK[])'))[0][1]
+    assert body == b'From: me@x.org\r\nSubject: made\r\n\r\nfirst partsecondSubject: source\r\n\r\n', body
+    # relative to the selected mailbox
+    ok(m.select('INBOX'))
+    out, tag = send_literals(m, b'APPEND out CATENATE (', [(b'TEXT ', b'Subject: rel\r\n\r\n')], b' URL ";UID=1/;SECTION=1")')
+    assert b' OK' in tag, tag
+    before = count(md, 'out')
+    for url in (b'/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=1' % (v + 1), b'/INBOX/;UID=99', b'/INBOX/../../etc/;UID=1',
+                b'/IN%zzBOX/;UID=1', b'/INBOX/;UID=0', b'/INBOX/;UID=1/;SECTION=9.9.HEADER.FIELDS (', b'/Nope/;UID=1', b'garbage'):
+        out, tag = send_literals(m, b'APPEND out CATENATE (', [(b'TEXT ', b'Subject: x\r\n\r\n')], b' URL "' + url + b'")')
+        assert b' NO [BADURL' in tag or b' BAD ' in tag, (url, tag)
+    # a URL to a message another session expunged
+    o = conn(port)
+    ok(o.select('INBOX'))
+    ok(o.store('1', '+FLAGS', r'(\Deleted)'))
+    ok(o.expunge())
+    out, tag = send_literals(m, b'APPEND out CATENATE (', [(b'TEXT ', b'Subject: x\r\n\r\n')], b' URL "/INBOX/;UID=1/;SECTION=1")')
+    assert b' NO [BADURL /INBOX/;UID=1/;SECTION=1]' in tag, tag
+    tag = m._new_tag()
+    m.send(tag + b' APPEND out CATENATE (' + b' '.join([b'URL "/out/;UID=1"'] * 101) + b')\r\n')
+    l = m.readline()
+    while not l.startswith(tag):
+        l = m.readline()
+    assert b'NO [LIMIT]' in l, l
+    assert count(md, 'out') == before and not os.listdir(os.path.join(md, 'tmp')), os.listdir(os.path.join(md, 'tmp'))
+    m.logout(); o.logout()
+
+
 if __name__ == '__main__':
     main(globals())
