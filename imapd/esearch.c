@@ -8,15 +8,22 @@
 #include "io.h"
 #include "search.h"
 
-/* partial-range: "a:b" or "-a:-b" (RFC 9394 5), either order. */
-static int p_partial(pcur *p, sret *r)
+int p_partial(pcur *p, int64_t *lo, int64_t *hi)
 {
   uint32_t a, b;
   int neg = p_char(p, '-');
   if (!p_nz_number(p, &a) || !p_char(p, ':') || (neg && !p_char(p, '-')) || !p_nz_number(p, &b)) return 0;
   int64_t x = neg ? -(int64_t)a : a, y = neg ? -(int64_t)b : b;
-  r->plo = x < y ? x : y; r->phi = x < y ? y : x;
+  *lo = x < y ? x : y; *hi = x < y ? y : x;
   return 1;
+}
+
+void partial_span(int64_t plo, int64_t phi, size_t n, size_t *first, size_t *last)
+{
+  int64_t lo = plo < 0 ? (int64_t)n + plo + 1 : plo, hi = phi < 0 ? (int64_t)n + phi + 1 : phi;
+  if (lo < 1) lo = 1;
+  if (hi > (int64_t)n) hi = (int64_t)n;
+  *first = (size_t)lo; *last = lo > hi ? 0 : (size_t)hi;
 }
 
 int search_return(pcur *p, sret *r)
@@ -36,7 +43,7 @@ int search_return(pcur *p, sret *r)
       return 0;
     }
     if (r->ret & bit) { resp("BAD RETURN option given twice"); return 0; }
-    if (bit == R_PARTIAL && (!p_sp(p) || !p_partial(p, r))) { resp("BAD Syntax: PARTIAL first:last"); return 0; }
+    if (bit == R_PARTIAL && (!p_sp(p) || !p_partial(p, &r->plo, &r->phi))) { resp("BAD Syntax: PARTIAL first:last"); return 0; }
     if (!(bit & (R_UPDATE | R_CONTEXT))) others = 1;
     r->ret |= bit;
   }
@@ -69,14 +76,13 @@ void esearch_put(sret const *r, int uid, uint32_t const *v, size_t n, uint64_t m
   if (n && (r->ret & R_ALL)) { io_puts(" ALL "); put_numset(v, n); }
   if (r->ret & R_PARTIAL) {
     /* positions counted from the end when negative; the range as asked */
-    int64_t lo = r->plo < 0 ? (int64_t)n + r->plo + 1 : r->plo, hi = r->phi < 0 ? (int64_t)n + r->phi + 1 : r->phi;
+    size_t lo, hi;
+    partial_span(r->plo, r->phi, n, &lo, &hi);
     io_puts(" PARTIAL (");
     if (r->plo < 0) { io_puts("-"); io_putu((uint64_t)-r->phi); io_puts(":-"); io_putu((uint64_t)-r->plo); }
     else { io_putu((uint64_t)r->plo); io_puts(":"); io_putu((uint64_t)r->phi); }
-    if (lo < 1) lo = 1;
-    if (hi > (int64_t)n) hi = (int64_t)n;
     if (lo > hi) io_puts(" NIL)");
-    else { io_puts(" "); put_numset(v + lo - 1, (size_t)(hi - lo + 1)); io_puts(")"); }
+    else { io_puts(" "); put_numset(v + lo - 1, hi - lo + 1); io_puts(")"); }
   }
   if (modseq) { io_puts(" MODSEQ "); io_putu(modseq); }
   io_puts("\r\n");

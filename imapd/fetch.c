@@ -14,6 +14,7 @@
 #include "imapd.h"
 #include "io.h"
 #include "mime.h"
+#include "search.h"
 
 #define FA_UID 1
 #define FA_FLAGS 2
@@ -27,6 +28,8 @@
 #define FA_BINARYSIZE 10
 #define FA_MODSEQ 11       /* CONDSTORE; needs no file */
 #define FA_SAVEDATE 12     /* RFC 8514; from the file name */
+#define FA_EMAILID 13      /* RFC 8474 */
+#define FA_THREADID 14
 
 typedef struct {
   int type;
@@ -158,6 +161,8 @@ static int parse_att(pcur *p, fatt *a, size_t *foff)
   else if (strcase_eq(w.s, w.len, "BODYSTRUCTURE")) a->type = FA_BODYSTRUCTURE;
   else if (strcase_eq(w.s, w.len, "MODSEQ")) a->type = FA_MODSEQ;
   else if (strcase_eq(w.s, w.len, "SAVEDATE")) a->type = FA_SAVEDATE;
+  else if (strcase_eq(w.s, w.len, "EMAILID")) a->type = FA_EMAILID;
+  else if (strcase_eq(w.s, w.len, "THREADID")) a->type = FA_THREADID;
   else if (strcase_eq(w.s, w.len, "RFC822")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_ALL; set_label(a, "RFC822", 6); }
   else if (strcase_eq(w.s, w.len, "RFC822.HEADER")) { a->type = FA_SECTION; a->peek = 1; a->sec.what = MIME_SEC_HEADER; set_label(a, "RFC822.HEADER", 13); }
   else if (strcase_eq(w.s, w.len, "RFC822.TEXT")) { a->type = FA_SECTION; a->sec.what = MIME_SEC_TEXT; set_label(a, "RFC822.TEXT", 11); }
@@ -256,7 +261,7 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int
   mfile f;
   int need_file = 0, need_flags = 0;
   for (size_t i = 0; i < n; i++)
-    if ((atts[i].type >= FA_ENVELOPE && atts[i].type < FA_MODSEQ) || atts[i].type == FA_INTERNALDATE) need_file = 1;
+    if ((atts[i].type >= FA_ENVELOPE && atts[i].type < FA_MODSEQ) || atts[i].type == FA_INTERNALDATE || atts[i].type == FA_EMAILID) need_file = 1;
   memset(&f, 0, sizeof f);
   /* RFC 2180 4.1: what the view still knows of an expunged message is sent,
    * the rest is left out */
@@ -292,6 +297,13 @@ static int fetch_one(size_t idx, fatt *atts, size_t n, int uid, int setseen, int
       case FA_UID: io_puts("UID "); io_putu(m->uid); break;
       case FA_FLAGS: io_puts("FLAGS "); put_flags(&S.mb, m->flags, m->kw); break;
       case FA_MODSEQ: put_modseq(m); break;
+      case FA_EMAILID: {
+        char id[26];
+        if (!msg_emailid(&S.mb, m, id)) { ok = 0; break; }
+        io_puts("EMAILID ("); io_puts(id); io_puts(")");
+        break;
+      }
+      case FA_THREADID: io_puts("THREADID NIL"); break;
       case FA_SAVEDATE: {
         int64_t sv = msg_savedate(&S.mb, m);
         io_puts("SAVEDATE ");
@@ -376,16 +388,19 @@ int c_fetch(pcur *p, int uid)
     if (!n) { resp("BAD Empty FETCH item list"); return 1; }
   }
   /* RFC 4466 fetch modifiers: CHANGEDSINCE and (UID FETCH, QRESYNC) VANISHED */
-  uint64_t since = 0; int changedsince = 0, vanished = 0;
+  uint64_t since = 0; int changedsince = 0, vanished = 0, partial = 0;
+  int64_t plo = 0, phi = 0;
   if (p_sp(p)) {
     int ok = p_char(p, '(');
     for (int first = 1; ok && !p_char(p, ')'); first = 0) {
       if (!first && !p_sp(p)) ok = 0;
       else if (!changedsince && p_word(p, "CHANGEDSINCE")) ok = changedsince = p_sp(p) && p_modseq(p, 1, &since);
       else if (!vanished && p_word(p, "VANISHED")) vanished = 1;
+      /* PARTIAL (RFC 9394 3): a window of the messages the set gives */
+      else if (!partial && uid && p_word(p, "PARTIAL")) ok = partial = p_sp(p) && p_partial(p, &plo, &phi);
       else ok = 0;
     }
-    if (!ok || (!changedsince && !vanished)) { resp("BAD Syntax: FETCH set items (CHANGEDSINCE modseq [VANISHED])"); return 1; }
+    if (!ok || (!changedsince && !vanished && !partial)) { resp("BAD Syntax: FETCH set items (CHANGEDSINCE modseq [VANISHED] / PARTIAL range)"); return 1; }
     /* RFC 7162 3.2.6 */
     if (vanished && (!uid || !S.qresync || !changedsince)) { resp("BAD VANISHED needs UID FETCH, ENABLE QRESYNC and CHANGEDSINCE"); return 1; }
   }
@@ -400,9 +415,17 @@ int c_fetch(pcur *p, int uid)
   int setseen = 0;
   if (!S.readonly) for (size_t i = 0; i < n; i++) if ((atts[i].type == FA_SECTION || atts[i].type == FA_BINARY) && !atts[i].peek) setseen = 1;
   int failed = 0, cte = 0, notsingle = 0, gone = 0;
-  for (size_t i = 0; i < S.mb.n; i++) {
+  size_t pfirst = 1, plast = SIZE_MAX, pos = 0;
+  if (partial) {
+    size_t total = 0;
+    for (size_t i = 0; i < S.mb.n; i++)
+      if (msg_in_set(&ss, uid, i) && !(changedsince && S.mb.m[i].modseq <= since)) total++;
+    partial_span(plo, phi, total, &pfirst, &plast);
+  }
+  for (size_t i = 0; i < S.mb.n && pos < plast && !io_abandoned(); i++) {
     if (!msg_in_set(&ss, uid, i)) continue;
     if (changedsince && S.mb.m[i].modseq <= since) continue;
+    if (++pos < pfirst) continue;
     int r = fetch_one(i, atts, n, uid, setseen, changedsince);
     if (r == -1) cte = 1; else if (r == -2) notsingle = 1; else if (r == FETCH_GONE) gone = 1; else if (r <= 0) failed = 1;
   }

@@ -137,14 +137,32 @@ int c_create(pcur *p, int uid)
 {
   (void)uid;
   pstr n;
-  char dir[4500];
-  if (!p_sp(p) || !p_astring(p, &n) || !p_eol(p)) { resp("BAD Syntax: CREATE mailbox"); return 1; }
+  char dir[4500], use[128];
+  if (!p_sp(p) || !p_astring(p, &n)) { resp("BAD Syntax: CREATE mailbox"); return 1; }
+  use[0] = 0;
+  /* CREATE-SPECIAL-USE (RFC 6154 3): CREATE name (USE (\Sent ...)) */
+  if (p_sp(p)) {
+    int r = p_char(p, '(') && p_word(p, "USE") && p_sp(p) ? special_use_parse(p, use, sizeof use) : 0;
+    if (r < 0) { resp("NO [USEATTR] Unknown special-use attribute"); return 1; }
+    if (!r || !p_char(p, ')')) { resp("BAD Syntax: CREATE mailbox (USE (attributes))"); return 1; }
+  }
+  if (!p_eol(p)) { resp("BAD Syntax: CREATE mailbox"); return 1; }
   if (n.len && n.s[n.len - 1] == '.') n.len--;    /* "a." only says a will have children */
   if (is_inbox(n.s, n.len)) { resp("NO [ALREADYEXISTS] INBOX always exists"); return 1; }
   if (!folder_dir(n.s, n.len, dir, sizeof dir) || memchr(n.s, '*', n.len) || memchr(n.s, '%', n.len)) { resp("NO [CANNOT] Invalid mailbox name"); return 1; }
   if (maildir_exists(dir)) { resp("NO [ALREADYEXISTS] Mailbox exists"); return 1; }
   if (maildir_make(dir, 1) < 0) { respf("NO [SERVERBUG] Cannot create: %s", strerror(errno)); return 1; }
-  resp("OK CREATE completed");
+  if (use[0] && !special_use_write(dir, use)) {
+    rm_rf(dir);   /* (RFC 6154 3: not made, when its use cannot be kept) */
+    resp("NO [SERVERBUG] Cannot keep the special use"); return 1;
+  }
+  /* its uid list now, for its MAILBOXID (RFC 8474 4.1) */
+  mbox mb;
+  char g[33];
+  memset(&mb, 0, sizeof mb);
+  if (mbox_open(&mb, dir, 0) > 0) mbox_free(&mb);
+  if (mailbox_guid(dir, g)) respf("OK [MAILBOXID (F%s)] CREATE completed", g);
+  else resp("OK CREATE completed");
   return 1;
 }
 
@@ -266,6 +284,7 @@ int c_unsubscribe(pcur *p, int uid) { (void)uid; return subscribe(p, 0); }
 #define ST_SIZE 32
 #define ST_DELETED 64
 #define ST_HIGHESTMODSEQ 128
+#define ST_MAILBOXID 256
 
 int parse_status_items(pcur *p, unsigned *items)
 {
@@ -283,6 +302,7 @@ int parse_status_items(pcur *p, unsigned *items)
     else if (strcase_eq(a.s, a.len, "SIZE")) *items |= ST_SIZE;
     else if (strcase_eq(a.s, a.len, "DELETED")) *items |= ST_DELETED;
     else if (strcase_eq(a.s, a.len, "HIGHESTMODSEQ")) *items |= ST_HIGHESTMODSEQ;
+    else if (strcase_eq(a.s, a.len, "MAILBOXID")) *items |= ST_MAILBOXID;
     else return 0;
   }
   return *items != 0;
@@ -312,6 +332,7 @@ int put_status(char const *name, char const *dir, unsigned items)
   ITEM(ST_DELETED, "DELETED", deleted)
   ITEM(ST_HIGHESTMODSEQ, "HIGHESTMODSEQ", mb.hms)
 #undef ITEM
+  if (items & ST_MAILBOXID) { if (sp) io_put(" ", 1); put_mailboxid(dir); }
   io_puts(")\r\n");
   mbox_free(&mb);
   return 1;
@@ -334,8 +355,55 @@ int c_status(pcur *p, int uid)
   return 1;
 }
 
+/* --- special use (RFC 6154) ------------------------------------------------ */
+
+/* The attributes a folder may be given, in the order they are written. */
+static char const *const uses[] = { "\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash" };
+
+int special_use_parse(pcur *p, char *out, size_t len)
+{
+  unsigned bits = 0;
+  if (!p_char(p, '(')) return 0;
+  for (int first = 1; !p_char(p, ')'); first = 0) {
+    pstr f;
+    if ((!first && !p_sp(p)) || !p_flag(p, &f)) return 0;
+    size_t i;
+    for (i = 0; i < sizeof uses / sizeof *uses; i++) if (strcase_eq(f.s, f.len, uses[i])) break;
+    if (i == sizeof uses / sizeof *uses) return -1;
+    bits |= 1u << i;
+  }
+  if (!bits) return 0;
+  out[0] = 0;
+  for (size_t i = 0; i < sizeof uses / sizeof *uses; i++)
+    if (bits & (1u << i)) { if (out[0]) strncat(out, " ", len - strlen(out) - 1); strncat(out, uses[i], len - strlen(out) - 1); }
+  return 1;
+}
+
+/* A folder's own special use lives in "pochta-specialuse" in it (one line). */
+int special_use_write(char const *dir, char const *use)
+{
+  char p[4700];
+  snprintf(p, sizeof p, "%s/pochta-specialuse", dir);
+  char line[160];
+  int n = snprintf(line, sizeof line, "%s\n", use);
+  return openwritenclose_suffix(p, line, (size_t)n, ".tmp");
+}
+
 char const *special_of(char const *name)
 {
+  static char buf[128];
+  char p[4700];
   for (int i = 0; i < 5; i++) if (!strcmp(name, special_use[i][0])) return special_use[i][1];
-  return 0;
+  if (!strcmp(name, "INBOX") || snprintf(p, sizeof p, "%s/.%s/pochta-specialuse", S.root, name) >= (int)sizeof p) return 0;
+  int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t r = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (r <= 1 || buf[0] != '\\') return 0;
+  buf[r] = 0;
+  char *nl = strchr(buf, '\n');
+  if (nl) *nl = 0;
+  /* (only what CREATE writes: attributes and spaces) */
+  for (char *c = buf; *c; c++) if (!(*c == ' ' || *c == '\\' || (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z'))) return 0;
+  return buf;
 }

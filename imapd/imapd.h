@@ -97,8 +97,13 @@ int folder_name_ok(char const *s, size_t n);
 char **folders_all(size_t *count);
 char **subs_read(size_t *count);
 void folders_free(char **v);
-/* The SPECIAL-USE attribute of a folder name, or NULL. */
+/* The SPECIAL-USE attributes of a folder name ("\\Sent", the fixed ones by
+ * name, others as CREATE (USE ...) gave them), or NULL. */
 char const *special_of(char const *name);
+/* CREATE (USE (...)): "(\\Sent ...)" into out, space-separated: 1, 0 syntax,
+ * -1 an attribute that is not one (USEATTR). Keep them for the folder dir. */
+int special_use_parse(pcur *p, char *out, size_t len);
+int special_use_write(char const *dir, char const *use);
 /* STATUS items "(MESSAGES ...)" into bits; "* STATUS" of a folder: 1, 0 no
  * such folder, -1 error. */
 int parse_status_items(pcur *p, unsigned *items);
@@ -132,6 +137,12 @@ int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pc
 int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
 int c_id(pcur *, int), c_namespace(pcur *, int), c_compress(pcur *, int);
 int c_sort(pcur *, int), c_thread(pcur *, int), c_cancelupdate(pcur *, int);
+
+/* objectid.c (RFC 8474): the EMAILID of message m into out (26 octets): 1,
+ * or 0 when its file cannot be read; "MAILBOXID (id)" of the folder dir
+ * (nothing when it has no uid list yet). */
+int msg_emailid(mbox *mb, msg *m, char *out);
+void put_mailboxid(char const *dir);
 
 /* imapurl.c: append to fd the octets the IMAP URL s[0..n) names (CATENATE),
  * stored with LF line ends, adding them to *total, at most max in all.

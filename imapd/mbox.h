@@ -216,6 +216,9 @@ uint32_t uidvalidity_new(char const *dir);
 /* Before the folder dir goes away or changes its name (DELETE, RENAME): its
  * UIDVALIDITY counts as handed out, so its old name never gets it again. */
 void uidvalidity_seen(char const *dir);
+/* The folder's GUID (its uid list's G field, 32 hex digits) into out (33
+ * octets): its MAILBOXID (RFC 8474), kept across RENAME. 1 ok, 0 none yet. */
+int mailbox_guid(char const *dir, char *out);
 
 /* Does dir hold a Maildir (cur/ new/ tmp/)? */
 int maildir_exists(char const *dir);

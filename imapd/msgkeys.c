@@ -46,19 +46,6 @@ static int keep(uint32_t *off, stralloc const *s)
   return stralloc_catb(&pool, s->s ? s->s : "", s->len) && stralloc_0(&pool);
 }
 
-/* The header block: up to and with the first empty line. */
-static size_t header_len(char const *d, size_t len)
-{
-  for (size_t i = 0; i + 1 < len; i++) {
-    char const *nl = memchr(d + i, '\n', len - i - 1);
-    if (!nl) break;
-    i = (size_t)(nl - d);
-    if (d[i + 1] == '\n') return i + 2;
-    if (d[i + 1] == '\r' && i + 2 < len && d[i + 2] == '\n') return i + 3;
-  }
-  return len;
-}
-
 mkeys *msgkeys(size_t idx, unsigned want)
 {
   msg *m = &S.mb.m[idx];
@@ -95,7 +82,7 @@ mkeys *msgkeys(size_t idx, unsigned want)
   }
   if (fd >= 0) close(fd);
   /* (a message gone since, or unreadable, sorts with empty keys) */
-  int ok = mime_parse(&t, data, header_len(data, len));
+  int ok = mime_parse(&t, data, mime_header_len(data, len));
   stralloc s = STRALLOC_ZERO, s2 = STRALLOC_ZERO;
   static char const *const field[MK_NSTR] = { 0, "From", "To", "Cc", "From", "To" };
   for (int i = 0; ok && i < MK_NSTR; i++) {

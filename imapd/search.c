@@ -19,7 +19,7 @@
 enum { K_ALL, K_FLAG, K_UNFLAG, K_KW, K_UNKW, K_NEW, K_OLD, K_RECENT, K_LARGER, K_SMALLER,
        K_BEFORE, K_ON, K_SINCE, K_SBEFORE, K_SON, K_SSINCE, K_HEADER, K_BODY, K_TEXT,
        K_UID, K_SEQ, K_NOT, K_OR, K_AND, K_MODSEQ, K_OLDER, K_YOUNGER,
-       K_SVBEFORE, K_SVON, K_SVSINCE, K_NONE };
+       K_SVBEFORE, K_SVON, K_SVSINCE, K_EMAILID, K_NONE };
 
 #define MAXNODES 512
 #define MAXDEPTH 32
@@ -181,6 +181,15 @@ static int p_key(pcur *p, prog *g, int depth)
     return k;
   }
   if (strcase_eq(w.s, w.len, "SAVEDATESUPPORTED")) return newnode(g, K_ALL);
+  /* OBJECTID (RFC 8474 6): EMAILID matches its copies, THREADID nothing */
+  if (strcase_eq(w.s, w.len, "EMAILID") || strcase_eq(w.s, w.len, "THREADID")) {
+    pstr id;
+    if (!p_sp(p) || !p_atom(p, &id) || id.len > 255) return -1;
+    if ((w.s[0] | 32) == 't') return newnode(g, K_NONE);
+    if ((k = newnode(g, K_EMAILID)) < 0) return -1;
+    g->n[k].s2 = keepstr(g, id.s, id.len); g->n[k].l2 = id.len;
+    return k;
+  }
   for (size_t i = 0; i < sizeof dates / sizeof *dates; i++)
     if (strcase_eq(w.s, w.len, dates[i].n)) {
       int64_t d;
@@ -318,6 +327,8 @@ static int eval(prog *g, int k, ectx *c, int uidmode)
       int64_t d = sv / 86400;
       return n->type == K_SVBEFORE ? d < n->day : n->type == K_SVON ? d == n->day : d >= n->day;
     }
+    case K_EMAILID: { char id[26]; return n->l2 == 25 && msg_emailid(&S.mb, m, id) && !memcmp(id, n->s2, 25); }
+    case K_NONE: return 0;
     case K_UID: return seqset_has(&n->ss, m->uid, S.mb.n ? S.mb.m[S.mb.n - 1].uid : 0);
     case K_SEQ: return seqset_has(&n->ss, (uint32_t)c->idx + 1, (uint32_t)S.mb.n);
     case K_MODSEQ: return m->modseq >= n->ms;
@@ -348,7 +359,7 @@ sprog *search_compile(pcur *p)
   for (int i = 0; i < g->nn; i++) {
     node *n = &g->n[i];
     if (n->type == K_UID || n->type == K_SEQ) n->ss.r = g->ranges + (size_t)(uintptr_t)n->ss.r;
-    if (n->type == K_HEADER || n->type == K_BODY || n->type == K_TEXT) {
+    if (n->type == K_HEADER || n->type == K_BODY || n->type == K_TEXT || n->type == K_EMAILID) {
       if (n->s1) n->s1 = g->strs.s + (size_t)(uintptr_t)n->s1 - 1;
       n->s2 = g->strs.s + (size_t)(uintptr_t)n->s2 - 1;
     }

@@ -37,6 +37,10 @@ typedef struct {
   unsigned ret;        /* R_* asked for; 0: no RETURN (plain SEARCH/SORT answer) */
   int64_t plo, phi;    /* PARTIAL: positions lo..hi, 1-based, or negative from the end */
 } sret;
+/* partial-range (RFC 9394): "a:b" or "-a:-b", either order, into lo <= hi. */
+int p_partial(pcur *p, int64_t *lo, int64_t *hi);
+/* Positions first..last (1-based; last 0: none) of n results in the range. */
+void partial_span(int64_t plo, int64_t phi, size_t n, size_t *first, size_t *last);
 /* After "RETURN ": the option list "(...)". 1 ok, 0 BAD (reply set). */
 int search_return(pcur *p, sret *r);
 /* The ESEARCH response of a result (numbers or UIDs, in order). */

@@ -103,6 +103,8 @@ static int do_select(pcur *p, int rw)
   if (unseen && !S.rev2) { io_puts("* OK [UNSEEN "); io_putu(unseen); io_puts("] First unseen\r\n"); }
   io_puts("* OK [UIDVALIDITY "); io_putu(mb.uidvalidity); io_puts("] UIDs valid\r\n");
   io_puts("* OK [UIDNEXT "); io_putu(mb.uidnext); io_puts("] Predicted next UID\r\n");
+  char guid[33];
+  if (mailbox_guid(mb.dir, guid)) { io_puts("* OK [MAILBOXID (F"); io_puts(guid); io_puts(")] Ok\r\n"); }
   if (S.condstore) { io_puts("* OK [HIGHESTMODSEQ "); io_putu(mb.hms); io_puts("] Highest\r\n"); }
   if (S.rev2) { io_puts("* LIST () \".\" "); io_putstr(c, strlen(c)); io_puts("\r\n"); }
   if (qr && q.uidvalidity == mb.uidvalidity) qresync_report(&q);

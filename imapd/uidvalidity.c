@@ -81,3 +81,21 @@ void uidvalidity_seen(char const *dir)
   unsigned long x = strtoul(v + 2, 0, 10);
   if (x && x < 0xffffffffu) counter(dir, (uint32_t)x);
 }
+
+int mailbox_guid(char const *dir, char *out)
+{
+  char p[4800], head[256];
+  snprintf(p, sizeof p, "%s/dovecot-uidlist", dir);
+  int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t r = read(fd, head, sizeof head - 1);
+  close(fd);
+  if (r < 3 || head[0] != '3' || head[1] != ' ') return 0;
+  head[r] = 0;
+  char *nl = strchr(head, '\n');
+  if (nl) *nl = 0;
+  /* the G field: 32 hex digits Dovecot and pochta write when they make the list */
+  for (char *c = head + 2; c; c = strchr(c, ' '), c = c ? c + 1 : 0)
+    if (*c == 'G' && strspn(c + 1, "0123456789abcdef") >= 32) { memcpy(out, c + 1, 32); out[32] = 0; return 1; }
+  return 0;
+}

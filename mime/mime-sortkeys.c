@@ -36,6 +36,19 @@ static int casemap(stralloc *out, char const *s, size_t len)
   return ok && stralloc_0(out) && (out->len--, 1);
 }
 
+/* The header block: up to and with the first empty line. */
+size_t mime_header_len(char const *d, size_t len)
+{
+  for (size_t i = 0; i + 1 < len; i++) {
+    char const *nl = memchr(d + i, '\n', len - i - 1);
+    if (!nl) break;
+    i = (size_t)(nl - d);
+    if (d[i + 1] == '\n') return i + 2;
+    if (d[i + 1] == '\r' && i + 2 < len && d[i + 2] == '\n') return i + 3;
+  }
+  return len;
+}
+
 /* --- the base subject (RFC 5256 2.1) -------------------------------------- */
 
 static int ieq(char const *s, size_t len, size_t at, char const *w)

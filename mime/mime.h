@@ -225,6 +225,9 @@ int mime_header_decode(stralloc *out, char const *s, size_t len);
  *   valid one), and refs: the ids of References, else the first of
  *   In-Reply-To, each NUL-terminated. */
 int mime_key_subject(stralloc *out, mime_tree const *t, int *refwd);
+/* The length of the header block of data: up to and with its first empty
+ * line (all of it when there is none). Parsing that alone gives the keys. */
+size_t mime_header_len(char const *d, size_t len);
 int mime_key_address(stralloc *out, mime_tree const *t, char const *field, int display);
 int mime_key_date(int64_t *utc, mime_tree const *t);
 int mime_key_ids(stralloc *msgid, stralloc *refs, mime_tree const *t);

@@ -17,3 +17,6 @@ ext() { run timeout 120 python3 "$TESTS_DIR/imapd/ext.py" "$1" "$IMAP_PORT" "$MD
 @test "imapd-extensions: WITHIN, SAVEDATE, STATUS SIZE" { ext within_savedate_size; }
 @test "imapd-extensions: MULTIAPPEND all or none, big literals, limits" { ext multiappend; }
 @test "imapd-extensions: CATENATE text and URL parts; bad, outside and expunged URLs" { ext catenate; }
+@test "imapd-extensions: OBJECTID: MAILBOXID, EMAILID of copies, SEARCH EMAILID" { ext objectid; }
+@test "imapd-extensions: CREATE-SPECIAL-USE, kept by RENAME, USEATTR" { ext create_special_use; }
+@test "imapd-extensions: UID FETCH (PARTIAL range)" { ext fetch_partial; }

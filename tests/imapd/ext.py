@@ -294,6 +294,76 @@ def s_within_savedate_size(port, md):
     m.logout()
 
 
+def s_objectid(port, md):
+    """OBJECTID (RFC 8474): MAILBOXID in CREATE, SELECT and STATUS, kept by
+    RENAME, new after DELETE+CREATE; EMAILID the same for copies and moves,
+    different for another message; SEARCH EMAILID; THREADID NIL."""
+    m = conn(port)
+    typ, d = m.create('obj')
+    assert typ == 'OK' and re.search(rb'\[MAILBOXID \((F[0-9a-f]{32})\)\]', d[0]), d
+    mid = re.search(rb'MAILBOXID \((F[0-9a-f]{32})\)', d[0]).group(1)
+    ok(m.append('obj', None, None, mail('one').replace('\n', '\r\n').encode()))
+    ok(m.append('obj', None, None, mail('two').replace('\n', '\r\n').encode()))
+    st = ok(m.status('obj', '(MAILBOXID MESSAGES)'))[0]
+    assert b'MAILBOXID (' + mid + b')' in st, st
+    ok(m.rename('obj', 'obj2'))
+    assert b'MAILBOXID (' + mid + b')' in ok(m.status('obj2', '(MAILBOXID)'))[0]
+    ok(m.select('obj2'))
+    assert any(b'MAILBOXID (' + mid + b')' in x for x in m.untagged_responses.get('OK', [])), m.untagged_responses
+    d = ok(m.fetch('1:2', '(EMAILID THREADID)'))
+    ids = [re.search(rb'EMAILID \((M[0-9a-f]{24})\)', x).group(1) for x in d]
+    assert ids[0] != ids[1] and all(b'THREADID NIL' in x for x in d), d
+    ok(m.copy('1', 'INBOX'))
+    ok(m._simple_command('MOVE', '2', 'INBOX'))
+    ok(m.select('INBOX'))
+    d = ok(m.fetch('1:2', '(EMAILID)'))
+    assert [re.search(rb'EMAILID \((M[0-9a-f]{24})\)', x).group(1) for x in d] == ids, (d, ids)
+    assert ok(m.search(None, 'EMAILID', ids[1].decode()))[0].split() == [b'2']
+    assert ok(m.search(None, 'THREADID', 'T1'))[0].split() == []
+    ok(m.delete('obj2'))
+    typ, d = m.create('obj2')
+    assert mid not in d[0], d
+    m.logout()
+
+
+def s_create_special_use(port, md):
+    """CREATE-SPECIAL-USE (RFC 6154): CREATE name (USE (\\Sent \\Archive))
+    shows in LIST and LIST (SPECIAL-USE), survives RENAME; an unknown
+    attribute is NO [USEATTR] and makes nothing."""
+    m = conn(port)
+    out, tag = raw(m, b'CREATE "Outbox" (USE (\\Sent \\Archive))')
+    assert b' OK' in tag, tag
+    out, tag = raw(m, b'LIST (SPECIAL-USE) "" "Out*"')
+    assert out == [b'* LIST (\\HasNoChildren \\Archive \\Sent) "." "Outbox"'], out
+    ok(m.rename('Outbox', 'SentMail'))
+    out, tag = raw(m, b'LIST "" "SentMail" RETURN (SPECIAL-USE)')
+    assert b'\\Sent' in out[0], out
+    out, tag = raw(m, b'CREATE "Weird" (USE (\\Bogus))')
+    assert b'NO [USEATTR]' in tag, tag
+    out, tag = raw(m, b'CREATE "Weird" (USE ())')
+    assert b' BAD ' in tag, tag
+    assert not os.path.exists(os.path.join(md, '.Weird'))
+    m.logout()
+
+
+def s_fetch_partial(port, md):
+    """PARTIAL (RFC 9394): UID FETCH ... (PARTIAL range), from the start and
+    from the end; only for UID FETCH."""
+    m = conn(port)
+    for i in range(10):
+        ok(m.append('INBOX', None, None, mail('p%d' % i).replace('\n', '\r\n').encode()))
+    ok(m.select('INBOX'))
+    out, tag = raw(m, b'UID FETCH 1:* (FLAGS) (PARTIAL -1:-3)')
+    assert [numbers(l)[0] for l in out] == [8, 9, 10], out
+    out, tag = raw(m, b'UID FETCH 3:* (UID) (PARTIAL 2:4)')
+    assert [numbers(l)[1] for l in out] == [4, 5, 6], out
+    out, tag = raw(m, b'UID FETCH 1:* (UID) (PARTIAL 20:30)')
+    assert out == [] and b' OK' in tag, (out, tag)
+    out, tag = raw(m, b'FETCH 1:* (UID) (PARTIAL 1:2)')
+    assert b' BAD ' in tag, tag
+    m.logout()
+
+
 # ---------------------------------------------------------------- APPEND
 
 def send_literals(m, head, parts, tail=b''):
