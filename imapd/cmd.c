@@ -51,6 +51,7 @@ static struct { char const *verb; int states; cmd_fn fn; } const table[] = {
   { "SORT", S_SELECTED, c_sort },
   { "THREAD", S_SELECTED, c_thread },
   { "CANCELUPDATE", S_SELECTED, c_cancelupdate },
+  { "NOTIFY", S_AUTH | S_SELECTED, c_notify },
 };
 
 void resp(char const *s) { S.resp.len = 0; stralloc_cats(&S.resp, s); }
@@ -72,7 +73,7 @@ void logf_(char const *fmt, ...)
 static char const caps_base[] = "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE CONDSTORE QRESYNC";
 static char const caps_auth[] = " UIDPLUS MOVE SPECIAL-USE UNSELECT CHILDREN LIST-EXTENDED LIST-STATUS ESEARCH BINARY COMPRESS=DEFLATE"
   " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT WITHIN SAVEDATE STATUS=SIZE"
-  " MULTIAPPEND CATENATE OBJECTID CREATE-SPECIAL-USE PARTIAL";
+  " MULTIAPPEND CATENATE OBJECTID CREATE-SPECIAL-USE PARTIAL NOTIFY";
 
 void caps(void)
 {
@@ -452,6 +453,7 @@ void sess_unselect(void)
   if (S.state == S_SELECTED) mbox_free(&S.mb);
   S.state = S_AUTH;
   S.selname[0] = 0;
+  notify_selected();
 }
 
 /* --- dispatcher ----------------------------------------------------------- */
@@ -479,6 +481,7 @@ int cmd_run(stralloc *cmd)
   if (S.state == S_SELECTED) mbox_find_done(&S.mb);
   if (!S.resp.len) return go;   /* the handler answered itself (STARTTLS, IDLE) */
   if (S.state == S_SELECTED && go && S.resp.s[0] != 'B') sess_update(!S.expunge_held);
+  if (go && notify_on()) notify_check(0);
   io_puts(tagbuf); io_put(" ", 1); io_put(S.resp.s, S.resp.len); io_puts("\r\n");
   return go;
 }

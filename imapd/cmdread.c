@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "imapd.h"
@@ -55,8 +56,31 @@ static stralloc line = STRALLOC_ZERO;
 
 static int read_cmd(stralloc *cmd);
 
+/* With NOTIFY on, the wait for a command is also a wait for what to tell:
+ * 1 the client sent something, 0 it left, -2 the idle timeout passed. */
+static int notify_wait(void)
+{
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    int64_t left = (int64_t)io_timeout * 1000 - ((int64_t)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+    if (left <= 0) { io_timed_out = 1; return -2; }
+    int fd = notify_fd();
+    int r = io_wait(fd, fd >= 0 || left < NOTIFY_POLL_MS ? (int)left : NOTIFY_POLL_MS);
+    if (r == 1) return 1;
+    if (r < 0) return 0;
+    if (r == 2) notify_drain();
+    notify_check(1);
+  }
+}
+
 int cmd_read(stralloc *cmd)
 {
+  if (notify_on()) {
+    int w = notify_wait();
+    if (w <= 0) return w ? -2 : 0;
+  }
   /* the command's deadlines run from its first octets to its last (io.h) */
   io_cmd_begin();
   int r = read_cmd(cmd);

@@ -84,6 +84,18 @@ void uidset_end(stralloc *sa, uint32_t last, uint32_t start);
  * since modseq `since` (it is not below HIGHESTMODSEQ). */
 void put_vanished_earlier(seqset const *ss, uint64_t since);
 
+/* notify.c: NOTIFY (RFC 5465). notify_check tells what changed in the
+ * mailboxes asked for (between: no command is running, so the selected
+ * mailbox's changes go too); notify_fd is the descriptor that wakes it (-1:
+ * none, look every NOTIFY_POLL_MS); notify_drain empties it; notify_selected
+ * after SELECT, EXAMINE, CLOSE, UNSELECT. */
+#define NOTIFY_POLL_MS 30000
+void notify_check(int between);
+int notify_on(void);
+int notify_fd(void);
+void notify_drain(void);
+void notify_selected(void);
+
 /* Report changes of the selected mailbox as untagged responses. */
 void sess_update(int allow_expunge);
 void sess_unselect(void);
@@ -136,7 +148,7 @@ int c_check(pcur *, int), c_close(pcur *, int), c_unselect(pcur *, int), c_expun
 int c_search(pcur *, int), c_fetch(pcur *, int), c_store(pcur *, int), c_copy(pcur *, int);
 int c_move(pcur *, int), c_uid(pcur *, int), c_idle(pcur *, int), c_enable(pcur *, int);
 int c_id(pcur *, int), c_namespace(pcur *, int), c_compress(pcur *, int);
-int c_sort(pcur *, int), c_thread(pcur *, int), c_cancelupdate(pcur *, int);
+int c_sort(pcur *, int), c_thread(pcur *, int), c_cancelupdate(pcur *, int), c_notify(pcur *, int);
 
 /* objectid.c (RFC 8474): the EMAILID of message m into out (26 octets): 1,
  * or 0 when its file cannot be read; "MAILBOXID (id)" of the folder dir

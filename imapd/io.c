@@ -240,7 +240,9 @@ int io_copy_to_fd(int fd, size_t n, int crlf)
   return werr ? -3 : 1;
 }
 
-int io_wait(int ev, int ms)
+int io_wait(int ev, int ms) { return io_wait2(ev, -1, ms); }
+
+int io_wait2(int ev, int ev2, int ms)
 {
   if (ipos < ilen) return 1;
   if (io_compressing()) {
@@ -251,8 +253,9 @@ int io_wait(int ev, int ms)
     if (z) { ilen += (size_t)z; return 1; }
   }
   if (io_flush() < 0) return -1;
-  struct pollfd p[2] = { { .fd = io_infd, .events = POLLIN }, { .fd = ev, .events = POLLIN } };
-  int r = poll(p, ev >= 0 ? 2 : 1, ms);
+  /* (a negative fd is left out by poll) */
+  struct pollfd p[3] = { { .fd = io_infd, .events = POLLIN }, { .fd = ev, .events = POLLIN }, { .fd = ev2, .events = POLLIN } };
+  int r = poll(p, 3, ms);
   if (r < 0) return errno == EINTR ? 0 : -1;
   if (!r) return 0;
   if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -260,6 +263,7 @@ int io_wait(int ev, int ms)
     return f > 0 ? 1 : -1;
   }
   if (ev >= 0 && p[1].revents) return 2;
+  if (ev2 >= 0 && p[2].revents) return 3;
   return 0;
 }
 

@@ -38,6 +38,8 @@ int io_skip(size_t n);
 /* Wait until the client sent something or fd `ev` (may be -1) is readable, at most
  * ms milliseconds. 1 client input, 2 ev readable, 0 timeout, -1 error/hangup. */
 int io_wait(int ev, int ms);
+/* The same with two descriptors: 2 ev readable, 3 ev2 readable. */
+int io_wait2(int ev, int ev2, int ms);
 
 void io_put(char const *s, size_t n);
 void io_puts(char const *s);

@@ -108,6 +108,7 @@ static int do_select(pcur *p, int rw)
   if (S.condstore) { io_puts("* OK [HIGHESTMODSEQ "); io_putu(mb.hms); io_puts("] Highest\r\n"); }
   if (S.rev2) { io_puts("* LIST () \".\" "); io_putstr(c, strlen(c)); io_puts("\r\n"); }
   if (qr && q.uidvalidity == mb.uidvalidity) qresync_report(&q);
+  notify_selected();
   respf(rw ? "OK [READ-WRITE] %s completed" : "OK [READ-ONLY] %s completed", rw ? "SELECT" : "EXAMINE");
   return 1;
 }
@@ -207,12 +208,14 @@ int c_idle(pcur *p, int uid)
   io_flush();
   int waited = 0;
   for (;;) {
-    int r = io_wait(ino, 30000);
+    int r = io_wait2(ino, notify_fd(), 30000);
     if (r < 0) { if (ino >= 0) close(ino); return 0; }
+    if (r == 3) { notify_drain(); notify_check(1); io_flush(); continue; }
     if (r == 0) {
       waited += 30;
       if (waited >= 1800) { io_puts("* BYE Idle too long\r\n"); if (ino >= 0) close(ino); return 0; }
       if (S.state == S_SELECTED) sess_update(1);
+      notify_check(1);
       io_flush();
       continue;
     }

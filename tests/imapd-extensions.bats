@@ -20,3 +20,9 @@ ext() { run timeout 120 python3 "$TESTS_DIR/imapd/ext.py" "$1" "$IMAP_PORT" "$MD
 @test "imapd-extensions: OBJECTID: MAILBOXID, EMAILID of copies, SEARCH EMAILID" { ext objectid; }
 @test "imapd-extensions: CREATE-SPECIAL-USE, kept by RENAME, USEATTR" { ext create_special_use; }
 @test "imapd-extensions: UID FETCH (PARTIAL range)" { ext fetch_partial; }
+
+@test "imapd-extensions: NOTIFY between commands and in IDLE, NOTIFY NONE" {
+  printf 'From: bob@example.test\nSubject: delivered\n\nhello\n' >"$BATS_TEST_TMPDIR/m"
+  ext notify "pochta-deliver '%s' <'$BATS_TEST_TMPDIR/m'"
+}
+@test "imapd-extensions: hostile NOTIFY: 600 mailboxes, limits, bad events" { ext notify_hostile; }

@@ -364,6 +364,103 @@ def s_fetch_partial(port, md):
     m.logout()
 
 
+# ---------------------------------------------------------------- NOTIFY
+
+def wait_lines(m, want, secs=5):
+    """Read unsolicited lines (no command sent) until every one of want was
+    seen: the lines read."""
+    # (a read that times out leaves the connection unusable: only on failure)
+    m.sock.settimeout(secs)
+    got = []
+    try:
+        while not all(any(w in l for l in got) for w in want):
+            got.append(m.readline().rstrip())
+    except OSError:
+        pass
+    m.sock.settimeout(None)
+    missing = [w for w in want if not any(w in l for l in got)]
+    assert not missing, (missing, got)
+    return got
+
+
+def s_notify(port, md, deliver):
+    """NOTIFY (RFC 5465), told between commands and in IDLE with nothing sent
+    by the client: STATUS of other mailboxes, LIST for new mailboxes and
+    subscriptions, EXISTS and FETCH of new messages in the selected one (also
+    a pochta-deliver delivery); NOTIFY NONE stops it."""
+    a, b = conn(port), conn(port)
+    ok(a.create('watched'))
+    ok(a.select('INBOX'))
+    out, tag = raw(a, b'NOTIFY SET STATUS (selected (MessageNew (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)]) MessageExpunge FlagChange))'
+                      b' (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))')
+    assert b' OK' in tag, (out, tag)
+    assert any(l.startswith(b'* STATUS "watched" (MESSAGES 0') for l in out), out
+    # another mailbox: STATUS, with no command from a
+    ok(b.append('watched', None, None, mail('w1').replace('\n', '\r\n').encode()))
+    wait_lines(a, [b'* STATUS "watched" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY'])
+    # the selected one: EXISTS and the FETCH asked for
+    ok(b.append('INBOX', None, None, mail('i1').replace('\n', '\r\n').encode()))
+    wait_lines(a, [b'* 1 EXISTS', b'Subject: i1'])
+    # mailboxes and subscriptions
+    ok(b.create('newbox'))
+    wait_lines(a, [b'* LIST () "." "newbox"'])
+    ok(b.subscribe('newbox'))
+    wait_lines(a, [b'* LIST (\\Subscribed) "." "newbox"'])
+    ok(b.delete('newbox'))
+    wait_lines(a, [b'* LIST (\\NonExistent) "." "newbox"'])
+    # in IDLE too, a delivery by pochta-deliver
+    tag = a._new_tag()
+    a.send(tag + b' IDLE\r\n')
+    assert a.readline().startswith(b'+')
+    import subprocess
+    subprocess.check_call(deliver % md, shell=True)
+    wait_lines(a, [b'* 2 EXISTS'])
+    ok(b.select('INBOX'))
+    ok(b.store('1', '+FLAGS', r'(\Flagged)'))
+    wait_lines(a, [b'FLAGS (\\Flagged'])
+    a.send(b'DONE\r\n')
+    while not a.readline().startswith(tag):
+        pass
+    out, tag = raw(a, b'NOTIFY NONE')
+    assert b' OK' in tag
+    ok(b.append('watched', None, None, mail('w2').replace('\n', '\r\n').encode()))
+    time.sleep(1)
+    out, tag = raw(a, b'NOOP')
+    assert not any(b'STATUS' in l for l in out), out
+    a.logout(); b.logout()
+
+
+def s_notify_hostile(port, md):
+    """Hostile NOTIFY: 600 mailboxes watched (a change in the last one is
+    told), 1001 refused, unknown events, fetch attributes that are none,
+    broken syntax; the session goes on."""
+    a, b = conn(port), conn(port)
+    for i in range(600):
+        os.makedirs(os.path.join(md, '.n%03d' % i, 'cur'))
+        os.makedirs(os.path.join(md, '.n%03d' % i, 'new'))
+        os.makedirs(os.path.join(md, '.n%03d' % i, 'tmp'))
+    names = b' '.join(b'n%03d' % i for i in range(600))
+    t0 = time.time()
+    out, tag = raw(a, b'NOTIFY SET STATUS (mailboxes (' + names + b') (MessageNew MessageExpunge))')
+    assert b' OK' in tag and sum(1 for l in out if l.startswith(b'* STATUS')) == 600, (tag, len(out))
+    print('NOTIFY SET of 600 mailboxes: %.2f s' % (time.time() - t0))
+    ok(b.append('n599', None, None, mail('x').replace('\n', '\r\n').encode()))
+    wait_lines(a, [b'* STATUS "n599" (MESSAGES 1'])
+    many = b' '.join(b'm%04d' % i for i in range(1001))
+    out, tag = raw(a, b'NOTIFY SET (mailboxes (' + many + b') (MessageNew MessageExpunge))')
+    assert b'NO [LIMIT]' in tag, tag
+    out, tag = raw(a, b'NOTIFY SET (personal (AnnotationChange))')
+    assert b'NO [BADEVENT' in tag, tag
+    ok(a.select('INBOX'))
+    for bad in (b'NOTIFY SET (selected (MessageNew (BOGUS[) MessageExpunge))', b'NOTIFY SET', b'NOTIFY SET ()',
+                b'NOTIFY SET (nowhere (MessageNew))', b'NOTIFY SET (personal (MessageNew)', b'NOTIFY BOGUS',
+                b'NOTIFY SET (selected (MailboxName))'):
+        out, tag = raw(a, bad)
+        assert b' BAD ' in tag, (bad, tag)
+    ok(a.noop())
+    a.logout(); b.logout()
+
+
 # ---------------------------------------------------------------- APPEND
 
 def send_literals(m, head, parts, tail=b''):
