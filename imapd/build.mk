@@ -21,6 +21,11 @@ FUZZERS += $(O)/fuzz/fuzz-imapcmd
 $(O)/fuzz/fuzz-imapcmd: $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/fuzz-imapcmd.c imapd/parse.c) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(SKALIBS))
 
+# The LIST wildcard matcher, against its backtracking definition for short inputs.
+FUZZERS += $(O)/fuzz/fuzz-wildmat
+$(O)/fuzz/fuzz-wildmat: $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/fuzz-wildmat.c imapd/wildmat.c) $(O)/fuzzobj/libpochta.a
+	$(call fuzzlink,$(SKALIBS))
+
 # The folder index check (index.c) and the modseq log (modseq.c) under libFuzzer.
 IMAPD_STORE_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,imapd/index.c imapd/mbox.c imapd/mbox_find.c imapd/modseq.c imapd/recent.c imapd/uidvalidity.c)
 FUZZERS += $(O)/fuzz/fuzz-index $(O)/fuzz/fuzz-modseq

@@ -1,9 +1,12 @@
 /* mime/mime-fuzz.c — libFuzzer target fuzz-mime: parse arbitrary octets as a
  * message, then ENVELOPE, BODY, BODYSTRUCTURE, every section of every part,
- * BINARY sizes, searches and the Date header. Nothing may crash or leak. */
+ * BINARY sizes, searches, the Date header, the SORT and THREAD keys, and the
+ * message as APPEND of a literal8 stores it. Nothing may crash or leak. */
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include "mime.h"
 
 static void sections_of(mime_tree const *t, stralloc *out)
@@ -52,8 +55,26 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t len)
   sections_of(&t, &out);
   mime_search_header(&t, "Subject", "x", 1);
   mime_search_text(&t, "\xd0\x9f", 2);
+  mime_search_header(&t, "From", "user@", 5);
   int64_t day;
   mime_sent_day(&t, &day);
+  /* SORT and THREAD keys, from the whole and from the header block alone */
+  mime_tree h = MIME_TREE_ZERO;
+  stralloc refs = STRALLOC_ZERO;
+  if (mime_parse(&h, (char const *)data, mime_header_len((char const *)data, len))) {
+    int refwd;
+    mime_key_subject(&out, &h, &refwd);
+    mime_key_address(&out, &h, "From", 0);
+    mime_key_address(&out, &h, "To", 1);
+    mime_key_date(&day, &h);
+    mime_key_ids(&out, &refs, &h);
+    mime_tree_free(&h);
+  }
+  stralloc_free(&refs);
+  static int null = -1;
+  if (null < 0) null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  int again;
+  if (null >= 0) mime_store(null, &t, &again);
   mime_tree_free(&t);
   stralloc_free(&out);
   return 0;
