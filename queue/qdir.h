@@ -23,6 +23,11 @@ int dir_sync(char const *path);
 void qdirty_mark(char const *path);
 int qdirty_flush(void);
 
+/* Open a queue file for reading as untrusted: never through a symlink, never a
+ * FIFO or device, a regular file with one link that belongs to us. The fd is
+ * close-on-exec. -1 with errno (EPERM: not such a file). */
+int qfile_open(char const *path);
+
 /* Read a whole queue file (at most QENV_MAX octets) into sa.
  * 1 ok, 0 absent, -1 error (errno; EFBIG when too large). */
 int qfile_read(char const *path, stralloc *sa);
@@ -39,7 +44,8 @@ int qstate_write(uint64_t id, qenv const *e);
 int qmsg_remove(uint64_t id);
 
 /* Read message id's envelope: state/ if present, else new/.
- * 1 ok (e filled), 0 absent, -1 error, -2 malformed. */
+ * 1 ok (e filled), 0 absent, -1 error, -2 malformed (or not a plain file of
+ * ours: see qfile_open). */
 int qmsg_load(uint64_t id, qenv *e);
 
 /* Poke the runner: one byte into the trigger FIFO, never blocking.
