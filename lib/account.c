@@ -143,6 +143,16 @@ int account_lookup_uid(account *a, uid_t uid, gid_t gid)
   return 1;
 }
 
+int account_name(uid_t uid, char *buf, size_t len)
+{
+  struct byuid b = { .uid = uid, .found = 0 };
+  size_t n;
+  if (each_line("/etc/passwd", passwd_uid_line, &b) < 0) return -1;
+  if (!b.found || (n = strlen(b.name)) >= len) return 0;
+  memcpy(buf, b.name, n + 1);
+  return 1;
+}
+
 void account_addgroup(account *a, gid_t gid)
 {
   for (unsigned i = 0; i < a->ngroups; i++) if (a->groups[i] == gid) return;

@@ -27,6 +27,10 @@ int account_lookup(account *a, char const *s);
  * know gets gid and no supplementary group. 1 ok, -1 error reading the files. */
 int account_lookup_uid(account *a, uid_t uid, gid_t gid);
 
+/* The name of uid in /etc/passwd into buf (NUL-terminated). 1 found, 0 not (or
+ * too long), -1 error reading the file. */
+int account_name(uid_t uid, char *buf, size_t len);
+
 /* Add gid to a's groups (if not there yet and there is room). */
 void account_addgroup(account *a, gid_t gid);
 

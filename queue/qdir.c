@@ -12,6 +12,7 @@
 
 #include <skalibs/stralloc.h>
 
+#include "account.h"
 #include "conf.h"
 #include "qdir.h"
 #include "qfmt.h"
@@ -25,6 +26,14 @@ int qdir_enter(void)
   r = chdir(sa.s);
   stralloc_free(&sa);
   return r < 0 ? -1 : 1;
+}
+
+int qdir_become_owner(void)
+{
+  struct stat st;
+  account a;
+  if (geteuid() || stat(".", &st) < 0 || !st.st_uid) return 1;
+  return account_lookup_uid(&a, st.st_uid, st.st_gid) >= 0 && account_become(&a);
 }
 
 int dir_sync(char const *path)

@@ -11,6 +11,12 @@
  * 1 ok, 0 not configured (errno ENOENT), -1 error (errno). */
 int qdir_enter(void);
 
+/* Run as root in a queue that belongs to another account (the documented
+ * install): become that account for good, so that root never reads the queue's
+ * files and never makes one the runner could not read. 1 ok (or nothing to do),
+ * 0 error (errno). */
+int qdir_become_owner(void);
+
 /* Create whatever part of the layout is missing (directories, trigger FIFO,
  * lock file). 1 ok, 0 error (errno). */
 int qdir_layout(void);

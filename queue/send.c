@@ -29,6 +29,7 @@
 #include "exitcodes.h"
 #include "qcheck.h"
 #include "qdir.h"
+#include "pickup.h"
 #include "qfmt.h"
 #include "sched.h"
 #include "spawn.h"
@@ -36,6 +37,7 @@
 #include "worker.h"
 
 #define NEW_PER_ROUND 256    /* new messages loaded per loop iteration */
+#define DROP_PER_ROUND 64    /* dropped messages (pochta-postdrop) queued per iteration */
 #define RESCAN_EVERY 30      /* seconds between scans of new/ without a trigger */
 #define MAX_SLOTS 1000
 #define REMOTE_RCPT_MAX 100  /* recipients per pochta-remote call */
@@ -55,6 +57,7 @@ struct job_s {
 
 static struct {
   unsigned long lifetime, clocal, cremote, cdomain, retrymin, retrymax, jobtimeout;
+  char me[256];   /* this host, for the Received field of picked-up mail */
 } cf;
 
 /* The local delivery worker (running as the Maildir owner), or why there is none:
@@ -109,6 +112,10 @@ static unsigned long conf_num(char const *name, unsigned long def, unsigned long
 
 static void config_read(void)
 {
+  stralloc sa = STRALLOC_ZERO;
+  if (conf_line(&sa, "me") > 0 && sa.len && sa.len < sizeof cf.me && !strpbrk(sa.s, " \t\r\n")) memcpy(cf.me, sa.s, sa.len + 1);
+  else snprintf(cf.me, sizeof cf.me, "localhost");
+  stralloc_free(&sa);
   cf.lifetime = conf_num("queuelifetime", 432000, 0, 100UL * 86400);
   cf.clocal = conf_num("concurrencylocal", 10, 1, MAX_SLOTS);
   cf.cremote = conf_num("concurrencyremote", 20, 1, MAX_SLOTS);
@@ -875,7 +882,7 @@ static uint64_t now_s(void) { return (uint64_t)time(0); }
 int main(int argc, char **argv)
 {
   sigset_t set;
-  int sfd, ffd, lock, more_new = 0;
+  int sfd, ffd, lock, more_new = 0, more_drop = 0;
   uint64_t last_scan;
   (void)argc; (void)argv;
 
@@ -927,7 +934,7 @@ int main(int argc, char **argv)
     if (stopping && !njobs) { settle(); flush(); break; }
     flush();
 
-    if (!stopping && (more_new || (ready.head && njobs < sizeof jobs / sizeof *jobs && !ready.head->running))) timeout = 0;
+    if (!stopping && (more_new || more_drop || (ready.head && njobs < sizeof jobs / sizeof *jobs && !ready.head->running))) timeout = 0;
     if ((top = sched_heap_top())) {
       uint64_t w = top->due > now ? top->due - now : 0;
       if (w * 1000 < (uint64_t)timeout) timeout = (int)(w * 1000);
@@ -961,8 +968,9 @@ int main(int argc, char **argv)
       want_scan = 1;
       while (blocked.head) sched_ready(blocked.head);
     }
-    if (!stopping && (want_scan || more_new)) {
-      /* Bounded: new mail is loaded in rounds between deliveries. */
+    if (!stopping && (want_scan || more_new || more_drop)) {
+      /* Bounded: new and dropped mail is taken in rounds between deliveries. */
+      more_drop = ucdb_bad ? 0 : pickup_round(&ucdb, cf.me, DROP_PER_ROUND);
       more_new = scan_new(NEW_PER_ROUND);
       want_scan = 0;
       last_scan = now;

@@ -14,6 +14,7 @@
 #include <skalibs/stralloc.h>
 
 #include "conf.h"
+#include "connenv.h"
 #include "real.h"
 #include "smtpd.h"
 
@@ -93,8 +94,8 @@ int main(int argc, char **argv)
   for (char const *p = s->me; *p; p++)   /* it goes into every reply and header */
     if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127) { s->me = "localhost"; break; }
   if (conf_ulong(&s->databytes, "databytes", DATABYTES_DEFAULT) < 0) s->databytes = DATABYTES_DEFAULT;
-  s->remoteip = getenv("TCPREMOTEIP");
-  if (!s->remoteip) s->remoteip = getenv("REMOTE_ADDR");   /* systemd Accept=yes */
+  connenv_init();   /* systemd's REMOTE_ADDR becomes TCPREMOTEIP too */
+  s->remoteip = connenv_remote();
   s->remotehost = getenv("TCPREMOTEHOST");
   s->relayclient = getenv("RELAYCLIENT") != 0;
   s->plainauth = conf_line(&pa, "plainauth") > 0 && !strcmp(pa.s, "loopback") && loopback(s->remoteip);

@@ -15,14 +15,13 @@
 
 #include "conf.h"
 #include "cpsetuid.h"
+#include "trustconf.h"
 
 #define CP_TEMP 111
 
-extern char **environ;
-
 int cpsetuid_active(void)
 {
-  return getuid() != geteuid() || getgid() != getegid();
+  return trustconf_setid();
 }
 
 /* Variables a session needs (set by tcpserver, systemd, pochta-tlsd, the daemons). */
@@ -32,7 +31,7 @@ static int keep(char const *kv)
     "TCPREMOTEIP", "TCPREMOTEPORT", "TCPREMOTEHOST", "TCPREMOTEINFO", "TCPLOCALIP",
     "TCPLOCALPORT", "TCPLOCALHOST", "PROTO", "REMOTE_ADDR", "REMOTE_PORT",
     "SSL_PROTOCOL", "SSL_CIPHER", "SSL_TLS_SNI_SERVERNAME", "SSLCTLFD", "SSLREADFD",
-    "SSLWRITEFD", "POCHTA_CONF", 0
+    "SSLWRITEFD", 0
   };
   static char const *const prefixes[] = { "IMAPD_", "POP3D_", "POCHTA_POP3_", 0 };
   size_t n = strcspn(kv, "=");
@@ -41,41 +40,10 @@ static int keep(char const *kv)
   return 0;
 }
 
-/* Every directory from / down to path (a real path) is root's and writable by
- * nobody else, except sticky ones (like /tmp) whose entries others cannot replace. */
-static int root_only(char const *path)
-{
-  char buf[PATH_MAX];
-  size_t n = strlen(path);
-  struct stat st;
-  if (n >= sizeof buf || path[0] != '/') return 0;
-  memcpy(buf, path, n + 1);
-  for (;;) {
-    if (lstat(buf, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid) return 0;
-    if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) return 0;
-    if ((st.st_mode & S_ISVTX) && !strcmp(buf, path)) return 0;   /* the directory itself */
-    char *slash = strrchr(buf, '/');
-    if (slash == buf) {
-      if (!buf[1]) return 1;
-      buf[1] = 0;
-    } else *slash = 0;
-  }
-}
-
 void cpsetuid_sanitize(void)
 {
-  char real[PATH_MAX];
-  char const *conf = conf_dir();
-  char **env = environ;
-  size_t k = 0;
-  if (!realpath(conf, real)) strerr_diefu2sys(CP_TEMP, "resolve ", conf);
-  if (!root_only(real))
-    strerr_dief(CP_TEMP, "refusing configuration directory ", real,
-                ": run through the setuid bit, it must belong to root and be writable by root alone");
-  for (size_t i = 0; env[i]; i++) if (keep(env[i])) env[k++] = env[i];
-  env[k] = 0;
-  if (setenv("POCHTA_CONF", real, 1) < 0 || setenv("PATH", "/usr/local/bin:/usr/bin:/bin", 1) < 0)
-    strerr_diefu1sys(CP_TEMP, "set the environment");
+  char const *why;
+  if (!trustconf_sanitize(keep, &why)) strerr_dief(CP_TEMP, "refusing to run through the setuid bit: ", why, " (", conf_dir(), ")");
 }
 
 int cpsetuid_prog(stralloc *prog, char const *arg, int setuid_mode)
