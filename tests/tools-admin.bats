@@ -59,7 +59,7 @@ PY
   assert_line "!pochta = users.cdb"
   assert_line "d:example.test = "
   assert_line "u:alice@example.test = $(maildir_of alice@example.test)"
-  assert_line "a:postmaster@example.test = alice@example.test"
+  assert_line "i:postmaster@example.test = alice@example.test"
   refute_output --partial 'p:alice'
   refute_output --partial '$y$'
   run cdb_keys passwords.cdb
@@ -182,10 +182,11 @@ other.test"
   run pochta compile
   assert_success
   run cdb_keys
-  assert_line "a:postmaster@example.test = bob@example.test"
+  assert_line "i:postmaster@example.test = bob@example.test"
   run pochta alias add postmaster@example.test ext@remote.test
   run cdb_keys
   assert_line "a:postmaster@example.test = ext@remote.test"
+  refute_output --partial "i:postmaster@example.test"
 }
 
 @test "apppass add prints a password once, list and del" {
