@@ -25,13 +25,14 @@ static void put(char const *name, char const *value)
   setenv(name, buf, 1);
 }
 
-/* TCPLOCALIP/TCPLOCALPORT from the socket on fd 0, when tcpserver did not set them. */
-static void local_from_socket(void)
+/* TCPxxxIP/TCPxxxPORT (xxx: LOCAL or REMOTE) from the socket on fd 0, when
+ * nobody set them (inetd-style starters, systemd-socket-activate). */
+static void from_socket(int remote)
 {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   char ip[INET6_ADDRSTRLEN], port[8];
-  if (getsockname(0, (struct sockaddr *)&ss, &len) < 0) return;
+  if ((remote ? getpeername : getsockname)(0, (struct sockaddr *)&ss, &len) < 0) return;
   if (ss.ss_family == AF_INET) {
     struct sockaddr_in const *s4 = (struct sockaddr_in const *)&ss;
     if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip)) return;
@@ -41,20 +42,21 @@ static void local_from_socket(void)
     if (!inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof ip)) return;
     snprintf(port, sizeof port, "%u", (unsigned)ntohs(s6->sin6_port));
   } else return;
-  put("TCPLOCALIP", ip);
-  if (!getenv("TCPLOCALPORT")) setenv("TCPLOCALPORT", port, 1);
+  put(remote ? "TCPREMOTEIP" : "TCPLOCALIP", ip);
+  if (!getenv(remote ? "TCPREMOTEPORT" : "TCPLOCALPORT")) setenv(remote ? "TCPREMOTEPORT" : "TCPLOCALPORT", port, 1);
 }
 
 void connenv_init(void)
 {
   char const *ip = getenv("TCPREMOTEIP");
-  if (!ip || !*ip) {
-    put("TCPREMOTEIP", getenv("REMOTE_ADDR"));
+  if (ip && *ip) put("TCPREMOTEIP", ip);
+  else if ((ip = getenv("REMOTE_ADDR")) && *ip) {
+    put("TCPREMOTEIP", ip);
     put("TCPREMOTEPORT", getenv("REMOTE_PORT"));
-  } else put("TCPREMOTEIP", ip);
+  } else from_socket(1);
   ip = getenv("TCPLOCALIP");
   if (ip && *ip) put("TCPLOCALIP", ip);
-  else local_from_socket();
+  else from_socket(0);
 }
 
 char const *connenv_remote(void)

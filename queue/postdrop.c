@@ -85,13 +85,14 @@ int main(void)
     if (!id) continue;
     qid_fmt(name, id);
     snprintf(tmpname, sizeof tmpname, "t%s", name);
-    fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    fd = open(tmpname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd >= 0) break;
     if (errno != EEXIST || tries > 16) die(QX_QUEUEDIR, "create a file in drop/");
   }
   have_tmp = 1;
-  /* readable by the queue's account only through drop/ (1730): nobody else may enter */
-  if (fchmod(fd, 0644) < 0) die(QX_QUEUEDIR, "chmod the drop file");
+  /* the submitter's file; the group (pochta-drop: the queue's account, and
+   * whoever runs this program) reads it, the submitter cannot even reach it */
+  if (fchmod(fd, 0640) < 0) die(QX_QUEUEDIR, "chmod the drop file");
   memset(head, '0', DROP_HEADER - 1);
   head[DROP_HEADER - 1] = '\n';
   if (!writeall(fd, head, DROP_HEADER)) die(QX_WRITE, "write the drop file");

@@ -100,7 +100,8 @@ int cmd_init(int argc, char const *const *argv)
   if (sys) {
     if (geteuid()) strerr_dief(USAGE_EXIT, "--system makes accounts: run it as root");
     system_accounts();
-    if (!owner) owner = "pochta-mail";
+    /* an instance made before keeps its Maildir owner */
+    if (!owner && !tf_line(&tmp, "owner")) owner = "pochta-mail";
   }
   if (host && !hostname_ok(host)) strerr_dief(USAGE_EXIT, "not a host name: ", host);
   if (owner) {
@@ -149,7 +150,7 @@ int cmd_init(int argc, char const *const *argv)
 
   if (sys) {
     compile();
-    system_modes(confdir, cq.s, cm.s, cs.s);
+    system_modes(confdir, cq.s, cm.s, cs.s, uid, gid);
     goto done;
   }
   /* One account owns everything (a test or a single-user instance). The queue's

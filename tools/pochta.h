@@ -107,9 +107,10 @@ void system_accounts(void);
 /* uid:gid of one of them, or the gid of a group; die if missing. */
 void system_ids(char const *name, uid_t *uid, gid_t *gid);
 gid_t system_gid(char const *name);
-/* Owners and modes of the instance's files and directories, and of the two
- * privileged programs installed beside this one. */
-void system_modes(char const *conf, char const *queue, char const *mail, char const *state);
+/* Owners and modes of the instance's files and directories (the mail root for
+ * the Maildir owner muid:mgid), and of the two privileged programs installed
+ * beside this one. */
+void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid);
 
 /* cmd_alias.c: warn (stderr) about the aliases and catch-alls that name addr. */
 void alias_warn_naming(char const *addr);

@@ -25,7 +25,7 @@ extern char **environ;
 
 /* The accounts: what runs as each is in pochta(8). */
 static struct { char const *name, *comment, *groups; } const users[] = {
-  { "pochta", "pochta queue, SMTP and runner", "pochta-auth" },
+  { "pochta", "pochta queue, SMTP and runner", "pochta-auth,pochta-drop" },
   { "pochta-login", "pochta IMAP/POP3 before login", "pochta-auth" },
   { "pochta-tls", "pochta TLS engine", 0 },
   { "pochta-mail", "pochta Maildir owner", 0 },
@@ -93,11 +93,16 @@ void system_accounts(void)
       strerr_warni2x("made account ", users[i].name);
       if (account_lookup(&a, users[i].name) <= 0) strerr_dief(TEMP_EXIT, "useradd made no account ", users[i].name);
     }
-    if (users[i].groups) {
+    for (char const *g0 = users[i].groups; g0 && *g0;) {
+      char gname[32];
+      size_t n = strcspn(g0, ",");
       gid_t g;
-      if (!group_gid(users[i].groups, &g)) strerr_dief(TEMP_EXIT, "no group ", users[i].groups);
+      if (n >= sizeof gname) strerr_dief(TEMP_EXIT, "group name too long");
+      memcpy(gname, g0, n); gname[n] = 0;
+      g0 += n + (g0[n] == ',');
+      if (!group_gid(gname, &g)) strerr_dief(TEMP_EXIT, "no group ", gname);
       if (!in_group(&a, g)) {
-        char const *argv[] = { "/usr/sbin/usermod", "--append", "--groups", users[i].groups, users[i].name, 0 };
+        char const *argv[] = { "/usr/sbin/usermod", "--append", "--groups", gname, users[i].name, 0 };
         run(argv, users[i].name);
       }
     }
@@ -179,12 +184,11 @@ static void programs(gid_t auth, gid_t drop)
   fixin(self, "pochta-postdrop", S_IFREG, 02755, 0, drop, 0);
 }
 
-void system_modes(char const *conf, char const *queue, char const *mail, char const *state)
+void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid)
 {
-  uid_t quid, muid, tuid;
-  gid_t qgid, mgid, tgid, auth = system_gid("pochta-auth"), drop = system_gid("pochta-drop");
+  uid_t quid, tuid;
+  gid_t qgid, tgid, auth = system_gid("pochta-auth"), drop = system_gid("pochta-drop");
   system_ids("pochta", &quid, &qgid);
-  system_ids("pochta-mail", &muid, &mgid);
   system_ids("pochta-tls", &tuid, &tgid);
 
   fix(conf, S_IFDIR, 0755, 0, 0, 1);
@@ -201,7 +205,9 @@ void system_modes(char const *conf, char const *queue, char const *mail, char co
 
   /* the queue: its account's; local users reach drop/ and the trigger only */
   fix(queue, S_IFDIR, 0710, quid, drop, 1);
-  fixin(queue, "drop", S_IFDIR, 01730, quid, drop, 1);
+  /* group-readable only so that pochta-postdrop can fsync it (Linux does not make a
+   * rename durable without); its files are the submitters' (0640) */
+  fixin(queue, "drop", S_IFDIR, 01770, quid, drop, 1);
   fixin(queue, "trigger", S_IFIFO, 0620, quid, drop, 1);
   {
     static char const *const own[] = { "mess", "state", "new", "tmp", "bad", 0 };
