@@ -2,6 +2,7 @@
  * tcpserver or a systemd socket. -s: submission (AUTH before MAIL). -t: idle
  * timeout (default 300). Reads the instance in $POCHTA_CONF; see pochta-smtpd(8). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "conf.h"
 #include "connenv.h"
+#include "inqueue.h"
 #include "real.h"
 #include "smtpd.h"
 
@@ -52,7 +54,22 @@ int main(int argc, char **argv)
   int opt, i;
   smtpd *s = &S;
 
-  smtpd_init(s, &real_hooks);
+  {
+    /* The queue is written in-process unless a filter chain is named
+     * (POCHTA_QUEUE, QMAILQUEUE: the enqueue interface, see real.c). */
+    static hooks h;
+    char const *q = getenv("POCHTA_QUEUE"), *qq = getenv("QMAILQUEUE");
+    h = real_hooks;
+    if ((!q || !*q) && (!qq || !*qq)) {
+      /* the queue's directory becomes our working directory: a relative
+       * POCHTA_CONF (ours, and the children's) must not depend on it */
+      char const *c = getenv("POCHTA_CONF");
+      char abs[4096];
+      if (c && *c && *c != '/' && realpath(c, abs)) setenv("POCHTA_CONF", abs, 1);
+      inqueue_hooks(&h);
+    }
+    smtpd_init(s, &h);
+  }
   while ((opt = getopt(argc, argv, "st:")) != -1) {
     char *end;
     switch (opt) {

@@ -40,3 +40,45 @@ EOF2
   printf 'From: x@remote.test\nTo: alice@example.test\nSubject: e2e\n\nend to end\n..dot\n' >"$BATS_TEST_TMPDIR/want"
   sed '1,/^Received: from c.test/d' "$f" | sed '1,2d' | cmp - "$BATS_TEST_TMPDIR/want"
 }
+
+@test "smtpd e2e: without POCHTA_QUEUE the queue is written in-process (no exec per message), durably" {
+  command -v strace >/dev/null || skip "strace not installed"
+  q_enqueue 'Fa@b.test\0Talice@example.test\0\0'   # the queue's layout is made once, by its first writer
+  start_tcpserver smtpd SMTP_PORT strace -f -qq -e trace=execve,fsync,rename -o "$BATS_TEST_TMPDIR/trace" pochta-smtpd
+  run swaks --server 127.0.0.1 --port "$SMTP_PORT" --from x@remote.test --to alice@example.test --body in-process
+  assert_success
+  id=$(sed -n 's/^<-  250 2.0.0 Ok: queued as \([0-9a-f]\{16\}\)$/\1/p' <<<"$output")
+  [ -n "$(find "$QUEUE/new" -name "$id")" ]
+  stop smtpd
+  run grep -c 'execve(' "$BATS_TEST_TMPDIR/trace"
+  assert_output 1   # pochta-smtpd itself, nothing after it
+  # the stages of pochta-queue(5): data fsynced, its directory, the envelope, the
+  # rename into new/ (the commit), new/ fsynced
+  run grep -oE 'fsync|rename\("tmp/[0-9a-f]+", "new/[0-9a-f]+"\)' "$BATS_TEST_TMPDIR/trace"
+  assert_output "$(printf 'fsync\nfsync\nfsync\nrename("tmp/%s", "new/%s")\nfsync' "$id" "$id")"
+}
+
+@test "smtpd e2e: a POCHTA_QUEUE filter chain still works: one rewrites a header, one refuses" {
+  mkdir -p "$BATS_TEST_TMPDIR/bin"
+  cat >"$BATS_TEST_TMPDIR/bin/rewrite" <<'SH'
+#!/bin/sh
+# a filter in front of pochta-queue: the message on 0, the envelope on 1
+sed 's/^Subject: .*/Subject: [filtered]/' | exec pochta-queue
+SH
+  cat >"$BATS_TEST_TMPDIR/bin/refuse" <<'SH'
+#!/bin/sh
+cat >/dev/null; exit 31
+SH
+  chmod +x "$BATS_TEST_TMPDIR/bin/rewrite" "$BATS_TEST_TMPDIR/bin/refuse"
+  POCHTA_QUEUE=$BATS_TEST_TMPDIR/bin/rewrite start_smtpd
+  start_send
+  run swaks --server 127.0.0.1 --port "$SMTP_PORT" --from x@remote.test --to alice@example.test --header 'Subject: original'
+  assert_success
+  wait_for 20 user_has alice@example.test 1
+  grep -rq '^Subject: \[filtered\]$' "$(maildir_of alice@example.test)/new"
+  stop smtpd
+  QMAILQUEUE=$BATS_TEST_TMPDIR/bin/refuse start_smtpd
+  run swaks --server 127.0.0.1 --port "$SMTP_PORT" --from x@remote.test --to alice@example.test
+  assert_failure
+  assert_output --partial "554 5.3.0"
+}
