@@ -45,12 +45,14 @@ static void hops_scan(smtpd *s, char const *p, size_t n)
   }
 }
 
-/* n octets of message content, counted against the size limit; once the
- * message is known bad nothing more is written. */
-static void emit(smtpd *s, char const *p, size_t n)
+/* n octets of message content, counted against the size limit (wire is the
+ * number of octets they stood for on the wire: a CRLF is stored as LF but
+ * counts two, RFC 1870); once the message is known bad nothing more is
+ * written. */
+static void emitw(smtpd *s, char const *p, size_t n, size_t wire)
 {
   if (s->inhead) hops_scan(s, p, n);
-  s->msgbytes += n;
+  s->msgbytes += wire;
   if (s->msgbytes > s->databytes) s->bflags |= B_BIG;
   if (s->bflags || !n) return;
   s->lastc = p[n - 1];
@@ -65,6 +67,8 @@ static void emit(smtpd *s, char const *p, size_t n)
   }
 }
 
+static void emit(smtpd *s, char const *p, size_t n) { emitw(s, p, n, n); }
+
 /* One octet of text inside a line. */
 static void text(smtpd *s, int c)
 {
@@ -73,7 +77,7 @@ static void text(smtpd *s, int c)
   s->bstate = D_TEXT;
   if (c == '\n') { s->bflags |= B_BARE; return; }   /* bare LF: never a line end */
   if (!c) s->bflags |= B_NUL;
-  if (++s->tlen > TEXT_MAX - 2) s->bflags |= B_LONG;
+  if (++s->tlen > BODYLINE_MAX) s->bflags |= B_LONG;
   emit(s, &ch, 1);
 }
 
@@ -93,7 +97,7 @@ static int step(smtpd *s, int c, int dots)
     s->bflags |= B_BARE;
     break;
   case D_CR:
-    if (c == '\n') { emit(s, "\n", 1); s->bstate = D_BOL; return 0; }
+    if (c == '\n') { emitw(s, "\n", 1, 2); s->bstate = D_BOL; return 0; }
     s->bflags |= B_BARE;
     break;
   }
@@ -112,7 +116,7 @@ static size_t fast(smtpd *s, size_t max)
   while (q < end && *q != '\r' && *q != '\n' && *q) q++;
   n = (size_t)(q - p);
   s->tlen += n;
-  if (s->tlen > TEXT_MAX - 2) s->bflags |= B_LONG;
+  if (s->tlen > BODYLINE_MAX) s->bflags |= B_LONG;
   emit(s, p, n);
   s->io.ipos += n;
   return n;
@@ -164,14 +168,14 @@ static void msg_end(smtpd *s)
   size_t k = sizeof nb - 1;
   nb[k] = 0;
   do { nb[--k] = (char)('0' + v % 10); v /= 10; } while (v);
-  if (!s->bflags && s->lastc != '\n') emit(s, "\n", 1);   /* BDAT text without final line end */
+  if (!s->bflags && s->lastc != '\n') emitw(s, "\n", 1, 0);   /* BDAT text without final line end: not on the wire */
   if (!s->bflags) qflush(s);
   if (s->bflags & ~B_QUEUE) {
     char const *r = (s->bflags & B_BIG) ? "552 5.3.4 Error: message size exceeds fixed maximum message size"
       : (s->bflags & B_HOPS) ? "554 5.4.6 Error: too many hops (Received fields): mail loop"
       : (s->bflags & B_NUL) ? "554 5.6.0 Error: message refused: NUL character in message"
       : (s->bflags & B_BARE) ? "554 5.6.0 Error: message refused: bare LF or CR in message"
-      : "554 5.6.0 Error: message refused: line longer than 1000 octets";
+      : "554 5.6.0 Error: message refused: line longer than 1048576 octets";
     msg_abort(s);
     slog(s, "reject", "bytes", nb + k, "reply", r, (char *)0);
     reply(s, r);

@@ -14,7 +14,10 @@
 
 #define CMD_MAX 512      /* RFC 5321 4.5.3.1.4: command line, CRLF included */
 #define AUTH_LINE_MAX 1000 /* AUTH lines may be longer (RFC 4954 4): ours fit in this */
-#define TEXT_MAX 1000    /* RFC 5321 4.5.3.1.6: text line, CRLF included */
+/* RFC 5321 4.5.3.1.6 asks every server to take text lines of 1000 octets with
+ * their CRLF, and to avoid limits where it can: real mail (badly wrapped HTML)
+ * has longer ones, and nothing on our side holds a line in memory. */
+#define BODYLINE_MAX 1048576UL   /* octets of one message line, CRLF excluded */
 #define RCPT_MAX 100     /* RFC 5321 4.5.3.1.8: recipients per transaction */
 #define ERR_MAX 10       /* 5xx replies before the session is closed */
 #define ADDR_MAX 254     /* RFC 5321 4.5.3.1.3: 256-octet path minus the brackets */
@@ -109,9 +112,9 @@ struct smtpd_s {
   /* message being received */
   int qopen;
   int bflags, bstate;
-  unsigned long msgbytes;
+  unsigned long msgbytes;  /* as RFC 1870 counts them: CRLF included, stuffing dots not */
   char lastc;             /* last octet given to the queue */
-  size_t tlen;            /* octets in the current text line */
+  unsigned long tlen;     /* octets in the current text line */
   int inhead, hbol, hmatch;  /* header scan: in the header, at a line start, octets of "received:" matched */
   unsigned hops;          /* Received fields in the header */
   pid_t qpid;
