@@ -153,7 +153,7 @@ void msg_abort(smtpd *s)
 static void lost(smtpd *s)
 {
   msg_abort(s);
-  if (s->io.timedout) reply2(s, "421 4.4.2 Idle timeout, closing connection: ", s->me);
+  if (s->io.timedout) reply2(s, "421 4.4.2 Timeout, closing connection: ", s->me);
   s->why = s->io.timedout ? "timeout" : "eof";
   s->done = 1;
 }
@@ -206,6 +206,8 @@ void cmd_data(smtpd *s, char *arg)
   if (!s->nfinal) { reply(s, "554 5.5.1 Error: no valid recipients"); return; }
   if (!msg_begin(s)) { reply(s, "451 4.3.0 Error: queue unavailable, try again later"); return; }
   reply(s, "354 End data with <CR><LF>.<CR><LF>");
+  if (!io_flush(&s->io)) { lost(s); return; }
+  io_deadline(&s->io, 1);
   for (;;) {
     int c;
     while (fast(s, (size_t)-1)) ;
@@ -250,6 +252,7 @@ void cmd_bdat(smtpd *s, char *arg)
   else if (s->state == S_IDLE) err = "503 5.5.1 Error: need MAIL command";
   else if (!s->nfinal) err = "554 5.5.1 Error: no valid recipients";
   else if (s->state == S_MAIL && !msg_begin(s)) err = "451 4.3.0 Error: queue unavailable, try again later";
+  io_deadline(&s->io, 1);
   if (err) {
     for (left = size; left; left--) if (io_getc(&s->io) < 0) { lost(s); return; }
     reply(s, err);

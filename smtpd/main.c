@@ -83,6 +83,15 @@ int main(int argc, char **argv)
   s->io.timeout = (unsigned)timeout;
   s->io.rd = io_fd_read;
   s->io.wr = io_fd_write;
+  io_nonblock(1);
+  {
+    unsigned long rate;
+    if (conf_ulong(&rate, "mindatarate", MINRATE_DEFAULT) < 0 || rate > 1000000000UL) {
+      slog(s, "error", "what", "mindatarate is not a number of octets per second; the default is used", (char *)0);
+      rate = MINRATE_DEFAULT;
+    }
+    s->io.minrate = (unsigned)rate;
+  }
 
   if (conf_line(&me, "me") > 0 && me.len) s->me = me.s;
   else {

@@ -25,11 +25,22 @@
 #define HELO_MAX 255
 #define DATABYTES_DEFAULT 26214400UL
 #define TIMEOUT_DEFAULT 300
+#define MINRATE_DEFAULT 500UL  /* octets per second, as Postfix's smtpd_min_data_rate */
 
+/* Deadlines (pochta-smtpd(8), TIMEOUTS): a command line must arrive whole
+ * within timeout seconds of the prompt, and every flush of our replies must be
+ * taken whole within timeout: a client that trickles a byte now and then, or
+ * reads a byte now and then, is closed all the same. A message (DATA, BDAT)
+ * starts with the same deadline, and each octet that arrives moves it on by
+ * 1/minrate seconds (at most to timeout from now): a client slower than
+ * minrate octets per second runs out of time. */
 typedef struct io_s io;
 struct io_s {
   int rfd, wfd;
-  unsigned timeout;        /* seconds of silence before a read fails; 0: none */
+  unsigned timeout;        /* seconds; 0: no deadlines at all */
+  unsigned minrate;        /* octets per second a message must keep up; 0: the timeout is per read */
+  int inmsg;               /* reading a message: the deadline moves with what arrives */
+  long long deadline;      /* monotonic ms by which the current read must end; 0: none */
   ssize_t (*rd)(io *, char *, size_t);   /* >0 bytes, 0 EOF, -1 error or timeout */
   int (*wr)(io *, char const *, size_t); /* 1 all written, 0 error */
   void *ctx;
@@ -39,6 +50,7 @@ struct io_s {
   char obuf[4096];
 };
 
+void io_deadline(io *, int inmsg);    /* a command (0) or a message (1) starts now */
 int io_fill(io *);                    /* flush, then read: 1 data, 0 EOF, -1 error */
 int io_flush(io *);
 int io_put(io *, char const *, size_t);
@@ -50,6 +62,7 @@ static inline int io_getc(io *x)      /* next input octet, -1 on EOF/error */
   return (unsigned char)x->ibuf[x->ipos++];
 }
 ssize_t io_fd_read(io *, char *, size_t);
+void io_nonblock(int fd);
 int io_fd_write(io *, char const *, size_t);
 
 typedef struct smtpd_s smtpd;

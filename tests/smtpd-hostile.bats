@@ -251,7 +251,7 @@ while True:
     out += d
 print(out.decode().replace("\r\n", "\n"), end="")
 EOF
-  assert_line "421 4.4.2 Idle timeout, closing connection: mx.example.test"
+  assert_line "421 4.4.2 Timeout, closing connection: mx.example.test"
   [ "$(smtpd_queued)" = 0 ]
   wait_for 5 grep -q 'event=close .*reason=timeout' "$BATS_TEST_TMPDIR/smtpd.log"
 }

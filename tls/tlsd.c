@@ -1,4 +1,4 @@
-/* pochta-tlsd [-i] [-t seconds] PROG...: the TLS engine between the socket (fd 0/1)
+/* pochta-tlsd [-i] [-t seconds] [-w seconds] PROG...: the TLS engine between the socket (fd 0/1)
  * and a protocol daemon, UCSPI-TLS style (doc/CONTRACTS.md, pochta-tlsd(8)).
  *
  * The daemon is forked first and exec'ed in the child; only afterwards does this
@@ -31,7 +31,7 @@
 #include "tlsd_io.h"
 #include "tlsnames.h"
 
-#define USAGE "pochta-tlsd [-i] [-t seconds] prog..."
+#define USAGE "pochta-tlsd [-i] [-t seconds] [-w seconds] prog..."
 #define ENVMAX 1024 /* the KEY=value block: protocol, cipher, SNI (at most 255) */
 
 char const *PROG = "pochta-tlsd";
@@ -168,23 +168,28 @@ static void coe(int fd, int on)
     strerr_diefu1sys(111, "fcntl");
 }
 
+/* A number of seconds, 1 to 86400; dies with the usage otherwise. */
+static unsigned long seconds(char const *arg)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 10);
+  if (errno || *end || !*arg || !v || v > 86400) strerr_dieusage(100, USAGE);
+  return v;
+}
+
 int main(int argc, char const *const *argv)
 {
   int implicit = 0;
-  unsigned long timeout = 30;
+  unsigned long timeout = 30, wtimeout = 60;
   subgetopt l = SUBGETOPT_ZERO;
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "it:", &l);
+    int opt = subgetopt_r(argc, argv, "it:w:", &l);
     if (opt == -1) break;
     switch (opt) {
       case 'i': implicit = 1; break;
-      case 't': {
-        char *end;
-        errno = 0;
-        timeout = strtoul(l.arg, &end, 10);
-        if (errno || *end || !*l.arg || !timeout || timeout > 86400) strerr_dieusage(100, USAGE);
-        break;
-      }
+      case 't': timeout = seconds(l.arg); break;
+      case 'w': wtimeout = seconds(l.arg); break;
       default: strerr_dieusage(100, USAGE);
     }
   }
@@ -298,7 +303,7 @@ int main(int argc, char const *const *argv)
   close(ctl[0]);
   logline("event=handshake result=ok mode=%s protocol=%s cipher=%s sni=%s",
           implicit ? "implicit" : "starttls", proto, cipher, *sni ? sni : "-");
-  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], &why) < 0)
+  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], (unsigned int)wtimeout * 1000, &why) < 0)
     logline("event=close result=fail reason=%s", q(why, qb, sizeof qb));
   tlsd_creds_free(&creds);
   explicit_bzero(&sc, sizeof sc);
