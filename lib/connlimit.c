@@ -78,12 +78,12 @@ static int open_lockfile(char const *service, char const **why)
   static char msg[4200];
   stralloc dir = STRALLOC_ZERO;
   char path[4096];
-  int r = conf_line(&dir, "connlimitdir"), fd, n;
-  if (r < 0) { *why = "cannot read connlimitdir"; stralloc_free(&dir); return -2; }
-  if (r && (!dir.len || dir.s[0] != '/')) { *why = "connlimitdir is not an absolute path"; stralloc_free(&dir); return -2; }
+  int r = conf_line(&dir, "rundir"), fd, n;
+  if (r < 0) { *why = "cannot read rundir"; stralloc_free(&dir); return -2; }
+  if (r && (!dir.len || dir.s[0] != '/')) { *why = "rundir is not an absolute path"; stralloc_free(&dir); return -2; }
   n = snprintf(path, sizeof path, "%s/%s.lock", r ? dir.s : DIR_DEFAULT, service);
   stralloc_free(&dir);
-  if (n < 0 || (size_t)n >= sizeof path) { *why = "connlimitdir: path too long"; return -2; }
+  if (n < 0 || (size_t)n >= sizeof path) { *why = "rundir: path too long"; return -2; }
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
   if (fd < 0) {
     snprintf(msg, sizeof msg, "cannot open %s: %s; no connection limit enforced", path, strerror(errno));

@@ -10,8 +10,8 @@
  * in any way, kill -9 included, frees its slots; there is nothing to clean up.
  *
  * Configuration (pochta-config(5)): the file connlimits, lines
- * "service total per-source" (0: no limit), and connlimitdir, the directory of
- * the lock files <connlimitdir>/<service>.lock (default /run/pochta; made mode
+ * "service total per-source" (0: no limit), and rundir, the directory of
+ * the lock files <rundir>/<service>.lock (default /run/pochta; made mode
  * 0600 by the first session, so the directory must let the service's account
  * create it, or the file must exist and be its own). A source is an IPv4
  * address or an IPv6 /64. Services: "smtp", "submission", "pop3", "imap".
@@ -40,7 +40,7 @@
 #define CONNLIMIT_OK 0
 #define CONNLIMIT_FULL 1           /* every slot of the service is taken */
 #define CONNLIMIT_SOURCE_FULL 2    /* this source has all it may have */
-#define CONNLIMIT_FAULT (-1)       /* connlimits or connlimitdir cannot be read or parsed */
+#define CONNLIMIT_FAULT (-1)       /* connlimits or rundir cannot be read or parsed */
 
 #define CONNLIMIT_NOSOURCE 1       /* flag: this client is exempt from the per-source limit */
 

@@ -21,15 +21,15 @@ instance_new() {
   pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null
   # Failed logins answer at once in tests (the delay has its own tests).
   echo "delay=0" >"$POCHTA_CONF/authfail"
-  connlimit_dir
+  run_dir
   export INST QUEUE MAILROOT
 }
 
-# connlimit_dir: the instance's connection-limit lock files under $INST/run (the
-# default, /run/pochta, would be shared by every test).
-connlimit_dir() {
+# run_dir: the instance's rundir (connection-limit lock files, pochta-remote's
+# state) under $INST/run (the default, /run/pochta, would be shared by every test).
+run_dir() {
   mkdir -p "$INST/run"
-  echo "$INST/run" >"$POCHTA_CONF/connlimitdir"
+  echo "$INST/run" >"$POCHTA_CONF/rundir"
 }
 
 # maildir_of ADDR: the user's Maildir path.
@@ -138,7 +138,7 @@ pop3_instance() {
     echo mx.example.test >"$POCHTA_CONF/me"
     echo "$(id -u):$(id -g)" >"$POCHTA_CONF/owner"
     echo loopback >"$POCHTA_CONF/plainauth"
-    connlimit_dir
+    run_dir
     MD_ALICE=$MAILROOT/example.test/alice/Maildir; MD_BOB=$MAILROOT/example.test/bob/Maildir
     mkdir -p "$MD_ALICE"/{tmp,new,cur} "$MD_BOB"/{tmp,new,cur}
     printf 'alice@example.test:secret:%s\nbob@example.test:secret:%s\n' "$MD_ALICE" "$MD_BOB" >"$POCHTA_CONF/test-passwords"

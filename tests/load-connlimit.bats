@@ -104,12 +104,12 @@ submission 1 1' >"$POCHTA_CONF/connlimits"
   assert_output "421 4.3.0 mx.example.test Error: configuration fault, try again later"
   # a limit the admin set, a directory that is not there: mail still flows, and the log says why
   echo 'smtp 10 2' >"$POCHTA_CONF/connlimits"
-  echo "$BATS_TEST_TMPDIR/nonexistent" >"$POCHTA_CONF/connlimitdir"
+  echo "$BATS_TEST_TMPDIR/nonexistent" >"$POCHTA_CONF/rundir"
   run python3 "$HOLD" "$SMTP_PORT" 3 --wait 5
   [ "$(grep -c '^220 ' <<<"$output")" = 3 ]
   grep -q 'event=warning .*what="cannot open .*/nonexistent/smtp.lock: No such file or directory; no connection limit enforced"' \
     "$BATS_TEST_TMPDIR/smtpd.log"
-  echo "relative/dir" >"$POCHTA_CONF/connlimitdir"
+  echo "relative/dir" >"$POCHTA_CONF/rundir"
   run python3 "$HOLD" "$SMTP_PORT" 1 --wait 5
   assert_output "421 4.3.0 mx.example.test Error: configuration fault, try again later"
 }

@@ -28,7 +28,7 @@ pochta -C "$POCHTA_CONF" init --queue "$tmp/queue" --mail "$tmp/mail" --hostname
 pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
 pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null
 # connection limits above the load, with lock files of our own (pochta-config(5))
-mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/connlimitdir"
+mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/rundir"
 printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
 tcpserver -1 -HR -c 300 -b 1024 -l localhost 127.0.0.1 0 pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!)

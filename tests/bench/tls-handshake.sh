@@ -20,7 +20,7 @@ export POCHTA_CONF=$tmp/etc
 mkdir -p "$POCHTA_CONF/tls"
 echo mx.example.test >"$POCHTA_CONF/me"
 # connection limits above the load, with lock files of our own (pochta-config(5))
-mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/connlimitdir"
+mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/rundir"
 printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
 mkcert() {
   local key=(-newkey rsa:2048)
