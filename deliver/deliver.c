@@ -6,13 +6,15 @@
  * name in new/ is <key>.<host>,S=..,W=..: a delivery repeated with the same key
  * (the runner died before it recorded the first) finds it there and stops.
  * Exit 0 delivered and durable, 100 permanent failure, 111 temporary failure;
- * one line on stderr says why. See pochta-deliver(8). */
+ * one line on stderr says why. Removes stale files from tmp/ (36 hours, the
+ * Maildir rule) on the way. See pochta-deliver(8). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
@@ -158,6 +160,12 @@ int main(int argc, char **argv)
    * queue keeps the message and tries again. */
   if (!maildir_check(g_dir))
     die(EX_TEMP, "temporary failure: %s is not a Maildir (tmp, new, cur): %s", g_dir, strerror(errno));
+  /* what deliveries killed before us left in tmp/ (36 hours untouched); a
+   * failure here is no reason not to deliver */
+  {
+    unsigned swept;
+    (void)maildir_sweep_tmp(g_dir, time(0), &swept);
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

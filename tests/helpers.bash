@@ -162,6 +162,21 @@ SH
   export INST MD_ALICE MD_BOB
 }
 
+# stale_tmp MAILDIR: in tmp/, two files untouched for 40 hours (what killed
+# deliveries leave), one read 2 hours ago, one written now, and a
+# 40-hour-old directory and symlink that are not ours to remove
+stale_tmp() {
+  local t=$1/tmp
+  printf 'killed\n' >"$t/1.M1P1Q1.host"; touch -d '40 hours ago' "$t/1.M1P1Q1.host"
+  printf 'killed\n' >"$t/2.M2P2Q2.host"; touch -d '37 hours ago' "$t/2.M2P2Q2.host"
+  printf 'read\n' >"$t/3.M3P3Q3.host"; touch -m -d '40 hours ago' "$t/3.M3P3Q3.host"; touch -a -d '2 hours ago' "$t/3.M3P3Q3.host"
+  printf 'writing\n' >"$t/4.M4P4Q4.host"
+  mkdir "$t/olddir"; touch -d '40 hours ago' "$t/olddir"
+  ln -s /etc/passwd "$t/oldlink"; touch -h -d '40 hours ago' "$t/oldlink"
+}
+# the names left in tmp/, sorted, space separated
+tmp_left() { ls "$1/tmp" | sort | tr '\n' ' '; }
+
 # start_pop3d [ARGS...]: pochta-pop3d under tcpserver; port in POP3_PORT.
 start_pop3d() { start_tcpserver pop3d POP3_PORT pochta-pop3d "$@"; }
 
