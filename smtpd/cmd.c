@@ -213,6 +213,7 @@ void smtpd_init(smtpd *s, hooks const *h)
   s->qmsgfd = s->qenvfd = s->qidfd = -1;
   s->user = stralloc_zero;
   s->env = stralloc_zero;
+  s->hdr = stralloc_zero;
   s->databytes = DATABYTES_DEFAULT;
   s->me = "localhost";
 }

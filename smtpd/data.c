@@ -24,34 +24,13 @@ static void qflush(smtpd *s)
   s->qlen = 0;
 }
 
-/* Count the Received fields of the header as it goes by (loop detection);
- * a field folded over several lines counts once, as only line starts match. */
-static void hops_scan(smtpd *s, char const *p, size_t n)
-{
-  static char const name[] = "received:";
-  for (size_t i = 0; i < n && s->inhead; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (s->hbol) {
-      if (c == '\n') { s->inhead = 0; break; }   /* the empty line: the body begins */
-      s->hmatch = 0;
-    }
-    s->hbol = c == '\n';
-    if (s->hmatch < 0) continue;
-    if ((c | 0x20) != (unsigned char)name[s->hmatch]) { s->hmatch = -1; continue; }   /* letters and ":" only */
-    if (!name[++s->hmatch]) {
-      s->hmatch = -1;
-      if (++s->hops > HOPS_MAX) s->bflags |= B_HOPS;
-    }
-  }
-}
-
 /* n octets of message content, counted against the size limit (wire is the
  * number of octets they stood for on the wire: a CRLF is stored as LF but
  * counts two, RFC 1870); once the message is known bad nothing more is
  * written. */
 static void emitw(smtpd *s, char const *p, size_t n, size_t wire)
 {
-  if (s->inhead) hops_scan(s, p, n);
+  if (s->inhead) head_scan(s, p, n);
   s->msgbytes += wire;
   if (s->msgbytes > s->databytes) s->bflags |= B_BIG;
   if (s->bflags || !n) return;
@@ -131,9 +110,7 @@ static int msg_begin(smtpd *s)
   s->qlen = 0;
   s->lastc = '\n';
   s->bstate = D_BOL;
-  s->inhead = s->hbol = 1;
-  s->hmatch = -1;
-  s->hops = 0;
+  head_start(s);
   if (!s->h->queue_open(s)) return 0;
   s->qopen = 1;
   n = received(s, s->qbuf, sizeof s->qbuf);
@@ -163,6 +140,7 @@ static void msg_end(smtpd *s)
 {
   char qid[17] = "";
   char nb[24];
+  char const *own;
   int code;
   unsigned long long v = s->msgbytes;
   size_t k = sizeof nb - 1;
@@ -170,6 +148,13 @@ static void msg_end(smtpd *s)
   do { nb[--k] = (char)('0' + v % 10); v /= 10; } while (v);
   if (!s->bflags && s->lastc != '\n') emitw(s, "\n", 1, 0);   /* BDAT text without final line end: not on the wire */
   if (!s->bflags) qflush(s);
+  if (!(s->bflags & ~B_QUEUE) && (own = head_owned(s))) {
+    msg_abort(s);
+    slog(s, "reject", "bytes", nb + k, "reply", own, (char *)0);
+    reply(s, own);
+    txn_reset(s);
+    return;
+  }
   if (s->bflags & ~B_QUEUE) {
     char const *r = (s->bflags & B_BIG) ? "552 5.3.4 Error: message size exceeds fixed maximum message size"
       : (s->bflags & B_HOPS) ? "554 5.4.6 Error: too many hops (Received fields): mail loop"

@@ -100,6 +100,7 @@ enum { S_INIT, S_IDLE, S_MAIL, S_BDAT };   /* before HELO, no transaction, MAIL 
 #define B_QUEUE 16   /* the enqueue program stopped reading */
 #define B_HOPS 32    /* too many Received fields: a mail loop */
 #define HOPS_MAX 100 /* RFC 5321 6.3: a large threshold, at least 100 */
+#define HDR_MAX 16384 /* octets of From: and Sender: fields checked on submission */
 
 struct smtpd_s {
   io io;
@@ -128,8 +129,13 @@ struct smtpd_s {
   unsigned long msgbytes;  /* as RFC 1870 counts them: CRLF included, stuffing dots not */
   char lastc;             /* last octet given to the queue */
   unsigned long tlen;     /* octets in the current text line */
-  int inhead, hbol, hmatch;  /* header scan: in the header, at a line start, octets of "received:" matched */
+  /* header scan (header.c) */
+  int inhead, hbol, hstate;  /* in the header, at a line start, where in a field */
+  char hname[16];         /* the field name so far */
+  size_t hnlen;
   unsigned hops;          /* Received fields in the header */
+  int hcollect, hbig;     /* From:/Sender: are collected (submission); they overflowed */
+  stralloc hdr;           /* F<from field>\0 S<sender field>\0 ..., unfolded */
   pid_t qpid;
   int qmsgfd, qenvfd, qidfd;
   size_t qlen;
@@ -155,6 +161,10 @@ int utf8_valid(char const *, size_t);
 void cmd_data(smtpd *, char *arg);
 void cmd_bdat(smtpd *, char *arg);
 void msg_abort(smtpd *);
+/* header.c */
+void head_start(smtpd *);
+void head_scan(smtpd *, char const *p, size_t n);
+char const *head_owned(smtpd *);   /* NULL, or the reply refusing the message */
 /* received.c */
 int received(smtpd *, char *buf, size_t len);   /* header into buf: length, 0 if too small */
 /* auth.c */
