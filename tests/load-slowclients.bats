@@ -93,14 +93,15 @@ EOF
 }
 
 @test "pop3d: a trickled command, before and after login, and a slow reader of RETR are closed" {
+  pochta -C "$POCHTA_CONF" user add carol@example.test --password secret >/dev/null
   head -c 3000000 /dev/urandom | base64 | { printf 'Subject: big\n\n'; cat; } | put_mail "$(maildir_of alice@example.test)"
   start_pop3d -t 2
   slow pre "$POP3_PORT" trickle --greeting --send 'x' --interval 0.3 --max 25
   slow post "$POP3_PORT" trickle --greeting --pre 'USER bob@example.test\r\nPASS secret\r\n' --send 'x' --interval 0.3 --max 25
   slow retr "$POP3_PORT" slowread --pre 'USER alice@example.test\r\nPASS secret\r\nRETR 1\r\n' --chunk 2000 --interval 0.2 --max 40
-  # another client is served meanwhile (bob's mailbox: alice's is the slow reader's)
+  # another client is served meanwhile (carol's mailbox: alice's and bob's are the slow ones')
   run python3 -c "
-import poplib; p = poplib.POP3('127.0.0.1', $POP3_PORT); p.user('bob@example.test'); p.pass_('secret'); print(p.stat()); p.quit()"
+import poplib; p = poplib.POP3('127.0.0.1', $POP3_PORT); p.user('carol@example.test'); p.pass_('secret'); print(p.stat()); p.quit()"
   assert_success
   assert_output '(0, 0)'
   wait_for 25 done_with pre
