@@ -2,7 +2,8 @@
 # pochta-bounce (skalibs + lib/), and the reply-parser fuzz target.
 
 REMOTE_SRC := remote/remote.c remote/smtp.c remote/conn.c remote/tls.c remote/reply.c \
-  remote/msg.c remote/mx.c remote/dns.c remote/cfg.c remote/log.c remote/b64.c
+  remote/msg.c remote/mx.c remote/dns.c remote/cfg.c remote/log.c remote/b64.c remote/family.c \
+  remote/acked.c
 # TLS client: tls/libtlsclient.a (plain libc + BearSSL), see tls/tlsclient.h.
 $(O)/bin/pochta-remote: $(call objs,$(REMOTE_SRC)) $(O)/tls/libtlsclient.a
 	$(call link,$(BEARSSL) $(OWFAT))

@@ -20,8 +20,12 @@ struct rdns_addr {
  * no MX, or no such domain), -1 temporary failure (errno). */
 int rdns_mx(char const *domain, struct rdns_mx *out, unsigned max, unsigned *n);
 
-/* Addresses of name: AAAA first, then A, at most max. 1 answered (*n may
- * be 0), -1 temporary failure. */
-int rdns_addrs(char const *name, struct rdns_addr *out, unsigned max, unsigned *n);
+#define RDNS_V4 1
+#define RDNS_V6 2
+
+/* Addresses of name in the families asked for (RDNS_V4 | RDNS_V6): AAAA
+ * first, then A, each asked once, at most max. 1 answered (*n may be 0), -1
+ * temporary failure. */
+int rdns_addrs(char const *name, unsigned families, struct rdns_addr *out, unsigned max, unsigned *n);
 
 #endif

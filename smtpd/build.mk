@@ -1,5 +1,5 @@
 # pochta-smtpd: the ESMTP server (port 25, submission 587/465).
-SMTPD_ENGINE := smtpd/io.c smtpd/cmd.c smtpd/mail.c smtpd/data.c smtpd/received.c \
+SMTPD_ENGINE := smtpd/io.c smtpd/cmd.c smtpd/mail.c smtpd/data.c smtpd/header.c smtpd/received.c \
   smtpd/auth.c smtpd/starttls.c smtpd/log.c
 PROGS += $(O)/bin/pochta-smtpd
 # queue/qwrite.c and the queue format: pochta-smtpd writes the queue itself

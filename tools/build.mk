@@ -12,11 +12,5 @@ $(O)/bin/pochta-checkpassword: $(call objs,tools/checkpassword.c tools/authfail.
 	$(call link,$(SKALIBS) $(CRYPT))
 
 PROGS += $(O)/bin/pochta-sendmail
-$(O)/bin/pochta-sendmail: $(call objs,tools/sendmail.c tools/enqueue.c tools/rfc822addr.c) $(LIBPOCHTA)
+$(O)/bin/pochta-sendmail: $(call objs,tools/sendmail.c tools/enqueue.c) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
-
-# Fuzz target: the To/Cc/Bcc address-list scanner of pochta-sendmail.
-FUZZERS += $(O)/fuzz/fuzz-rfc822addr
-# (explicit paths: FO, fobjs and FUZZ_LIB are defined after the include of build.mk)
-$(O)/fuzz/fuzz-rfc822addr: $(O)/fuzzobj/tools/fuzz-rfc822addr.o $(O)/fuzzobj/tools/rfc822addr.o $(O)/fuzzobj/libpochta.a
-	$(call fuzzlink,$(SKALIBS))

@@ -59,7 +59,8 @@ EOT
 
 # ---- three hosts in network namespaces (root only) ----
 # pr_net_up: namespaces $PR-sw (a bridge and dnsmasq at 10.77.0.53),
-# $PR-a (10.77.0.1), $PR-b (10.77.0.2 and 10.77.0.4), $PR-c (10.77.0.3).
+# $PR-a (10.77.0.1, fd77::1), $PR-b (10.77.0.2 and 10.77.0.4, fd77::2),
+# $PR-c (10.77.0.3, fd77::3).
 # 10.77.0.99 exists nowhere (an unreachable MX). The private range lives
 # only inside these namespaces: they have no route anywhere else.
 # Sets PR (the prefix, unique per test) and DNSCACHEIP for libowfat.
@@ -85,6 +86,9 @@ pr_net_up() {
     ip -n "$PR-sw" link set "v$h" master br0 up
     ip -n "$PR-$h" link set lo up
     ip -n "$PR-$h" addr add "10.77.0.$n/24" dev eth0
+    # IPv6 too (fd77::N, a unique-local range as private as 10.77/24), usable
+    # at once (nodad)
+    ip -n "$PR-$h" addr add "fd77::$n/64" dev eth0 nodad
     ip -n "$PR-$h" link set eth0 up
     # Postfix uses the C library's resolver: ip netns exec bind-mounts this
     mkdir -p "/etc/netns/$PR-$h"
@@ -118,6 +122,10 @@ host-record=temp.b.test,10.77.0.4
 host-record=dead.down.test,10.77.0.99
 host-record=dead.unreach.test,10.77.0.99
 host-record=amx.test,10.77.0.2
+host-record=dual.b.test,10.77.0.2,fd77::2
+host-record=v6.b.test,fd77::2
+mx-host=dual.test,dual.b.test,10
+mx-host=v6.test,v6.b.test,10
 mx-host=a.test,mx.a.test,10
 mx-host=b.test,mx.b.test,10
 mx-host=c.test,mx.c.test,10
