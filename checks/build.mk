@@ -7,7 +7,8 @@ CHECKS_MK := 1
 include dns/build.mk
 
 CHECKS_SRC := checks/util.c checks/msg.c checks/canon.c checks/sig.c checks/keys.c \
-  checks/dkim.c checks/spf.c checks/spf_macro.c checks/dnstable.c tls/pemfile.c
+  checks/dkim.c checks/spf.c checks/spf_macro.c checks/dmarc.c checks/psl.c checks/arc.c \
+  checks/iprev.c checks/authres.c checks/run.c checks/dnstable.c tls/pemfile.c
 CHECKS_OBJ := $(call objs,$(CHECKS_SRC))
 $(call objs,checks/keys.c): CPPFLAGS += -Itls
 $(CHECKS_OBJ): CPPFLAGS += -Idns
@@ -26,6 +27,11 @@ CHECKS_LIBS := $(BEARSSL) $(SODIUM) $(PSL)
 CHECKS += $(O)/check/spftest
 $(call objs,checks/spftest.c): CPPFLAGS += -Idns
 $(O)/check/spftest: $(call objs,checks/spftest.c) $(CHECKS_LIB) $(DNS_LIB)
+	$(call link,$(CHECKS_LIBS))
+
+CHECKS += $(O)/check/checktool
+$(call objs,checks/checktool.c): CPPFLAGS += -Idns
+$(O)/check/checktool: $(call objs,checks/checktool.c) $(CHECKS_LIB) $(DNS_LIB)
 	$(call link,$(CHECKS_LIBS))
 
 endif

@@ -216,7 +216,9 @@ int arc_verify(chk_msg const *msg, chk_dns *, time_t now, arc_out *out);
  * ARC-Message-Signature, ARC-Authentication-Results (in that order, to be put before
  * the header) into out, lines ending in eol. authres is this hop's A-R payload
  * ("authserv-id; spf=... dkim=..."), cv the chain's state as arc_verify found it.
- * 0 on error; a chain already at ARC_MAX, or failed, is not sealed (EINVAL). */
+ * 0 on error; a chain already at ARC_MAX, or failed, is not sealed, and key must be
+ * RSA (RFC 8617 defines rsa-sha256 only; verifiers such as dkimpy know no other):
+ * EINVAL. */
 int arc_seal(chk_msg const *msg, dkim_key *key, arc_out const *in, char const *authres,
              time_t now, char const *eol, chk_buf *out);
 

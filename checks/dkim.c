@@ -97,8 +97,8 @@ int dkim_verify(chk_msg const *m, chk_dns *dns, time_t now, dkim_results *out)
 /* ---------------------------------------------------------------- signing */
 
 static char const *const signed_fields[] = {
-  "From", "To", "Cc", "Subject", "Date", "Reply-To", "Message-ID", "MIME-Version",
-  "Content-Type", "Content-Transfer-Encoding", "In-Reply-To", "References", 0
+  "from", "to", "cc", "subject", "date", "reply-to", "message-id", "mime-version",
+  "content-type", "content-transfer-encoding", "in-reply-to", "references", 0
 };
 
 /* Fill s->h with the fields to sign: each present name as many times as it occurs,
@@ -113,8 +113,8 @@ int sign_fields(chk_msg const *m, sig *s, char const *extra)
     char const *name = signed_fields[k] ? signed_fields[k] : extra;
     unsigned count = 0;
     for (unsigned f = 0; f < m->nfields; f++) if (chk_field_is(&m->fields[f], name)) count++;
-    if (!strcmp(name, "From")) from = count > 0;
-    if (!strcmp(name, "From") || !strcmp(name, "Subject") || !strcmp(name, "Date")) count++;
+    if (!strcmp(name, "from")) from = count > 0;
+    if (!strcmp(name, "from") || !strcmp(name, "subject") || !strcmp(name, "date")) count++;
     while (count-- && s->nh < DKIM_H_MAX) {
       s->h[s->nh].p = name;
       s->h[s->nh].len = strlen(name);
@@ -133,6 +133,7 @@ int sign_tokens(chk_msg const *m, dkim_key *key, sig const *s, char const *first
   chk_buf bh = CHK_BUF_ZERO;
   unsigned n = 0;
   if (!chk_b64_encode(&bh, m->hashers[m->sign_hasher].digest, 32) || bh.len > 60) { chk_buf_free(&bh); return 0; }
+  for (unsigned j = 0; j < s->nh; j++) if (s->h[j].len > 60) { chk_buf_free(&bh); return 0; }
   snprintf(store[n], 80, "%s", first); tok[n] = store[n]; n++;
   snprintf(store[n], 80, "a=%s;", dkim_key_alg(key) == DKIM_RSA ? "rsa-sha256" : "ed25519-sha256"); tok[n] = store[n]; n++;
   snprintf(store[n], 80, "c=relaxed/relaxed;"); tok[n] = store[n]; n++;
@@ -140,8 +141,14 @@ int sign_tokens(chk_msg const *m, dkim_key *key, sig const *s, char const *first
   tok[n] = store[n]; n++;
   snprintf(store[n], 80, "s=%s;", dkim_key_selector(key)); tok[n] = store[n]; n++;
   snprintf(store[n], 80, "t=%lld;", (long long)now); tok[n] = store[n]; n++;
-  for (unsigned j = 0; j < s->nh; j++) {
-    snprintf(store[n], 80, "%s%.*s%s", j ? "" : "h=", (int)s->h[j].len, s->h[j].p, j + 1 < s->nh ? ":" : ";");
+  /* h= names grouped into tokens of at most 72 octets: folds fall between them */
+  for (unsigned j = 0; j < s->nh;) {
+    size_t o = (size_t)snprintf(store[n], 80, "%s", j ? "" : "h=");
+    while (j < s->nh && o + s->h[j].len + 1 <= 72) {
+      o += (size_t)snprintf(store[n] + o, 80 - o, "%.*s%s", (int)s->h[j].len, s->h[j].p, j + 1 < s->nh ? ":" : ";");
+      j++;
+    }
+    if (o <= 2) return 0;                 /* a name longer than a line: not ours */
     tok[n] = store[n]; n++;
   }
   snprintf(store[n], 80, "bh=%s;", bh.s); tok[n] = store[n]; n++;

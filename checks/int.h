@@ -21,6 +21,10 @@ int chk_domain_ok(char const *s, int allow_single);
 int chk_b64_decode(unsigned char *out, size_t outmax, size_t *outlen, char const *in, size_t len);
 int chk_b64_encode(chk_buf *out, unsigned char const *in, size_t len);
 
+/* "Name: value" into out, folded before words so that lines stay under 78 columns
+ * where the value allows, each fold eol and a tab; ends in eol. */
+int chk_fold(chk_buf *out, char const *name, char const *value, char const *eol);
+
 /* ---------------------------------------------------------------- tag lists */
 #define TAGS_MAX 32
 typedef struct tag_s { char const *name; size_t nlen; char const *val; size_t vlen; } tag;

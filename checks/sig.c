@@ -48,17 +48,17 @@ void sig_parse(sig *s, int kind, char const *value, size_t len)
     if (i < 1 || i > ARC_MAX) { bad(s, "i= missing or out of range"); return; }
     s->inst = (unsigned)i;
   }
-  if (!(t = tags_get(&tl, "a"))) { bad(s, "a= missing"); return; }
-  if (is(t, "rsa-sha256")) s->alg = DKIM_RSA;
-  else if (is(t, "ed25519-sha256")) s->alg = DKIM_ED25519;
-  else if (is(t, "rsa-sha1")) { bad(s, "rsa-sha1 is not accepted (RFC 8301)"); return; }
-  else { bad(s, "unknown algorithm"); return; }
   if (!(t = tags_get(&tl, "d")) || !chk_copy_lower(s->d, sizeof s->d, t->val, t->vlen) || !chk_domain_ok(s->d, 0)) {
     bad(s, "d= missing or not a domain"); return;
   }
   if (!(t = tags_get(&tl, "s")) || !chk_copy_lower(s->s, sizeof s->s, t->val, t->vlen) || !chk_domain_ok(s->s, 1)) {
     bad(s, "s= missing or not a selector"); return;
   }
+  if (!(t = tags_get(&tl, "a"))) { bad(s, "a= missing"); return; }
+  if (is(t, "rsa-sha256")) s->alg = DKIM_RSA;
+  else if (is(t, "ed25519-sha256")) s->alg = DKIM_ED25519;
+  else if (is(t, "rsa-sha1")) { bad(s, "rsa-sha1 is not accepted (RFC 8301)"); return; }
+  else { bad(s, "unknown algorithm"); return; }
   if (!(t = tags_get(&tl, "b")) || !chk_b64_decode(s->b, sizeof s->b, &s->blen, t->val, t->vlen) || !s->blen) {
     bad(s, "b= missing or not base64"); return;
   }
