@@ -114,8 +114,10 @@ int authres_payload(chk_buf *b, char const *id, checks_out const *o, checks_env 
   }
   if (!method(b, "dmarc", o->dmarc.result)) return 0;
   if (o->dmarc.result == CHK_PASS || o->dmarc.result == CHK_FAIL) {
-    char t[64];
-    snprintf(t, sizeof t, "p=%s dis=%s", pol[o->dmarc.policy], pol[o->dmarc.disposition]);
+    char t[CHK_DOMAIN_MAX + 64];
+    char const *ov = strstr(o->dmarc.why, "overridden");
+    snprintf(t, sizeof t, "p=%s dis=%s%s%s", pol[o->dmarc.policy], pol[o->dmarc.disposition],
+             ov ? ", " : "", ov ? ov : "");
     if (!comment(b, t)) return 0;
   } else if (o->dmarc.result != CHK_NONE && !comment(b, o->dmarc.why)) return 0;
   if (o->dmarc.from[0] && !prop(b, "header.from", o->dmarc.from)) return 0;

@@ -62,7 +62,7 @@ struct chk_dns_s {
 };
 /* Ask through the hook, counting against max_queries. res is the caller's. */
 int chk_query(chk_dns *, char const *name, uint16_t type, dns_result *res);
-/* The production hook: dns_resolve on r (whose deadline_ms bounds the time). */
+/* The production hook: dns_lookup on r (whose deadline_ms bounds the time). */
 void chk_dns_real(chk_dns *, dns_resolver *r);
 
 /* A growable output buffer (NUL-terminated when len > 0). */

@@ -40,7 +40,7 @@ int checks_run_dns(checks_conf const *c, chk_dns *dns, checks_env const *env, ch
   if (o->dmarc.result == CHK_FAIL && o->dmarc.disposition != DMARC_P_NONE) {
     if (o->arc.cv == CHK_PASS && trusted(c, o->arc.sealer)) {
       /* a sealer we trust vouches for the message as it was before it forwarded it */
-      snprintf(o->dmarc.why, sizeof o->dmarc.why, "policy overridden: ARC sealed by %s", o->arc.sealer);
+      snprintf(o->dmarc.why, sizeof o->dmarc.why, "overridden: ARC sealed by %s", o->arc.sealer);
       o->dmarc.disposition = DMARC_P_NONE;
     } else if (o->dmarc.disposition == DMARC_P_REJECT) {
       o->verdict = CHECKS_REJECT;

@@ -23,7 +23,7 @@ int chk_query(chk_dns *d, char const *name, uint16_t type, dns_result *res)
 
 static int real_query(chk_dns *d, char const *name, uint16_t type, dns_result *res)
 {
-  return dns_resolve(d->ctx, name, type, res);
+  return dns_lookup(d->ctx, name, type, res);
 }
 
 void chk_dns_real(chk_dns *d, dns_resolver *r)

@@ -138,7 +138,7 @@ void dns_cache_off(dns_resolver *r);   /* free it */
 int64_t dns_now_ms(void);
 
 /* Ask (qname, qtype), follow CNAMEs, fill res. Returns res->status. */
-int dns_resolve(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *res);
+int dns_lookup(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *res);
 
 /* Send one question to the servers and return the raw answer in pkt (at least
  * DNS_PKT_MAX octets): its length, or 0 after every try failed (timeout, refusal,
@@ -147,14 +147,14 @@ int dns_resolve(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *
 size_t dns_exchange(dns_resolver *r, char const *qname, uint16_t qtype,
                     unsigned char *pkt, uint16_t *id);
 
-/* Convenience wrappers around dns_resolve. */
-int dns_a(dns_resolver *r, char const *name, dns_result *res);
-int dns_aaaa(dns_resolver *r, char const *name, dns_result *res);
-int dns_mx(dns_resolver *r, char const *name, dns_result *res);
-int dns_txt(dns_resolver *r, char const *name, dns_result *res);
-int dns_tlsa(dns_resolver *r, char const *name, dns_result *res);
+/* Convenience wrappers around dns_lookup. */
+int dns_get_a(dns_resolver *r, char const *name, dns_result *res);
+int dns_get_aaaa(dns_resolver *r, char const *name, dns_result *res);
+int dns_get_mx(dns_resolver *r, char const *name, dns_result *res);
+int dns_get_txt(dns_resolver *r, char const *name, dns_result *res);
+int dns_get_tlsa(dns_resolver *r, char const *name, dns_result *res);
 /* PTR of an address (family AF_INET or AF_INET6, ip in network order). */
-int dns_ptr(dns_resolver *r, int family, unsigned char const *ip, dns_result *res);
+int dns_get_ptr(dns_resolver *r, int family, unsigned char const *ip, dns_result *res);
 /* The reverse name of an address ("4.3.2.1.in-addr.arpa", nibbles for IPv6) into buf
  * (at least 74 octets). */
 void dns_revname(char *buf, int family, unsigned char const *ip);

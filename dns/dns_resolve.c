@@ -11,7 +11,7 @@
  * identical questions (SPF of one sender) should not each reach the network. */
 #define NEG_TTL_MIN 5
 
-int dns_resolve(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *res)
+int dns_lookup(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *res)
 {
   char name[DNS_NAMEMAX + 1], next[DNS_NAMEMAX + 1];
   unsigned char *pkt;
@@ -44,11 +44,11 @@ int dns_resolve(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *
   return res->status;
 }
 
-int dns_a(dns_resolver *r, char const *name, dns_result *res) { return dns_resolve(r, name, DNS_T_A, res); }
-int dns_aaaa(dns_resolver *r, char const *name, dns_result *res) { return dns_resolve(r, name, DNS_T_AAAA, res); }
-int dns_mx(dns_resolver *r, char const *name, dns_result *res) { return dns_resolve(r, name, DNS_T_MX, res); }
-int dns_txt(dns_resolver *r, char const *name, dns_result *res) { return dns_resolve(r, name, DNS_T_TXT, res); }
-int dns_tlsa(dns_resolver *r, char const *name, dns_result *res) { return dns_resolve(r, name, DNS_T_TLSA, res); }
+int dns_get_a(dns_resolver *r, char const *name, dns_result *res) { return dns_lookup(r, name, DNS_T_A, res); }
+int dns_get_aaaa(dns_resolver *r, char const *name, dns_result *res) { return dns_lookup(r, name, DNS_T_AAAA, res); }
+int dns_get_mx(dns_resolver *r, char const *name, dns_result *res) { return dns_lookup(r, name, DNS_T_MX, res); }
+int dns_get_txt(dns_resolver *r, char const *name, dns_result *res) { return dns_lookup(r, name, DNS_T_TXT, res); }
+int dns_get_tlsa(dns_resolver *r, char const *name, dns_result *res) { return dns_lookup(r, name, DNS_T_TLSA, res); }
 
 void dns_revname(char *buf, int family, unsigned char const *ip)
 {
@@ -65,9 +65,9 @@ void dns_revname(char *buf, int family, unsigned char const *ip)
   memcpy(buf + o, "ip6.arpa", 9);
 }
 
-int dns_ptr(dns_resolver *r, int family, unsigned char const *ip, dns_result *res)
+int dns_get_ptr(dns_resolver *r, int family, unsigned char const *ip, dns_result *res)
 {
   char name[80];
   dns_revname(name, family, ip);
-  return dns_resolve(r, name, DNS_T_PTR, res);
+  return dns_lookup(r, name, DNS_T_PTR, res);
 }

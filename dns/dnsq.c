@@ -55,7 +55,7 @@ int main(int argc, char **argv)
   for (rounds = 0; rounds < (cache ? 2 : 1); rounds++) {
     unsigned before = r.queries;
     for (int k = i + 1; k < argc; k++) {
-      int st = dns_resolve(&r, argv[k], type, res);
+      int st = dns_lookup(&r, argv[k], type, res);
       show(res);
       rc = st == DNS_OK ? rc : st == DNS_NXDOMAIN ? 1 : st == DNS_TEMP ? 111 : 100;
     }

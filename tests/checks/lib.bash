@@ -61,6 +61,7 @@ log-facility=$d/log
 log-queries
 local-ttl=300
 local=/test/
+local=/2.0.192.in-addr.arpa/
 server=/broken.test/127.0.0.9#53
 EOT
   cat "$BATS_TEST_TMPDIR/zone.conf" >>"$d/conf"
