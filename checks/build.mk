@@ -34,4 +34,13 @@ $(call objs,checks/checktool.c): CPPFLAGS += -Idns
 $(O)/check/checktool: $(call objs,checks/checktool.c) $(CHECKS_LIB) $(DNS_LIB)
 	$(call link,$(CHECKS_LIBS))
 
+# Fuzz targets (spelled out: the top Makefile defines FO and fobjs after build.mk)
+CHECKS_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,$(CHECKS_SRC) $(DNS_SRC))
+$(CHECKS_FOBJ) $(O)/fuzzobj/checks/fuzz-msgauth.o $(O)/fuzzobj/checks/fuzz-spf.o: FUZZFLAGS += -Idns -Itls
+FUZZERS += $(O)/fuzz/fuzz-msgauth $(O)/fuzz/fuzz-spf
+$(O)/fuzz/fuzz-msgauth: $(O)/fuzzobj/checks/fuzz-msgauth.o $(CHECKS_FOBJ)
+	$(call fuzzlink,$(CHECKS_LIBS))
+$(O)/fuzz/fuzz-spf: $(O)/fuzzobj/checks/fuzz-spf.o $(CHECKS_FOBJ)
+	$(call fuzzlink,$(CHECKS_LIBS))
+
 endif
