@@ -112,8 +112,9 @@ void dkim_key_free(dkim_key *);
 int dkim_key_alg(dkim_key const *);            /* DKIM_RSA or DKIM_ED25519 */
 /* Make a new key: RSA of bits (2048 unless given), or Ed25519. PEM into out. */
 int dkim_key_generate(int alg, unsigned bits, chk_buf *pem);
-/* The DNS record for the key: "v=DKIM1; k=rsa; p=..." into out. */
-int dkim_key_record(dkim_key const *, chk_buf *out);
+/* The DNS record for the key: "v=DKIM1; k=rsa; p=..." into out. (Not const: the
+ * RSA modulus and exponent are derived here once, which signing never needs.) */
+int dkim_key_record(dkim_key *, chk_buf *out);
 
 /* ---------------------------------------------------------------- DKIM signing */
 /* Signatures over msg (fed with CHK_MSG_SIGN and ended) with each key, relaxed/relaxed,

@@ -62,9 +62,7 @@ static int copy_rsa(dkim_key *k, br_rsa_private_key const *src)
   CP(p, plen); CP(q, qlen); CP(dp, dplen); CP(dq, dqlen); CP(iq, iqlen);
 #undef CP
   k->alg = DKIM_RSA;
-  k->nlen = br_rsa_compute_modulus_get_default()(k->n, &k->sk);
-  k->e = br_rsa_compute_pubexp_get_default()(&k->sk);
-  return k->nlen && k->e;
+  return 1;    /* n and e are computed when the record is asked for (they cost time) */
 }
 
 static int pem_cb(void *ctx, char const *name, unsigned char const *der, size_t len)
@@ -193,10 +191,15 @@ static size_t der_int(unsigned char *p, unsigned char const *v, size_t len)
   return h + lead + len;
 }
 
-int dkim_key_record(dkim_key const *k, chk_buf *out)
+int dkim_key_record(dkim_key *k, chk_buf *out)
 {
   if (k->alg == DKIM_ED25519)
     return chk_buf_puts(out, "v=DKIM1; k=ed25519; p=") && chk_b64_encode(out, k->edpk, 32);
+  if (!k->nlen) {   /* n and e are computed once, here: signing never needs them */
+    k->nlen = br_rsa_compute_modulus_get_default()(k->n, &k->sk);
+    k->e = br_rsa_compute_pubexp_get_default()(&k->sk);
+    if (!k->nlen || !k->e) { errno = EINVAL; return 0; }
+  }
   {
     /* SubjectPublicKeyInfo { rsaEncryption, BIT STRING { RSAPublicKey { n, e } } } */
     unsigned char rsapub[600], bits[620], algid[20], spki[700], e[4];
