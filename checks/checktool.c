@@ -146,6 +146,7 @@ int main(int argc, char **argv)
     unsigned bits = i + 1 < argc ? (unsigned)atoi(argv[i + 1]) : 0;
     if (!dkim_key_generate(alg, bits, &pem)) die(111, "keygen");
     fwrite(pem.s, 1, pem.len, stdout);
+    chk_buf_free(&pem);
     return 0;
   }
   if (!strcmp(cmd, "record")) {
@@ -154,6 +155,8 @@ int main(int argc, char **argv)
     if (i >= argc || !(k = dkim_key_load(argv[i], "x.test", "x"))) die(111, "key");
     if (!dkim_key_record(k, &r)) die(111, "record");
     printf("%s\n", r.s);
+    chk_buf_free(&r);
+    dkim_key_free(k);
     return 0;
   }
   read_stdin();
@@ -167,6 +170,10 @@ int main(int argc, char **argv)
     if (!dkim_sign(m, keys, n, time(0), eol_crlf ? "\r\n" : "\n", &out)) die(111, "sign");
     fwrite(out.s, 1, out.len, stdout);
     fwrite(msg, 1, msglen, stdout);
+    chk_buf_free(&out);
+    for (unsigned k = 0; k < n; k++) dkim_key_free(keys[k]);
+    chk_msg_free(m);
+    free(msg);
     return 0;
   }
   if (!strcmp(cmd, "verify")) {
@@ -179,6 +186,8 @@ int main(int argc, char **argv)
              r.sig[k].bodyfail ? "bad" : "ok", r.sig[k].headerfail ? "bad" : "ok", r.sig[k].why);
     if (r.ignored) printf("ignored=%u\n", r.ignored);
     printf("best=%s queries=%u\n", chk_result_name(best), dns.queries);
+    chk_msg_free(m);
+    free(msg);
     return best == CHK_PASS ? 0 : 1;
   }
   if (!strcmp(cmd, "arc")) {
@@ -186,6 +195,8 @@ int main(int argc, char **argv)
     chk_msg *m = parse(0);
     arc_verify(m, &dns, time(0), &a);
     printf("arc=%s n=%u sealer=%s why=%s\n", chk_result_name(a.cv), a.n, a.sealer, a.why);
+    chk_msg_free(m);
+    free(msg);
     return a.cv == CHK_PASS ? 0 : 1;
   }
   if (!strcmp(cmd, "claims")) {
@@ -194,6 +205,8 @@ int main(int argc, char **argv)
     chk_field const *f = chk_msg_fields(m, &n);
     if (i >= argc) { errno = 0; die(100, "claims ID"); }
     for (unsigned k = 0; k < n; k++) printf("%s %.*s\n", authres_claims(f[k].raw, f[k].rawlen, argv[i]) ? "drop" : "keep", (int)f[k].namelen, f[k].name);
+    chk_msg_free(m);
+    free(msg);
     return 0;
   }
   if (!strcmp(cmd, "run") || !strcmp(cmd, "seal")) {
@@ -213,6 +226,9 @@ int main(int argc, char **argv)
     if (!key) {
       if (!authres_write(&ar, o.c.authserv_id, &out, &o.e, "\n")) die(111, "authres");
       printf("verdict=%s\nreply=%s\nqueries=%u\n%s", verdicts[out.verdict], out.reply, out.queries, ar.s);
+      chk_buf_free(&ar);
+      chk_msg_free(m);
+      free(msg);
       return 0;
     }
     {
@@ -221,6 +237,11 @@ int main(int argc, char **argv)
       if (!arc_seal(m, key, &out.arc, pl.s, o.e.now, eol_crlf ? "\r\n" : "\n", &sealed)) die(111, "seal");
       fwrite(sealed.s, 1, sealed.len, stdout);
       fwrite(msg, 1, msglen, stdout);
+      chk_buf_free(&pl);
+      chk_buf_free(&sealed);
+      dkim_key_free(key);
+      chk_msg_free(m);
+      free(msg);
       return 0;
     }
   }
@@ -258,6 +279,8 @@ int main(int argc, char **argv)
            ((double)(t1.tv_sec - t0.tv_sec) * 1000 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) / (double)n,
            res.queries, chk_result_name(out.spf.result), chk_result_name(out.dkim.n ? out.dkim.sig[0].result : CHK_NONE),
            chk_result_name(out.dmarc.result));
+    dns_cache_off(&res);
+    free(msg);
     return 0;
   }
   errno = 0;

@@ -332,12 +332,15 @@ int cmd_dkim(int argc, char const *const *argv)
       if (k > 0) free(ents);
     }
     if (!buffer_flush(buffer_1)) strerr_diefu1sys(TEMP_EXIT, "write to stdout");
+    stralloc_free(&d);
     return 0;
   }
   if (n < 2 || !addr_domain(&d, args[1])) strerr_dieusage(USAGE_EXIT, DKIM_USAGE);
   tf_lock();
-  if (!strcmp(args[0], "new") && n <= 3) return cmd_new(d.s, n == 3 ? args[2] : 0, group);
-  if (!strcmp(args[0], "use") && n == 3) return cmd_use(d.s, args[2]);
-  if (!strcmp(args[0], "retire") && n == 3) return cmd_retire(d.s, args[2]);
-  strerr_dieusage(USAGE_EXIT, DKIM_USAGE);
+  if (!strcmp(args[0], "new") && n <= 3) n = cmd_new(d.s, n == 3 ? args[2] : 0, group);
+  else if (!strcmp(args[0], "use") && n == 3) n = cmd_use(d.s, args[2]);
+  else if (!strcmp(args[0], "retire") && n == 3) n = cmd_retire(d.s, args[2]);
+  else strerr_dieusage(USAGE_EXIT, DKIM_USAGE);
+  stralloc_free(&d);
+  return n;
 }
