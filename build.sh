@@ -11,8 +11,8 @@ cd "$(dirname "$0")"
 top=$(pwd)
 
 DEPS="build-essential clang libclang-rt-14-dev libbearssl-dev skalibs-dev libowfat-dev
-libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 swaks libnet-ssleay-perl
-libio-socket-ssl-perl libauthen-sasl-perl python3 openssl strace
+libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 runit swaks libnet-ssleay-perl
+libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl python3 openssl strace
 mutt fetchmail isync getmail6 testssl.sh dnsmasq iproute2 procps psmisc file
 postfix dovecot-imapd dovecot-pop3d
 libsodium-dev libpsl-dev libidn2-dev libunistring-dev publicsuffix

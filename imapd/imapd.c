@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "connenv.h"
 #include "imapd.h"
 #include "io.h"
+#include "prelogin.h"
 #include "waiter.h"
 
 extern char self_path[4096];
@@ -124,9 +126,19 @@ int main(int argc, char **argv)
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n > 0) self_path[n] = 0;
   else if (argv[0]) snprintf(self_path, sizeof self_path, "%s", argv[0]);
+  connenv_init();
   common_init();
   if (argc > 1 && !strcmp(argv[1], "-P")) postlogin_main();
   if (argc > 1) { fputs("usage: pochta-imapd [-P]\n", stderr); return 100; }
+  {
+    char const *why;
+    if (!prelogin_ok(&why)) {
+      logf_("event=fatal error=\"%s\"", why);
+      io_puts("* BYE [UNAVAILABLE] Server misconfigured\r\n");
+      io_flush();
+      return 111;
+    }
+  }
   stralloc pa = STRALLOC_ZERO;
   S.plain_ok = conf_line(&pa, "plainauth") == 1 && !strcmp(pa.s, "loopback") && loopback(getenv("TCPREMOTEIP"));
   stralloc_free(&pa);

@@ -21,6 +21,7 @@
 #include "io.h"
 #include "log.h"
 #include "pop3d.h"
+#include "prelogin.h"
 #include "waiter.h"
 
 #define MAX_ERRORS 10        /* bad commands before we hang up */
@@ -64,25 +65,13 @@ static int plain_allowed(void)
 
 /* Network programs run unprivileged: started as root, become the owner of
  * the Maildirs before reading a byte from the client. */
-static void drop_root(void)
+/* Before a login this process may read no mailbox: never root (prelogin.h). */
+static void not_root(void)
 {
-  stralloc sa = STRALLOC_ZERO;
-  unsigned long uid, gid;
-  char *end;
-  if (geteuid() != 0) return;
-  if (conf_line(&sa, "owner") <= 0) { log_event("fatal", "error", "started as root but no owner file", (char const *)0); _exit(EX_TEMP); }
-  uid = strtoul(sa.s, &end, 10);
-  if (*end != ':' || end == sa.s) goto bad;
-  gid = strtoul(end + 1, &end, 10);
-  if (*end) goto bad;
-  stralloc_free(&sa);
-  if (setgroups(1, (gid_t[]){ (gid_t)gid }) < 0 || setgid((gid_t)gid) < 0 || setuid((uid_t)uid) < 0) {
-    log_event("fatal", "error", "cannot switch to the owner", (char const *)0);
-    _exit(EX_TEMP);
-  }
-  return;
-bad:
-  log_event("fatal", "error", "owner file is not uid:gid", (char const *)0);
+  char const *why;
+  if (prelogin_ok(&why)) return;
+  log_event("fatal", "error", why, (char const *)0);
+  (void)!write(1, "-ERR [SYS/TEMP] Server misconfigured\r\n", 38);
   _exit(EX_TEMP);
 }
 
@@ -323,7 +312,7 @@ int auth_main(char const *prog, unsigned timeout)
 
   g_prog = prog;
   g_timeout = timeout;
-  drop_root();
+  not_root();
   read_config();
   tls_on = getenv("SSL_PROTOCOL") != 0;
   ctlfd = env_fd("SSLCTLFD");

@@ -178,11 +178,14 @@ int qenv_parse(qenv *e)
       case 'B':
         if (have_born || !scan_u64(s + i + 1, rl - 1, &e->born)) goto bad;
         have_born = 1; break;
+      /* Queue files are written by the same account as the network daemons:
+       * addresses are checked again here, before they reach logs, headers,
+       * argument lists and other files. */
       case 'F':
-        if (have_sender || e->n) goto bad;
+        if (have_sender || e->n || qaddr_check(s + i + 1, rl - 1, 0)) goto bad;
         have_sender = 1; sender_off = i + 1; break;
       case 'T': case 'K': case 'D': case 'Z':
-        if (!have_sender || rl < 2 || !addrcpt(e, i + 1, s[i])) goto bad;
+        if (!have_sender || qaddr_check(s + i + 1, rl - 1, 1) || !addrcpt(e, i + 1, s[i])) goto bad;
         break;
       case 'a':
         if (!e->n || !scan_u64(s + i + 1, rl - 1, &v) || v > 1000000) goto bad;

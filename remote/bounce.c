@@ -132,8 +132,11 @@ static int final_rcpts(char const *to, stralloc *out)
   stralloc canon = STRALLOC_ZERO;
   int r = users_open(&u), ok = 1;
   out->len = 0;
-  if (r < 0) return 0;
-  if (r > 0 && users_canon(&canon, to, strlen(to))) {
+  if (r < 0) {
+    fprintf(stderr, "pochta-bounce: event=error what=\"users.cdb\" error=\"%s\"\n", users_why(errno));
+    return 0;
+  }
+  if (users_canon(&canon, to, strlen(to))) {
     int loc = users_domain_local(&u, strrchr(canon.s, '@') + 1);
     if (loc < 0) ok = 0;
     else if (loc && users_resolve(&u, canon.s, out) < 0) ok = 0;
@@ -141,7 +144,7 @@ static int final_rcpts(char const *to, stralloc *out)
   /* not local, or an unknown local user (its failure ends in postmaster's bounce) */
   if (ok && !out->len && !stralloc_catb(out, to, strlen(to) + 1)) ok = 0;
   stralloc_free(&canon);
-  if (r > 0) users_close(&u);
+  users_close(&u);
   return ok;
 }
 

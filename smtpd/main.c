@@ -1,6 +1,7 @@
 /* pochta-smtpd [-s] [-t SECONDS]: one ESMTP session on fd 0/1, as run by
  * tcpserver or a systemd socket. -s: submission (AUTH before MAIL). -t: idle
  * timeout (default 300). Reads the instance in $POCHTA_CONF; see pochta-smtpd(8). */
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <skalibs/stralloc.h>
 
 #include "conf.h"
+#include "connenv.h"
 #include "real.h"
 #include "smtpd.h"
 
@@ -92,8 +94,8 @@ int main(int argc, char **argv)
   for (char const *p = s->me; *p; p++)   /* it goes into every reply and header */
     if ((unsigned char)*p <= 32 || (unsigned char)*p >= 127) { s->me = "localhost"; break; }
   if (conf_ulong(&s->databytes, "databytes", DATABYTES_DEFAULT) < 0) s->databytes = DATABYTES_DEFAULT;
-  s->remoteip = getenv("TCPREMOTEIP");
-  if (!s->remoteip) s->remoteip = getenv("REMOTE_ADDR");   /* systemd Accept=yes */
+  connenv_init();   /* systemd's REMOTE_ADDR becomes TCPREMOTEIP too */
+  s->remoteip = connenv_remote();
   s->remotehost = getenv("TCPREMOTEHOST");
   s->relayclient = getenv("RELAYCLIENT") != 0;
   s->plainauth = conf_line(&pa, "plainauth") > 0 && !strcmp(pa.s, "loopback") && loopback(s->remoteip);
@@ -105,7 +107,8 @@ int main(int argc, char **argv)
   if (getenv("SSL_PROTOCOL") && !s->cantls) s->tls = 1;
 
   if (users_open(&s->u) < 0) {
-    slog(s, "error", "what", "cannot open users.cdb", (char *)0);
+    /* A configuration fault is ours, never the sender's: 421, not 5xx. */
+    slog(s, "error", "what", "cannot use users.cdb", "conf", conf_dir(), "error", users_why(errno), (char *)0);
     if (write(1, "421 4.3.0 Service temporarily unavailable\r\n", 43) < 0) { }
     return 111;
   }

@@ -15,7 +15,7 @@ instance_new() {
   INST=${1:-$BATS_TEST_TMPDIR/inst}
   export POCHTA_CONF="$INST/etc"
   QUEUE="$INST/queue"; MAILROOT="$INST/mail"
-  pochta -C "$POCHTA_CONF" init --queue "$QUEUE" --mail "$MAILROOT" --hostname mx.example.test >/dev/null
+  pochta -C "$POCHTA_CONF" init --queue "$QUEUE" --mail "$MAILROOT" --state "$INST/state" --hostname mx.example.test >/dev/null
   pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
   pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null
   pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null

@@ -7,6 +7,7 @@ load netns/remote-lib
 
 setup() {
   remote_conf
+  pochta -C "$POCHTA_CONF" compile   # an empty users.cdb: pochta-bounce needs one
   fake_queue
   MSG="$BATS_TEST_TMPDIR/msg"
   printf 'From: Sender <s@a.test>\nTo: x@b.test\nSubject: hello\nMessage-ID: <orig@a.test>\n\nbody line\n' >"$MSG"

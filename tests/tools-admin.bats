@@ -11,7 +11,7 @@ teardown() { stop_all; }
 # cdb_keys: every key of users.cdb, one per line (a reader of the cdb format
 # written independently of lib/ and tools/).
 cdb_keys() {
-  python3 - "$POCHTA_CONF/users.cdb" <<'PY'
+  python3 - "$POCHTA_CONF/${1:-users.cdb}" <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 end = min([struct.unpack('<II', d[i*8:i*8+8])[0] for i in range(256)] + [len(d)])
@@ -53,13 +53,22 @@ PY
   assert_line alice@example.test
 }
 
-@test "users.cdb holds domains, users, passwords and postmaster" {
+@test "users.cdb holds domains, users and postmaster; the hashes are apart, for root alone" {
   run cdb_keys
   assert_success
+  assert_line "!pochta = users.cdb"
   assert_line "d:example.test = "
   assert_line "u:alice@example.test = $(maildir_of alice@example.test)"
-  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|$'
   assert_line "a:postmaster@example.test = alice@example.test"
+  refute_output --partial 'p:alice'
+  refute_output --partial '$y$'
+  run cdb_keys passwords.cdb
+  assert_line "!pochta = passwords.cdb"
+  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|$'
+  run stat -c %a "$POCHTA_CONF/passwords.cdb"
+  assert_output 600
+  run stat -c %a "$POCHTA_CONF/users.cdb"
+  assert_output 640
 }
 
 @test "user add makes a Maildir with the special-use folders" {
@@ -191,8 +200,9 @@ other.test"
   assert_failure 100
   run pochta apppass list alice@example.test
   assert_output phone
-  run cdb_keys
-  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|phone:\$y\$[^|]+\|$'
+  # app passwords are random: a cheap hash ($5$, 1000 rounds), see pochta(8)
+  run cdb_keys passwords.cdb
+  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|phone:\$5\$rounds=1000\$[^|]+\|$'
   run pochta apppass del alice@example.test phone
   assert_success
   run pochta apppass list alice@example.test

@@ -1,5 +1,8 @@
-/* pochta compile: domains, users, passwords, aliases -> users.cdb.
- * Keys and values as doc/CONTRACTS.md says; lib/users.c reads them. */
+/* pochta compile: domains, users, aliases -> users.cdb; passwords -> passwords.cdb.
+ * Keys and values as doc/CONTRACTS.md says; lib/users.c and tools/passcheck.c read
+ * them. Each file carries a marker record, so that a reader can tell a file this
+ * program wrote from an empty, zero-filled or foreign one (a missing marker is a
+ * configuration fault: a temporary failure, never "no such user"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <skalibs/stralloc.h>
 
 #include "pochta.h"
+#include "users.h"
 
 /* One key/value pair before merging; strings are offsets into the pool, since
  * the pool moves when it grows. idx keeps the files' order for equal keys. */
@@ -277,33 +281,49 @@ static void host_aliases(void)
   stralloc_free(&me); stralloc_free(&d); stralloc_free(&key); stralloc_free(&pm);
 }
 
-static void write_cdb(void)
+/* The group that may read users.cdb: $confdir/group (the mail system's group, see
+ * pochta-config(5)), else the owner's group, else ours. */
+static gid_t read_group(void)
+{
+  stralloc sa = STRALLOC_ZERO;
+  uid_t uid;
+  gid_t gid = getegid();
+  if (tf_line(&sa, "group")) {
+    uid_t u;
+    stralloc g = STRALLOC_ZERO;
+    if (!stralloc_copys(&g, "0:") || !stralloc_cats(&g, sa.s) || !stralloc_0(&g)) nomem();
+    if (!owner_parse(g.s, &u, &gid)) strerr_dief(TEMP_EXIT, "bad gid in ", confdir, "/group: ", sa.s);
+    stralloc_free(&g);
+  } else if (tf_line(&sa, "owner")) owner_get(&uid, &gid);
+  stralloc_free(&sa);
+  return gid;
+}
+
+/* Write the entries whose kind is in kinds to confdir/name, atomically, with mode
+ * and group gid (as root), and a marker record. */
+static void write_cdb(char const *name, char const *kinds, unsigned mode, gid_t gid)
 {
   stralloc path = STRALLOC_ZERO, tmpp = STRALLOC_ZERO, val = STRALLOC_ZERO;
   cdbmaker cm = CDBMAKER_ZERO;
   char pid[32];
   size_t i, j;
   int fd;
-  uid_t uid; gid_t gid;
-  tf_path(&path, "users.cdb");
+  tf_path(&path, name);
   snprintf(pid, sizeof pid, ".tmp.%ld", (long)getpid());
   if (!stralloc_copyb(&tmpp, path.s, path.len) || !stralloc_cats(&tmpp, pid) || !stralloc_0(&tmpp)) nomem();
   unlink(tmpp.s);
-  fd = open(tmpp.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  fd = open(tmpp.s, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) strerr_diefu2sys(TEMP_EXIT, "create ", tmpp.s);
-  /* Password hashes inside: readable by root and the owner's group (the daemons)
-   * only. Not writable by the owner: a broken daemon must not add logins. */
-  if (fchmod(fd, 0640) < 0) goto err;
-  if (!geteuid()) {
-    owner_get(&uid, &gid);
-    if (fchown(fd, 0, gid) < 0) goto err;
-  }
+  /* Not writable by any daemon: a broken one must not add users or logins. */
+  if (!geteuid() && fchown(fd, 0, gid) < 0) goto err;
+  if (fchmod(fd, mode) < 0) goto err;
   if (!cdbmake_start(&cm, fd)) goto err;
+  if (!cdbmake_add(&cm, USERS_MARKER_KEY, sizeof USERS_MARKER_KEY - 1, name, strlen(name))) goto err;
   for (i = 0; i < nents; i = j) {
     struct ent const *e = ents + i;
     char kind = pool.s[e->k];
     for (j = i + 1; j < nents && ents[j].klen == e->klen && !memcmp(pool.s + ents[j].k, pool.s + e->k, e->klen); j++) ;
-    if (kind == 'f') continue;
+    if (!strchr(kinds, kind)) continue;
     val.len = 0;
     if (kind == 'p' || kind == 'a') {
       for (size_t m = i; m < j; m++) {
@@ -354,7 +374,10 @@ void compile(void)
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
   host_aliases();
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
-  write_cdb();
+  /* Password hashes apart, for root alone (pochta-checkpassword runs setuid root):
+   * no program that talks to the network before a login can read them. */
+  write_cdb("passwords.cdb", "p", 0600, 0);
+  write_cdb("users.cdb", "dua", 0640, read_group());
 }
 
 int cmd_compile(int argc, char const *const *argv)

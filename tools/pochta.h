@@ -82,6 +82,8 @@ void owner_get(uid_t *uid, gid_t *gid);
 /* Hash pass with crypt(3), yescrypt ($y$) and a fresh random salt, into sa
  * (NUL-terminated). Dies on error. */
 void password_hash(stralloc *sa, char const *pass);
+/* The same for a random app password: SHA-256 crypt ($5$), 1000 rounds. */
+void password_hash_app(stralloc *sa, char const *pass);
 /* Get a new password: from opt if not NULL, else one line of stdin if it is not a
  * terminal, else prompted twice on the terminal without echo. Into sa, NUL-terminated.
  * Dies if empty, has a ':' or newline, or longer than 256. */
@@ -96,6 +98,17 @@ void maildir_make(char const *dir, uid_t uid, gid_t gid);
 /* mkdir -p dir, each created directory with mode and (as root) owner uid:gid; the
  * parent of each created directory is fsynced. Dies on error. */
 void mkdir_p(char const *dir, unsigned int mode, uid_t uid, gid_t gid);
+
+/* system.c: the least-privilege layout of pochta init --system (pochta(8)). */
+/* Make the accounts and groups that are missing (useradd, groupadd, usermod). */
+void system_accounts(void);
+/* uid:gid of one of them, or the gid of a group; die if missing. */
+void system_ids(char const *name, uid_t *uid, gid_t *gid);
+gid_t system_gid(char const *name);
+/* Owners and modes of the instance's files and directories (the mail root for
+ * the Maildir owner muid:mgid), and of the two privileged programs installed
+ * beside this one. */
+void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid);
 
 int cmd_dkim(int argc, char const *const *argv);
 int cmd_dns(int argc, char const *const *argv);

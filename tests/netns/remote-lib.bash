@@ -162,7 +162,7 @@ pr_pochta() {
   local dir="$BATS_TEST_TMPDIR/$h" ip d
   case $h in a) ip=10.77.0.1;; b) ip=10.77.0.2;; c) ip=10.77.0.3;; esac
   local conf="$dir/etc"
-  pochta -C "$conf" init --queue "$dir/queue" --mail "$dir/mail" --hostname "$name" >/dev/null
+  pochta -C "$conf" init --queue "$dir/queue" --mail "$dir/mail" --state "$dir/state" --hostname "$name" >/dev/null
   for d in "$@"; do
     pochta -C "$conf" domain add "$d" >/dev/null
     pochta -C "$conf" user add "alice@$d" --password secret >/dev/null

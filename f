@@ -1,0 +1,1 @@
+event=start a=1
