@@ -8,7 +8,7 @@ include dns/build.mk
 
 CHECKS_SRC := checks/util.c checks/msg.c checks/canon.c checks/sig.c checks/keys.c \
   checks/dkim.c checks/spf.c checks/spf_macro.c checks/dmarc.c checks/psl.c checks/arc.c \
-  checks/iprev.c checks/authres.c checks/run.c checks/dnstable.c tls/pemfile.c
+  checks/iprev.c checks/authres.c checks/run.c checks/keydir.c checks/dnstable.c tls/pemfile.c
 CHECKS_OBJ := $(call objs,$(CHECKS_SRC))
 $(call objs,checks/keys.c): CPPFLAGS += -Itls
 $(CHECKS_OBJ): CPPFLAGS += -Idns

@@ -126,6 +126,15 @@ int dkim_key_record(dkim_key *, chk_buf *out);
 int dkim_sign(chk_msg const *msg, dkim_key *const *keys, unsigned nkeys, time_t now,
               char const *eol, chk_buf *out);
 
+/* The same on a message in memory (octets, LF or CRLF): what a signing step calls. */
+int dkim_sign_buf(char const *msg, size_t len, dkim_key *const *keys, unsigned nkeys, time_t now,
+                  char const *eol, chk_buf *out);
+/* The keys a domain signs with now (pochta dkim's layout, pochta-config(5)):
+ * <confdir>/dkim/<domain>/sign lists selectors, each key in <selector>.key. Loads at
+ * most max into keys. Returns how many (0: the domain does not sign), -1 on error
+ * (errno; a listed key that cannot be read is an error, not a silent skip). */
+int dkim_keys_load(char const *confdir, char const *domain, dkim_key **keys, unsigned max);
+
 /* ---------------------------------------------------------------- DKIM verification */
 typedef struct dkim_sigres_s dkim_sigres;
 struct dkim_sigres_s {

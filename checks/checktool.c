@@ -4,11 +4,13 @@
  *   checktool keygen rsa|ed25519 [BITS]        a new private key (PEM) on stdout
  *   checktool record KEYFILE                   its DNS record text
  *   checktool sign [-C] -k FILE:DOMAIN:SELECTOR ...   the signed message on stdout
+ *   checktool signdomain CONFDIR DOMAIN        the same with the keys pochta dkim made
  *   checktool verify                           one line per DKIM signature; exit 0 if one passes
  *   checktool arc                              the ARC chain's state; exit 0 if pass
  *   checktool run [options]                    the whole check: verdict, reply, A-R field
  *   checktool seal -k FILE:DOMAIN:SELECTOR [run options]   run, then the message ARC-sealed
  *   checktool bench N [run options]            run N times on one message, CPU per message
+ *   checktool orgdomain NAME...                the organizational domain of each (libpsl)
  *   checktool claims ID                        for each header field of the message: is it
  *                                              an A-R claiming ID ("drop") or not ("keep")
  * run options: --ip IP --helo NAME --from ADDR --id AUTHSERV-ID --trusted DOMAIN
@@ -159,7 +161,28 @@ int main(int argc, char **argv)
     dkim_key_free(k);
     return 0;
   }
+  if (!strcmp(cmd, "orgdomain")) {
+    char o[CHK_DOMAIN_MAX + 1];
+    for (; i < argc; i++) printf("%s %s\n", argv[i], chk_orgdomain(argv[i], o) ? o : "-");
+    return 0;
+  }
   read_stdin();
+  if (!strcmp(cmd, "signdomain")) {
+    /* as a signing step: the domain's keys from the configuration, the message */
+    dkim_key *keys[8];
+    chk_buf out = CHK_BUF_ZERO;
+    int n;
+    if (i + 1 >= argc) { errno = 0; die(100, "signdomain CONFDIR DOMAIN"); }
+    if ((n = dkim_keys_load(argv[i], argv[i + 1], keys, 8)) < 0) die(111, "load the domain's keys");
+    if (!n) { errno = 0; die(100, "the domain signs with no key"); }
+    if (!dkim_sign_buf(msg, msglen, keys, (unsigned)n, time(0), eol_crlf ? "\r\n" : "\n", &out)) die(111, "sign");
+    fwrite(out.s, 1, out.len, stdout);
+    fwrite(msg, 1, msglen, stdout);
+    chk_buf_free(&out);
+    while (n) dkim_key_free(keys[--n]);
+    free(msg);
+    return 0;
+  }
   if (!strcmp(cmd, "sign")) {
     dkim_key *keys[8];
     unsigned n = 0;

@@ -7,9 +7,9 @@
  * deadline the caller may set. Answers are parsed with every length and count
  * bounded (dns_parse): a malformed, looping or oversized answer is a temporary
  * failure, never a crash. CNAME chains are followed (at most DNS_CNAME_MAX). The AD
- * bit of the final answer is reported, for DANE; it means something only when the
- * nameserver is a validating resolver on a trusted path (127.0.0.1, as Postfix
- * expects with trust-ad).
+ * bit is reported (set only if every answer of the chain had it), for DANE; it
+ * means something only when the nameserver is a validating resolver on a trusted
+ * path (127.0.0.1, as Postfix expects with trust-ad).
  *
  * Results are plain structs the caller owns (dns_result, about 100 KB: allocate it,
  * do not put it on a small stack). A per-process cache of raw answers (dns_cache)
@@ -69,7 +69,7 @@ struct dns_rr_s {
 typedef struct dns_result_s dns_result;
 struct dns_result_s {
   int status;                    /* enum dns_status */
-  int ad;                        /* AD bit of the answer that gave the records */
+  int ad;                        /* AD bit set in every answer of the CNAME chain */
   int truncated;                 /* more than DNS_RR_MAX records: the rest were dropped */
   char qname[DNS_NAMEMAX + 1];   /* the name the records belong to (after CNAMEs) */
   unsigned n;

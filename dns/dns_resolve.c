@@ -16,6 +16,7 @@ int dns_lookup(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *r
   char name[DNS_NAMEMAX + 1], next[DNS_NAMEMAX + 1];
   unsigned char *pkt;
   unsigned hop;
+  int ad = 1;       /* authenticated only if every answer of the chain was */
   size_t l = strlen(qname);
   memset(res, 0, offsetof(dns_result, rr));
   res->status = DNS_TEMP;
@@ -32,6 +33,7 @@ int dns_lookup(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *r
     int cached = n > 0;
     if (!n && !(n = dns_exchange(r, name, qtype, pkt, &id))) { st = DNS_TEMP; res->status = st; break; }
     st = dns_parse(pkt, n, id, name, qtype, res, next, &ttl, &tc);
+    ad &= res->ad;
     if (!cached && st != DNS_TEMP) {
       if ((st == DNS_NXDOMAIN || !res->n) && ttl < NEG_TTL_MIN) ttl = NEG_TTL_MIN;
       dns_cache_put(r->cache, name, qtype, pkt, n, id, ttl);
@@ -41,6 +43,7 @@ int dns_lookup(dns_resolver *r, char const *qname, uint16_t qtype, dns_result *r
     if (hop == DNS_CNAME_MAX) { res->status = DNS_TEMP; res->n = 0; }
   }
   free(pkt);
+  res->ad = ad && res->status == DNS_OK;
   return res->status;
 }
 

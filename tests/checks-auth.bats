@@ -94,6 +94,16 @@ spf() { run ck "$SPFTEST" <<<"$1	$2	${3:-mail.pass.test}"; result=${output%%	*};
   spf 192.0.2.11 alice@mac.test; assert_equal "$result" fail
 }
 
+@test "DMARC's organizational domain comes from the public suffix list (libpsl, Debian's publicsuffix)" {
+  run "$CHECKTOOL" orgdomain a.b.example.co.uk www.example.com mail.example.test co.uk Example.ORG. x.y.z.example.com.au
+  assert_line "a.b.example.co.uk example.co.uk"
+  assert_line "www.example.com example.com"
+  assert_line "mail.example.test example.test"
+  assert_line "co.uk co.uk"
+  assert_line "Example.ORG. example.org"
+  assert_line "x.y.z.example.com.au example.com.au"
+}
+
 dmarc_zone() {
   ck_keys "$BATS_TEST_TMPDIR/k"
   ck_rr _dmarc.example.test TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.test"

@@ -217,3 +217,35 @@ PYEOF
   assert_line --partial "l= not a number"
   assert_line --partial "too many signatures to verify"
 }
+
+@test "hostile messages: a 1.5 MB header, NUL and bare CR, no body, no header, nothing at all" {
+  # no network: the keys come from a table (checktool -z)
+  printf 'r1._domainkey.example.test TXT %s\n' "$("$CHECKTOOL" record "$K/r1.pem")" >"$BATS_TEST_TMPDIR/zone"
+  local z=$BATS_TEST_TMPDIR/zone
+  sign <"$MSG" >"$BATS_TEST_TMPDIR/signed"
+  { for _ in $(seq 1500); do printf 'X-Pad: %01000d\n' 0; done; cat "$BATS_TEST_TMPDIR/signed"; } >"$BATS_TEST_TMPDIR/bighead"
+  run "$CHECKTOOL" -z "$z" verify <"$BATS_TEST_TMPDIR/bighead"
+  assert_failure
+  assert_line --partial "header too large to verify"
+  # NUL and a bare CR in the body after signing: the body hash fails, nothing worse
+  sed 's/this is a test/this\x00is a\rtest/' "$BATS_TEST_TMPDIR/signed" >"$BATS_TEST_TMPDIR/nul"
+  run "$CHECKTOOL" -z "$z" verify <"$BATS_TEST_TMPDIR/nul"
+  assert_failure
+  assert_line --partial "s=r1 alg=rsa bits=0 body=bad"
+  # signed with NUL and bare CR inside: both sides hash the same octets
+  sed 's/this is a test/this\x00is a\rtest/' "$MSG" | sign >"$BATS_TEST_TMPDIR/nul-signed"
+  run "$CHECKTOOL" -z "$z" verify <"$BATS_TEST_TMPDIR/nul-signed"
+  assert_line --partial "dkim=pass d=example.test s=r1"
+  # a header without a body, and without the empty line
+  head -n 7 "$MSG" | sign >"$BATS_TEST_TMPDIR/nobody"
+  run "$CHECKTOOL" -z "$z" verify <"$BATS_TEST_TMPDIR/nobody"
+  assert_line --partial "dkim=pass d=example.test s=r1"
+  run "$CHECKTOOL" -z "$z" verify </dev/null
+  assert_failure
+  assert_line "best=none queries=0"
+  printf '\n\nonly a body\n' >"$BATS_TEST_TMPDIR/nohead"
+  run "$CHECKTOOL" -z "$z" verify <"$BATS_TEST_TMPDIR/nohead"
+  assert_line "best=none queries=0"
+  run "$CHECKTOOL" sign -k "$K/r1.pem:example.test:r1" <"$BATS_TEST_TMPDIR/nohead"
+  assert_failure 111
+}

@@ -87,11 +87,24 @@ serve_zone() {
   pochta dkim new example.test s1 >/dev/null
   serve_zone
   ck_msg "$BATS_TEST_TMPDIR/m" alice@example.test
-  local d=$POCHTA_CONF/dkim/example.test
-  "$CHECKTOOL" sign -k "$d/s1-rsa.key:example.test:s1-rsa" -k "$d/s1-ed.key:example.test:s1-ed" <"$BATS_TEST_TMPDIR/m" >"$BATS_TEST_TMPDIR/signed"
+  # as the signing step will: dkim_keys_load (the sign file) and dkim_sign_buf
+  "$CHECKTOOL" signdomain "$POCHTA_CONF" example.test <"$BATS_TEST_TMPDIR/m" >"$BATS_TEST_TMPDIR/signed"
+  run grep -c '^DKIM-Signature:' "$BATS_TEST_TMPDIR/signed"
+  assert_output 2
   run ck $PY /usr/bin/dkimverify --index 0 <"$BATS_TEST_TMPDIR/signed"
   assert_output "signature ok"
   run ck $PY /usr/bin/dkimverify --index 1 <"$BATS_TEST_TMPDIR/signed"
+  assert_output "signature ok"
+  # after a rotation the new selectors sign, and verify once published
+  pochta dkim new example.test s2 >/dev/null
+  pochta dkim use example.test s2 >/dev/null
+  ck_net_down
+  serve_zone
+  "$CHECKTOOL" signdomain "$POCHTA_CONF" example.test <"$BATS_TEST_TMPDIR/m" >"$BATS_TEST_TMPDIR/signed2"
+  grep -q 's=s2-rsa;' "$BATS_TEST_TMPDIR/signed2"
+  run ck $PY /usr/bin/dkimverify --index 0 <"$BATS_TEST_TMPDIR/signed2"
+  assert_output "signature ok"
+  run ck $PY /usr/bin/dkimverify --index 1 <"$BATS_TEST_TMPDIR/signed2"
   assert_output "signature ok"
 }
 
