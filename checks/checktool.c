@@ -14,7 +14,7 @@
  *   checktool claims ID                        for each header field of the message: is it
  *                                              an A-R claiming ID ("drop") or not ("keep")
  * run options: --ip IP --helo NAME --from ADDR --id AUTHSERV-ID --trusted DOMAIN
- *   --sample N --now T --spf-reject
+ *   --sample N --now T --spf-reject --budget MS --max-queries N
  * DNS: the resolver (dns_conf_load), or -z ZONEFILE (dnstable) before the command.
  * -C: signatures end in CRLF (for a CRLF message). */
 #include <arpa/inet.h>
@@ -106,6 +106,8 @@ static int run_opts(int argc, char **argv, int i, runopt *o)
     else if (!strcmp(a, "--trusted") && o->c.ntrusted < 8) o->trusted[o->c.ntrusted++] = v;
     else if (!strcmp(a, "--sample")) o->e.sample = (unsigned)atoi(v);
     else if (!strcmp(a, "--now")) o->e.now = (time_t)atoll(v);
+    else if (!strcmp(a, "--budget")) o->c.budget_ms = (unsigned)atoi(v);
+    else if (!strcmp(a, "--max-queries")) o->c.max_queries = (unsigned)atoi(v);
     else if (!strcmp(a, "-k")) continue;       /* seal's key, taken by the caller */
     else { errno = 0; die(100, "unknown option"); }
   }

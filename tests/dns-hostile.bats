@@ -92,3 +92,20 @@ q() {
   assert_equal "$status" 100
   [ ! -s "$BATS_TEST_TMPDIR/fakedns.queries" ] || ! grep -q 'a..b' "$BATS_TEST_TMPDIR/fakedns.queries"
 }
+
+@test "the checks of one message keep to their time budget and query limit when DNS is silent" {
+  printf 'From: alice@slow.test\nSubject: x\n\nx\n' >"$BATS_TEST_TMPDIR/m"
+  local s e
+  s=$(date +%s%N)
+  POCHTA_DNS_TIMEOUT=1000 run "$CHECKTOOL" run --ip 192.0.2.1 --helo mail.slow.test --from a@slow.test --budget 1500 <"$BATS_TEST_TMPDIR/m"
+  e=$(date +%s%N)
+  echo "$output"
+  assert_line "verdict=tempfail"
+  assert_output --partial "spf=temperror"
+  assert_output --partial "dmarc=temperror"
+  # one budget of 1.5 s, not one timeout per question (several questions x 2 s)
+  [ $(( (e - s) / 1000000 )) -lt 4000 ]
+  run "$CHECKTOOL" run --ip 192.0.2.1 --helo mail.slow.test --from a@slow.test --max-queries 2 <"$BATS_TEST_TMPDIR/m"
+  assert_line "queries=2"
+  assert_line "verdict=tempfail"
+}

@@ -10,7 +10,8 @@ stdout). What it answers depends on the first label of the question:
   garbage   512 random octets                 short    5 octets
   wrongid   a reply with another id first, then the right one
   wrongq    the answer names another question
-  slow      no answer at all                  tcphang  TC over UDP; TCP accepted, then silence
+  slow      no answer at all (also any name with a label "slow")
+  tcphang   TC over UDP; TCP accepted, then silence
   cnloop    a CNAME to itself (in the answer) chainN  CNAME to chain(N-1), chain0 has A
   bigname   a name in RDATA longer than 255 octets (labels of 63)
 usage: fakedns.py [--log FILE]"""
@@ -85,7 +86,7 @@ def answer(q, tcp):
     if first == "wrongq":
         other = name("other.example") + question[-4:]
         return [hdr(qid, OK, 1) + other + rr(b"\xc0\x0c", 1, bytes(4))]
-    if first == "slow":
+    if first == "slow" or "slow" in qname.lower().split("."):
         return []
     if first == "tcphang":
         return [hdr(qid, OK | 0x0200) + question] if not tcp else None
