@@ -91,7 +91,7 @@ int arc_verify(chk_msg const *m, chk_dns *dns, time_t now, arc_out *o)
 int arc_seal(chk_msg const *m, dkim_key *key, arc_out const *in, char const *authres,
              time_t now, char const *eol, chk_buf *out)
 {
-  static sig s;
+  sig s;
   char store[DKIM_H_MAX + 12][80], inst[24], cv[24], a[40], t[40], d[CHK_DOMAIN_MAX + 8], sl[80];
   char const *tok[DKIM_H_MAX + 12];
   unsigned ntok, n;

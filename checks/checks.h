@@ -15,6 +15,9 @@
  * CHK_HEADER_MAX octets) and streams the body through the canonicalizers and hashes
  * that the signatures in the header ask for, so a 25 MB body costs no memory.
  *
+ * Reentrant: no static buffers; the PSL context is created on first use (call
+ * chk_orgdomain once before starting threads, if a program ever has them).
+ *
  * Return conventions: functions returning int give 1 for success and 0 for failure
  * (errno ENOMEM, E2BIG or EINVAL) unless their comment says otherwise. Results are
  * CHK_* codes, named as in RFC 8601 by chk_result_name.

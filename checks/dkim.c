@@ -161,7 +161,7 @@ int sign_tokens(chk_msg const *m, dkim_key *key, sig const *s, char const *first
 int dkim_sign(chk_msg const *m, dkim_key *const *keys, unsigned nkeys, time_t now,
               char const *eol, chk_buf *out)
 {
-  static sig s;    /* large (h= and b= buffers); signing is one message per process */
+  sig s;           /* about 3 KB: h= names and a b= buffer */
   char store[DKIM_H_MAX + 12][80];
   char const *tok[DKIM_H_MAX + 12];
   unsigned ntok;

@@ -144,7 +144,7 @@ int dkim_key_generate(int alg, unsigned bits, chk_buf *pem)
   if (!bits) bits = 2048;
   if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) { errno = EINVAL; return 0; }
   {
-    static unsigned char kpriv[BR_RSA_KBUF_PRIV_SIZE(RSA_MAX_BITS)], kpub[BR_RSA_KBUF_PUB_SIZE(RSA_MAX_BITS)];
+    unsigned char kpriv[BR_RSA_KBUF_PRIV_SIZE(RSA_MAX_BITS)], kpub[BR_RSA_KBUF_PUB_SIZE(RSA_MAX_BITS)];
     unsigned char seed[32], d[RSA_MAX_BITS / 8], *der = 0;
     br_hmac_drbg_context rng;
     br_rsa_private_key sk;
