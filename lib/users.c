@@ -100,11 +100,16 @@ static int cat_targets(stralloc *sa, cdb_data const *d)
   return 1;
 }
 
-int users_alias(users const *u, char const *addr, stralloc *sa)
+/* users_alias, with only the admin's own aliases when explicit is set: no implicit
+ * postmaster/root aliases (i:), no catch-all. */
+static int alias(users const *u, char const *addr, stralloc *sa, int explicit)
 {
   cdb_data d;
   char const *at = strrchr(addr, '@');
   int r = find(u, 'a', addr, &d);
+  if (r) return r < 0 ? r : cat_targets(sa, &d);
+  if (explicit) return 0;
+  r = find(u, 'i', addr, &d);
   if (r) return r < 0 ? r : cat_targets(sa, &d);
   if (!at) return 0;
   r = find(u, 'u', addr, &d);
@@ -112,6 +117,11 @@ int users_alias(users const *u, char const *addr, stralloc *sa)
   r = find(u, 'a', at, &d);   /* "@domain": the catch-all */
   if (r <= 0) return r;
   return cat_targets(sa, &d);
+}
+
+int users_alias(users const *u, char const *addr, stralloc *sa)
+{
+  return alias(u, addr, sa, 0);
 }
 
 static int has(stralloc const *sa, size_t from, char const *s)
@@ -125,7 +135,7 @@ static int has(stralloc const *sa, size_t from, char const *s)
   return 0;
 }
 
-static int resolve(users const *u, char const *addr, stralloc *out, size_t base, unsigned depth)
+static int resolve(users const *u, char const *addr, stralloc *out, size_t base, unsigned depth, int explicit)
 {
   stralloc t = STRALLOC_ZERO;
   char const *at = strrchr(addr, '@');
@@ -139,7 +149,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
     return stralloc_catb(out, addr, strlen(addr) + 1) ? 1 : -1;
   }
   if (depth > 8) return 0;
-  r = users_alias(u, addr, &t);
+  r = alias(u, addr, &t, explicit);
   if (r < 0) goto err;
   if (r > 0) {
     for (i = 0; i < t.len; i += strlen(t.s + i) + 1) {
@@ -156,7 +166,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
         continue;
       }
       if (!users_canon(&c, t.s + i, strlen(t.s + i))) { stralloc_free(&c); continue; }
-      q = resolve(u, c.s, out, base, depth + 1);
+      q = resolve(u, c.s, out, base, depth + 1, explicit);
       stralloc_free(&c);
       if (q < 0) goto err;
       found |= q;
@@ -179,7 +189,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
 
 int users_resolve(users const *u, char const *addr, stralloc *sa)
 {
-  return resolve(u, addr, sa, sa->len, 0);
+  return resolve(u, addr, sa, sa->len, 0, 0);
 }
 
 int users_owns(users const *u, char const *user, char const *from)
@@ -187,7 +197,9 @@ int users_owns(users const *u, char const *user, char const *from)
   stralloc t = STRALLOC_ZERO;
   int r;
   if (!strcmp(user, from)) return 1;
-  r = users_resolve(u, from, &t);
+  /* only aliases the admin wrote make a sender: not the implicit postmaster
+   * and root aliases pochta compile makes, not a catch-all */
+  r = resolve(u, from, &t, t.len, 0, 1);
   if (r <= 0) { stralloc_free(&t); return r; }
   r = has(&t, 0, user);
   stralloc_free(&t);

@@ -38,8 +38,9 @@ int users_domain_local(users const *u, char const *domain);
  * user, -1 error. addr must be canonical (users_canon). */
 int users_maildir(users const *u, char const *addr, stralloc *sa);
 
-/* Expand addr one level: the alias's targets, or the catch-all's if addr is not a user
- * and has no alias. Targets are appended to sa as NUL-terminated strings.
+/* Expand addr one level: the alias's targets (the admin's, else an implicit one
+ * pochta compile made: postmaster@, and root@ etc. of the host name), or the
+ * catch-all's if addr is not a user and has no alias. Targets are appended to sa as NUL-terminated strings.
  * 1 alias found, 0 none, -1 error. */
 int users_alias(users const *u, char const *addr, stralloc *sa);
 
@@ -49,8 +50,10 @@ int users_alias(users const *u, char const *addr, stralloc *sa);
  * 0 unknown local user, -1 error. An address of a non-local domain resolves to itself. */
 int users_resolve(users const *u, char const *addr, stralloc *sa);
 
-/* 1 if the authenticated user `user` may use `from` as envelope sender: it is the
- * user's own address, or an alias whose targets include the user. 0 no, -1 error. */
+/* 1 if the authenticated user `user` may use `from` as sender: it is the user's own
+ * address, or an alias of the admin's (aliases file) whose targets include the
+ * user. The implicit postmaster@, root@, abuse@ and mailer-daemon@ aliases pochta
+ * compile makes, and catch-alls, never count. 0 no, -1 error. */
 int users_owns(users const *u, char const *user, char const *from);
 
 #endif

@@ -104,7 +104,8 @@ static unsigned long conf_num(char const *name, unsigned long def, unsigned long
 {
   unsigned long v;
   if (conf_ulong(&v, name, def) < 0) {
-    fprintf(stderr, "pochta-send: event=config file=%s error=\"not a number\" using=%lu\n", name, def);
+    fprintf(stderr, "pochta-send: event=config file=%s error=\"%s\" using=%lu\n", name,
+            errno == EINVAL ? "not a number" : strerror(errno), def);
     return def;
   }
   return v < lo ? lo : v > hi ? hi : v;
@@ -714,8 +715,11 @@ static void flush(void)
 static void run_ready(void)
 {
   msg *m;
+  int was_bad = ucdb_bad;
   if (stopping) return;
   users_refresh();
+  /* mended: what waited for it goes now, not at the next rescan */
+  if (was_bad && !ucdb_bad) while (blocked.head) sched_ready(blocked.head);
   while (njobs < sizeof jobs / sizeof *jobs && (m = sched_pop_ready())) {
     if (start_work(m)) sched_blocked(m);
     touch(m);
@@ -939,7 +943,8 @@ int main(int argc, char **argv)
       uint64_t w = top->due > now ? top->due - now : 0;
       if (w * 1000 < (uint64_t)timeout) timeout = (int)(w * 1000);
     }
-    if (njobs && timeout > 1000) timeout = 1000;   /* watch for overdue jobs */
+    /* watch for overdue jobs, and for a broken users.cdb being mended */
+    if ((njobs || ucdb_bad) && timeout > 1000) timeout = 1000;
     if (poll(pf, (nfds_t)npf, timeout) < 0 && errno != EINTR) { logsys("poll"); sleep(1); }
     now = now_s();
 

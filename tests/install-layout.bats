@@ -339,7 +339,17 @@ PY
   kill "$(cat "$I/activate.pid")" 2>/dev/null || true
   cat "$I/log/activate.log"
   assert_success
-  # systemd gives REMOTE_ADDR, not TCPREMOTEIP: the address reached the daemon and the login
+  # no TCPREMOTEIP: the address (from the socket) reached the daemon and the login
   grep -q 'pochta-smtpd: event=connect .*ip=127.0.0.1' "$I/log/activate.log"
   grep -q 'pochta-checkpassword: event=login ip=127.0.0.1' "$I/log/activate.log"
+  # systemd's own Accept=yes instances get REMOTE_ADDR: that is the address then
+  port=$(free_port)
+  systemd-socket-activate --inetd -a -l "127.0.0.1:$port" $envs -E REMOTE_ADDR=192.0.2.7 $exec_line 2>>"$I/log/activate2.log" &
+  echo $! >"$I/activate.pid"
+  wait_for 10 python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1).close()" "$port"
+  run swaks --server 127.0.0.1 --port "$port" --tls --auth PLAIN --auth-user alice@example.test \
+      --auth-password wrong --from alice@example.test --to bob@example.test
+  kill "$(cat "$I/activate.pid")" 2>/dev/null || true
+  grep -q 'pochta-smtpd: event=connect .*ip=192.0.2.7' "$I/log/activate2.log"
+  grep -q 'pochta-checkpassword: event=fail reason=password ip=192.0.2.7' "$I/log/activate2.log"
 }

@@ -123,6 +123,23 @@ EOF
   sed -n 2p "$FAKEQ_DIR"/*.msg | grep -q 'with ESMTPA id'
 }
 
+@test "smtpd auth: the first user may not send as the implicit postmaster, root, abuse or mailer-daemon, nor through a catch-all" {
+  pochta -C "$POCHTA_CONF" catchall example.test alice@example.test >/dev/null
+  start_smtpd -s
+  run talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<postmaster@example.test>\r\nMAIL FROM:<postmaster@mx.example.test>\r\nMAIL FROM:<root@mx.example.test>\r\nMAIL FROM:<abuse@mx.example.test>\r\nMAIL FROM:<mailer-daemon@mx.example.test>\r\nMAIL FROM:<nobody-here@example.test>\r\nQUIT\r\n"
+  run smtpd_codes <<<"$output"
+  assert_output "220 250 235 553 553 553 553 553 553 221"
+  # the admin grants it in the aliases file, and then it holds
+  pochta -C "$POCHTA_CONF" alias add postmaster@example.test alice@example.test >/dev/null
+  run talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<postmaster@example.test>\r\nQUIT\r\n"
+  run smtpd_codes <<<"$output"
+  assert_output "220 250 235 250 221"
+  # the implicit aliases still deliver
+  run talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<root@mx.example.test>\r\nRCPT TO:<mailer-daemon@mx.example.test>\r\nQUIT\r\n"
+  run smtpd_codes <<<"$output"
+  assert_output "220 250 235 250 250 250 221"
+}
+
 @test "smtpd auth: submission without TLS and without plainauth refuses AUTH and MAIL" {
   rm "$POCHTA_CONF/plainauth"
   start_smtpd -s

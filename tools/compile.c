@@ -204,7 +204,9 @@ static void read_aliases(void)
 /* postmaster@<domain> must exist (RFC 5321 4.5.1): an alias to confdir/postmaster
  * if that file names an address, else to the domain's first user, else (the
  * host name, a domain without users) to the postmaster of the first domain
- * that has users. */
+ * that has users. Such made-up aliases are implicit (key i:): they deliver like
+ * the admin's own, but never make their target the owner of the address (the
+ * first user of a domain must not send as its postmaster). */
 static void postmasters(void)
 {
   stralloc pm = STRALLOC_ZERO, tmp = STRALLOC_ZERO, key = STRALLOC_ZERO;
@@ -226,7 +228,7 @@ static void postmasters(void)
     if (find(key.s, key.len) < n) continue;
     key.s[0] = 'a';
     if (find(key.s, key.len) < n) continue;
-    if (have_pm) { add('a', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0); continue; }
+    if (have_pm) { add('i', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0); continue; }
     key.len = 0;
     if (!stralloc_cats(&key, "f:") || !stralloc_catb(&key, d, dlen)) nomem();
     f = find(key.s, key.len);
@@ -237,7 +239,7 @@ static void postmasters(void)
         if (!stralloc_copys(&tmp, "postmaster@") || !stralloc_catb(&tmp, pool.s + ents[f].k + 2, ents[f].klen - 2)) nomem();
         key.len = 0;
         if (!stralloc_cats(&key, "postmaster@") || !stralloc_catb(&key, d, dlen) || !stralloc_0(&key)) nomem();
-        add('a', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
+        add('i', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
         continue;
       }
     }
@@ -248,7 +250,7 @@ static void postmasters(void)
       if (!stralloc_0(&key)) nomem();
       /* copy: add() may move the pool */
       if (!stralloc_copyb(&tmp, pool.s + v, vlen)) nomem();
-      add('a', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
+      add('i', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
       continue;
     }
     if (!compile_verbose) continue;
@@ -275,7 +277,7 @@ static void host_aliases(void)
     if (find(key.s, key.len) < nsorted) continue;
     key.s[0] = 'a';
     if (find(key.s, key.len) < nsorted) continue;
-    add('a', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0);
+    add('i', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0);
   }
  done:
   stralloc_free(&me); stralloc_free(&d); stralloc_free(&key); stralloc_free(&pm);
@@ -325,9 +327,9 @@ static void write_cdb(char const *name, char const *kinds, unsigned mode, gid_t 
     for (j = i + 1; j < nents && ents[j].klen == e->klen && !memcmp(pool.s + ents[j].k, pool.s + e->k, e->klen); j++) ;
     if (!strchr(kinds, kind)) continue;
     val.len = 0;
-    if (kind == 'p' || kind == 'a') {
+    if (kind == 'p' || kind == 'a' || kind == 'i') {
       for (size_t m = i; m < j; m++) {
-        if (kind == 'a' && m > i && !stralloc_catb(&val, "\n", 1)) nomem();
+        if (kind != 'p' && m > i && !stralloc_catb(&val, "\n", 1)) nomem();
         if (!stralloc_catb(&val, pool.s + ents[m].v, ents[m].vlen)) nomem();
       }
     } else {
@@ -377,7 +379,7 @@ void compile(void)
   /* Password hashes apart, for root alone (pochta-checkpassword runs setuid root):
    * no program that talks to the network before a login can read them. */
   write_cdb("passwords.cdb", "p", 0600, 0);
-  write_cdb("users.cdb", "dua", 0640, read_group());
+  write_cdb("users.cdb", "duai", 0640, read_group());
 }
 
 int cmd_compile(int argc, char const *const *argv)

@@ -56,6 +56,8 @@ size_t tf_filter(stralloc *out, stralloc const *in,
                  int (*drop)(char const *line, size_t len, void *ctx), void *ctx);
 /* Is the line a "key:..." line with this key (case-insensitive)? */
 int tf_key_is(char const *line, size_t len, char const *key);
+/* Has confdir/name a "key:..." line with this key (case-insensitive)? */
+int tf_has_key(char const *name, char const *key);
 /* Is the line, blanks trimmed, this word (case-insensitive)? */
 int tf_line_is(char const *line, size_t len, char const *word);
 /* What follows the first ':' of the line, blanks trimmed. */
@@ -109,6 +111,9 @@ gid_t system_gid(char const *name);
  * the Maildir owner muid:mgid), and of the two privileged programs installed
  * beside this one. */
 void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid);
+
+/* cmd_alias.c: warn (stderr) about the aliases and catch-alls that name addr. */
+void alias_warn_naming(char const *addr);
 
 int cmd_dkim(int argc, char const *const *argv);
 int cmd_dns(int argc, char const *const *argv);

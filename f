@@ -1,1 +1,0 @@
-event=start a=1
