@@ -15,7 +15,7 @@ libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 runit swaks
 libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl python3 openssl strace
 mutt fetchmail isync getmail6 testssl.sh dnsmasq iproute2 procps psmisc file
 postfix dovecot-imapd dovecot-pop3d mandoc
-libsodium-dev libpsl-dev libidn2-dev libunistring-dev publicsuffix
+libsodium-dev publicsuffix
 python3-dkim python3-nacl python3-dnspython python3-spf python3-yaml
 opendkim opendkim-tools miltertest"
 

@@ -1,6 +1,6 @@
 # checks/: SPF, DKIM (verify and sign), DMARC, ARC, iprev, Authentication-Results.
 # Pure engines with DNS behind a hook (see checks/checks.h for the API). libc,
-# BearSSL, libsodium, libpsl (+ libidn2, libunistring); no skalibs, so any program
+# BearSSL, libsodium and the public suffix list (read in checks/psl.c); no skalibs, so any program
 # can link CHECKS_LIB. Includes dns/build.mk for DNS_LIB.
 ifndef CHECKS_MK
 CHECKS_MK := 1
@@ -21,8 +21,7 @@ $(CHECKS_LIB): $(CHECKS_OBJ)
 	ar rcs $@ $^
 # what a program linking CHECKS_LIB adds (after the archives)
 SODIUM := -l:libsodium.a
-PSL := -l:libpsl.a -l:libidn2.a -l:libunistring.a
-CHECKS_LIBS := $(BEARSSL) $(SODIUM) $(PSL)
+CHECKS_LIBS := $(BEARSSL) $(SODIUM)
 
 CHECKS += $(O)/check/spftest
 $(call objs,checks/spftest.c): CPPFLAGS += -Idns

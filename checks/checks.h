@@ -6,16 +6,17 @@
  * here prints, exits, reads files (except chk_key_load) or keeps global state
  * (except the public suffix list, loaded once per process by chk_orgdomain).
  *
- * Libraries: libc, BearSSL (RSA, SHA-256), libsodium (Ed25519), and libpsl with
- * Debian's publicsuffix data for the organizational domain (only chk_orgdomain and
- * what calls it: dmarc_check, checks_run). No skalibs, so any program can link it.
+ * Libraries: libc, BearSSL (RSA, SHA-256), libsodium (Ed25519); Debian's
+ * publicsuffix data for the organizational domain is read by checks/psl.c (only
+ * chk_orgdomain and what calls it: dmarc_check, checks_run). No skalibs, so any
+ * program can link it.
  *
  * THE MESSAGE. chk_msg reads a message as octets in any number of pieces, with LF or
  * CRLF line ends (pochta's queue stores LF). It keeps the header (at most
  * CHK_HEADER_MAX octets) and streams the body through the canonicalizers and hashes
  * that the signatures in the header ask for, so a 25 MB body costs no memory.
  *
- * Reentrant: no static buffers; the PSL context is created on first use (call
+ * Reentrant: no static buffers; the public suffix list is loaded on first use (call
  * chk_orgdomain once before starting threads, if a program ever has them).
  *
  * Return conventions: functions returning int give 1 for success and 0 for failure
@@ -189,8 +190,9 @@ int spf_check_host(chk_dns *, spf_req const *, char const *domain, char const *s
 int spf_check(chk_dns *, spf_req const *, spf_out *mailfrom, spf_out *helo);
 
 /* ---------------------------------------------------------------- DMARC */
-/* Organizational domain (RFC 7489 3.2) of domain into out, through libpsl and the
- * public suffix list (Debian: /usr/share/publicsuffix, or $POCHTA_PSL). 1 ok. */
+/* Organizational domain (RFC 7489 3.2) of domain into out, by the public suffix
+ * list (Debian: /usr/share/publicsuffix/public_suffix_list.dat, or $POCHTA_PSL).
+ * 1 ok. */
 int chk_orgdomain(char const *domain, char out[CHK_DOMAIN_MAX + 1]);
 
 enum { DMARC_P_NONE = 0, DMARC_P_QUARANTINE, DMARC_P_REJECT };

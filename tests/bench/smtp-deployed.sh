@@ -49,15 +49,20 @@ tcpserver -1 -HR -c 300 -b 1024 -l mx.example.test 127.0.0.1 0 pochta-tlsd pocht
 pids+=($!); tcpserver_pid=$!
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(tr -d '[:space:]' <"$tmp/port")
-runner_start() { pochta-send 2>>"$tmp/send.log" & runner=$!; }
+# (its stdout is not ours: a $(...) around a caller would wait for the runner's end)
+runner_start() { pochta-send >/dev/null 2>>"$tmp/send.log" & runner=$!; }
 runner_stop() { kill "$runner" 2>/dev/null; wait "$runner" 2>/dev/null; }
 runner_start
 
 pf= pfdir=/tmp/peers-bench
 if [ -x "$peers/up.sh" ]; then
-  if PEER_TLS=1 "$peers/up.sh" "$pfdir" >"$tmp/peers.log" 2>&1; then
-    pf=$(grep -m1 '^SMTP_PORT=' "$pfdir/peers.env" | cut -d= -f2); pf=${pf:-2525}
+  # ports of our own, beside any peers another session runs
+  if PEER_TLS=1 SMTP_PORT=2725 IMAP_PORT=2743 POP3_PORT=2710 SUBMIT_PORT=2787 SMTPS_PORT=2765 \
+      IMAPS_PORT=2793 POP3S_PORT=2795 "$peers/up.sh" "$pfdir" >"$tmp/peers.log" 2>&1; then
+    pf=$(sed -n 's/^SMTP=.*://p' "$pfdir/peers.env")
     PFMD=$pfdir/mail/alice/Maildir
+  else
+    echo "# ../shared/peers did not start: $(tail -1 "$tmp/peers.log")"
   fi
 fi
 
@@ -68,7 +73,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2f", a/b; else 
 accept() {
   local out
   out=$("$peers/smtp-throughput.sh" -m "$M" -s "$2" -l "$L" -w "$3" -p 1 "127.0.0.1:$1" 2>&1)
-  echo "$(sed -n 's/^median accepted_msgs_per_s=//p' <<<"$out") $(sed -n 's/^median delivered_msgs_per_s=//p' <<<"$out")"
+  echo "$(sed -n 's/^median accepted_msgs_per_s=\([0-9.]*\).*/\1/p' <<<"$out") $(sed -n 's/^median delivered_msgs_per_s=\([0-9.]*\).*/\1/p' <<<"$out")"
 }
 accept_plain() {   # without ../shared/peers
   local t0 t1
@@ -108,7 +113,7 @@ queue_pochta() {
   "$SRC" -s 20 -m "$M" -l "$L" -f a@example.test -t alice@example.test "127.0.0.1:$port" >/dev/null 2>&1
   n0=$(count "$MD")
   t0=$(date +%s.%N); runner_start
-  while [ "$(count "$MD")" -lt $((n0 + M)) ]; do sleep 0.05; done
+  for _ in $(seq 6000); do [ "$(count "$MD")" -ge $((n0 + M)) ] && break; sleep 0.05; done
   t1=$(date +%s.%N)
   awk -v n="$M" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}'
 }
@@ -116,12 +121,12 @@ queue_postfix() {
   local pc="$pfdir/postfix/etc" n0 t0 t1
   postconf -c "$pc" -e defer_transports=smtp,virtual >/dev/null; postfix -c "$pc" reload >/dev/null 2>&1
   "$SRC" -s 20 -m "$M" -l "$L" -f a@example.test -t alice@example.test "127.0.0.1:$pf" >/dev/null 2>&1
-  while [ "$(postqueue -c "$pc" -j 2>/dev/null | wc -l)" -lt "$M" ]; do sleep 0.1; done
+  for _ in $(seq 600); do [ "$(postqueue -c "$pc" -j 2>/dev/null | wc -l)" -ge "$M" ] && break; sleep 0.1; done
   n0=$(count "$PFMD")
   postconf -c "$pc" -e defer_transports=smtp >/dev/null
   t0=$(date +%s.%N)
   postfix -c "$pc" reload >/dev/null 2>&1; postqueue -c "$pc" -f
-  while [ "$(count "$PFMD")" -lt $((n0 + M)) ]; do sleep 0.05; done
+  for _ in $(seq 6000); do [ "$(count "$PFMD")" -ge $((n0 + M)) ] && break; sleep 0.05; done
   t1=$(date +%s.%N)
   awk -v n="$M" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}'
 }
