@@ -15,7 +15,11 @@ set -eu
 DIR=${1:?usage: mk/musl-deps.sh DIR}
 mkdir -p "$DIR/src" "$DIR/include" "$DIR/lib" "$DIR/apt/lists/partial" "$DIR/apt/parts"
 DIR=$(cd "$DIR" && pwd)
-CC=musl-gcc
+# musl-gcc leaves the kernel's headers out; some sources want <linux/...>
+mkdir -p "$DIR/kinclude"
+for h in linux asm-generic; do [ -e "$DIR/kinclude/$h" ] || ln -s "/usr/include/$h" "$DIR/kinclude/$h"; done
+[ -e "$DIR/kinclude/asm" ] || ln -s "/usr/include/$(gcc -print-multiarch)/asm" "$DIR/kinclude/asm"
+CC="musl-gcc -isystem $DIR/kinclude"
 JOBS=$(nproc 2>/dev/null || echo 2)
 PKGS="skalibs bearssl libxcrypt zlib libsodium"
 log=$DIR/build.log
@@ -23,7 +27,9 @@ log=$DIR/build.log
 need=
 for p in $PKGS; do [ -f "$DIR/stamp-$p" ] || need="$need $p"; done
 [ -z "$need" ] && exit 0
-command -v $CC >/dev/null || { echo "musl-deps: musl-gcc missing (apt-get install musl-tools)" >&2; exit 111; }
+for t in musl-gcc autoreconf libtoolize; do
+  command -v $t >/dev/null || { echo "musl-deps: $t missing (build.sh installs musl-tools autoconf automake libtool)" >&2; exit 111; }
+done
 
 # deb-src entries for the mirrors the system uses (deb822 or one-line sources)
 mirrors=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
@@ -46,29 +52,34 @@ unpack() {   # unpack NAME: the orig tarball into DIR/src/NAME, the path on stdo
   echo "$DIR/src/$1"
 }
 
+# build NAME: 0 ok. (Called where set -e does not hold: every step is checked.)
 build() {
   p=$1
   echo "musl-deps: building $p" >&2
-  d=$(unpack "$p")
-  cd "$d"
+  d=$(unpack "$p") || return 1
+  cd "$d" || return 1
   case $p in
     skalibs)
-      ./configure --prefix="$DIR" --libdir="$DIR/lib" --includedir="$DIR/include" --disable-shared --enable-static CC=$CC
-      make -j"$JOBS" && make install ;;
+      ./configure --prefix="$DIR" --libdir="$DIR/lib" --includedir="$DIR/include" --disable-shared --enable-static CC="$CC" &&
+      make -j"$JOBS" && make install || return 1 ;;
     bearssl)
-      make -j"$JOBS" CC=$CC LD=$CC build/libbearssl.a
-      cp build/libbearssl.a "$DIR/lib/" && cp inc/*.h "$DIR/include/" ;;
-    libxcrypt)
-      ./configure --prefix="$DIR" --disable-shared --enable-static --disable-werror CC=$CC
-      make -j"$JOBS" && make install ;;
+      make -j"$JOBS" CC="$CC" LD="$CC" build/libbearssl.a &&
+      cp build/libbearssl.a "$DIR/lib/" && cp inc/*.h "$DIR/include/" || return 1 ;;
+    libxcrypt|libsodium)
+      # Debian's orig tarballs are the projects' git trees: no configure yet
+      [ -x configure ] || autoreconf -fi || return 1
+      if [ "$p" = libxcrypt ]; then
+        ./configure --prefix="$DIR" --libdir="$DIR/lib" --disable-shared --enable-static --disable-werror \
+          --disable-failure-tokens CC="$CC" || return 1
+      else
+        ./configure --prefix="$DIR" --libdir="$DIR/lib" --disable-shared --enable-static --enable-minimal CC="$CC" || return 1
+      fi
+      make -j"$JOBS" && make install || return 1 ;;
     zlib)
-      CC=$CC ./configure --static --prefix="$DIR"
-      make -j"$JOBS" libz.a && cp libz.a "$DIR/lib/" && cp zlib.h zconf.h "$DIR/include/" ;;
-    libsodium)
-      ./configure --prefix="$DIR" --disable-shared --enable-static --enable-minimal --disable-pie CC=$CC
-      make -j"$JOBS" && make install ;;
+      CC="$CC" ./configure --static --prefix="$DIR" &&
+      make -j"$JOBS" libz.a && cp libz.a "$DIR/lib/" && cp zlib.h zconf.h "$DIR/include/" || return 1 ;;
   esac
-  cd "$DIR"
+  cd "$DIR" || return 1
   touch "$DIR/stamp-$p"
 }
 

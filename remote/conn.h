@@ -4,7 +4,7 @@
 #define REMOTE_CONN_H
 
 #include <stddef.h>
-#include "dns.h"
+#include "rdns.h"
 #include "reply.h"
 
 struct conn {

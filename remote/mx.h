@@ -2,7 +2,7 @@
 #ifndef REMOTE_MX_H
 #define REMOTE_MX_H
 
-#include "dns.h"
+#include "rdns.h"
 
 #define MX_MAXTARGETS 32
 

@@ -31,13 +31,13 @@ teardown() {
 # deliver N: pochta-remote on host a to alice@dual.test; its log in remote-N.err
 deliver() {
   local n=$1; shift
-  ip netns exec "$PR-a" env POCHTA_CONF="$RCONF" DNSCACHEIP=10.77.0.53 "$@" \
+  ip netns exec "$PR-a" env POCHTA_CONF="$RCONF" POCHTA_DNS=10.77.0.53 "$@" \
     pochta-remote dual.test alice@a.test alice@dual.test <"$MSG" 2>"$BATS_TEST_TMPDIR/remote-$n.err"
 }
 dnslog() { cat "$BATS_TEST_TMPDIR/dnsmasq/log"; }
 # to_v6 N: the same to x@v6.test (its MX has an IPv6 address alone)
 to_v6() {
-  ip netns exec "$PR-a" env POCHTA_CONF="$RCONF" DNSCACHEIP=10.77.0.53 \
+  ip netns exec "$PR-a" env POCHTA_CONF="$RCONF" POCHTA_DNS=10.77.0.53 \
     pochta-remote v6.test a@a.test x@v6.test <"$MSG" 2>"$BATS_TEST_TMPDIR/remote-$1.err"
 }
 

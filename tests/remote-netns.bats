@@ -31,7 +31,7 @@ remote_on() {
   local h=$1; shift
   local conf; conf=$(eval echo "\${CONF_$h:-}")
   [ -n "$conf" ] || { conf="$BATS_TEST_TMPDIR/rconf-$h"; mkdir -p "$conf"; echo "mx.$h.test" >"$conf/me"; }
-  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" DNSCACHEIP=10.77.0.53 pochta-remote "$@" <"$MSG" \
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" POCHTA_DNS=10.77.0.53 pochta-remote "$@" <"$MSG" \
     2>>"$BATS_TEST_TMPDIR/remote-$h.err"
 }
 

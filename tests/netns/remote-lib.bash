@@ -63,7 +63,7 @@ EOT
 # $PR-c (10.77.0.3, fd77::3).
 # 10.77.0.99 exists nowhere (an unreachable MX). The private range lives
 # only inside these namespaces: they have no route anywhere else.
-# Sets PR (the prefix, unique per test) and DNSCACHEIP for libowfat.
+# Sets PR (the prefix, unique per test) and POCHTA_DNS for dns/.
 pr_need_root() {
   [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
   command -v ip >/dev/null || skip "iproute2 missing"
@@ -96,7 +96,7 @@ pr_net_up() {
     printf '127.0.0.1 localhost\n' >"/etc/netns/$PR-$h/hosts"
   done
   ip -n "$PR-b" addr add 10.77.0.4/24 dev eth0
-  export DNSCACHEIP=10.77.0.53 PR
+  export POCHTA_DNS=10.77.0.53 PR
 }
 
 # pr_dns: dnsmasq in $PR-sw answering for the test domains only
@@ -185,7 +185,7 @@ pr_pochta() {
   ip netns exec "$PR-$h" env POCHTA_CONF="$conf" tcpserver -HR "$ip" 25 pochta-tlsd pochta-smtpd \
     2>>"$BATS_TEST_TMPDIR/$h-smtpd.log" &
   echo $! >"$BATS_TEST_TMPDIR/$h-smtpd.pid"
-  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" DNSCACHEIP=10.77.0.53 pochta-send \
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" POCHTA_DNS=10.77.0.53 pochta-send \
     2>>"$BATS_TEST_TMPDIR/$h-send.log" &
   echo $! >"$BATS_TEST_TMPDIR/$h-send.pid"
   local i=0

@@ -1,8 +1,7 @@
-/* The one place that knows how DNS is asked (libowfat's djbdns client,
- * which reads /etc/resolv.conf or $DNSCACHEIP). Everything else in
- * pochta-remote sees plain structs. */
-#ifndef REMOTE_DNS_H
-#define REMOTE_DNS_H
+/* What pochta-remote asks of DNS, in plain structs; the asking is pochta's one DNS
+ * module (dns/). */
+#ifndef REMOTE_RDNS_H
+#define REMOTE_RDNS_H
 
 #define RDNS_NAMEMAX 255
 
