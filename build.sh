@@ -1,7 +1,7 @@
 #!/bin/sh
 # pochta's one entry point.
 #   ./build.sh deps        install what is missing (Debian; as root)
-#   ./build.sh build       build every program into build/bin
+#   ./build.sh build       build every program into build/bin (make output: build/build.log)
 #   ./build.sh run         build and start a demo instance under ./run on loopback
 #   ./build.sh test [--san] [FILES...]   build and run every test (--san: ASan+UBSan build)
 #   ./build.sh fuzz [SECONDS]             build the fuzz targets and run each for a while
@@ -11,10 +11,13 @@ cd "$(dirname "$0")"
 top=$(pwd)
 
 DEPS="build-essential clang libclang-rt-14-dev libbearssl-dev skalibs-dev libowfat-dev
-libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 swaks libnet-ssleay-perl
-libio-socket-ssl-perl libauthen-sasl-perl python3 openssl strace
+libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 runit swaks libnet-ssleay-perl
+libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl python3 openssl strace
 mutt fetchmail isync getmail6 testssl.sh dnsmasq iproute2 procps psmisc file
-postfix dovecot-imapd dovecot-pop3d"
+postfix dovecot-imapd dovecot-pop3d mandoc
+libsodium-dev publicsuffix
+python3-dkim python3-nacl python3-dnspython python3-spf python3-yaml
+opendkim opendkim-tools miltertest"
 
 deps() {
   missing=
@@ -36,9 +39,39 @@ deps() {
   return 0
 }
 
+# build [MAKEARGS...]: make, its output in $O/build.log (O=build unless given); on
+# stderr a line when it starts and one when it ends, counting steps on a terminal.
+# A failed build prints where the log is and its last lines.
+logs_begun=
 build() {
+  o=build
+  for a in "$@"; do case $a in O=*) o=${a#O=} ;; esac; done
+  mkdir -p "$o"
+  log=$o/build.log
+  # the log holds every make run of this build.sh run, not those of earlier ones
+  case " $logs_begun " in *" $log "*) ;; *) : >"$log"; logs_begun="$logs_begun $log" ;; esac
   jobs=$(nproc 2>/dev/null || echo 2)
-  make -j"$jobs" "$@" >&2
+  # steps to come: what make -n would run, less the silent mkdirs and make's notes
+  total=$(make -n "$@" 2>/dev/null | grep -cv -e '^mkdir -p' -e '^make' || true)
+  tty=; [ -t 2 ] && tty=1
+  start=$(date +%s)
+  if [ "${total:-0}" -gt 0 ] && [ -z "$tty" ]; then
+    echo "build.sh: building into $o/: $total steps (full output in $log)" >&2
+  fi
+  # make's status comes back on fd 3: a pipeline's status is its last command's
+  rc=$( { { if make -j"$jobs" "$@" 2>&1; then echo 0 >&3; else echo $? >&3; fi; } |
+          awk -v lf="$log" -v total="${total:-0}" -v tty="$tty" -v o="$o" '
+            { print >>lf; fflush(lf)
+              if (tty && $0 !~ /^make/) printf "\rbuild.sh: building into %s/: %d/%d", o, ++n, total }
+            END { if (tty && n) printf "\r\033[K" }' >&2; } 3>&1 ) || true
+  if [ "$rc" != 0 ]; then
+    echo "build.sh: the build failed (make exited $rc); full output in $log, which ends:" >&2
+    tail -n 25 "$log" | sed 's/^/  /' >&2
+    exit "$rc"
+  fi
+  if [ "${total:-0}" -gt 0 ]; then
+    echo "build.sh: built into $o/ in $(( $(date +%s) - start )) s ($total steps; full output in $log)" >&2
+  fi
 }
 
 case "${1:-}" in

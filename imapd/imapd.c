@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "connenv.h"
 #include "imapd.h"
 #include "io.h"
+#include "prelogin.h"
 #include "waiter.h"
 
 extern char self_path[4096];
@@ -131,6 +133,7 @@ int main(int argc, char **argv)
   ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
   if (n > 0) self_path[n] = 0;
   else if (argv[0]) snprintf(self_path, sizeof self_path, "%s", argv[0]);
+  connenv_init();
   common_init();
   if (argc > 1 && !strcmp(argv[1], "-P")) postlogin_main();
   /* -t and -T: the idle timeouts before and after login (tests make them short) */
@@ -145,6 +148,15 @@ int main(int argc, char **argv)
     if (argv[i][1] == 't') pre = (unsigned)v;
     else setenv("IMAPD_TIMEOUT", argv[i + 1], 1);
     i++;
+  }
+  {
+    char const *why;
+    if (!prelogin_ok(&why)) {
+      logf_("event=fatal error=\"%s\"", why);
+      io_puts("* BYE [UNAVAILABLE] Server misconfigured\r\n");
+      io_flush();
+      return 111;
+    }
   }
   stralloc pa = STRALLOC_ZERO;
   S.plain_ok = conf_line(&pa, "plainauth") == 1 && !strcmp(pa.s, "loopback") && loopback(getenv("TCPREMOTEIP"));

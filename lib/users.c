@@ -1,6 +1,6 @@
+/* users.cdb: domains, users and aliases (see users.h, doc/CONTRACTS.md). */
 #include <errno.h>
 #include <string.h>
-#include <crypt.h>
 
 #include <skalibs/cdb.h>
 #include <skalibs/stralloc.h>
@@ -8,13 +8,35 @@
 #include "conf.h"
 #include "users.h"
 
-int users_open(users *u)
+int users_open_cdb(cdb *c, char const *name)
 {
   char path[4096];
-  u->c = cdb_zero;
-  if (!conf_path(path, sizeof path, "users.cdb")) { errno = ENAMETOOLONG; return -1; }
-  if (!cdb_init(&u->c, path)) return errno == ENOENT ? 0 : -1;
+  cdb_data d;
+  int r;
+  *c = cdb_zero;
+  if (!conf_path(path, sizeof path, name)) { errno = ENAMETOOLONG; return -1; }
+  if (!cdb_init(c, path)) return -1;
+  r = cdb_find(c, &d, USERS_MARKER_KEY, sizeof USERS_MARKER_KEY - 1);
+  if (r <= 0 || d.len != strlen(name) || memcmp(d.s, name, d.len)) {
+    cdb_free(c);
+    *c = cdb_zero;
+    errno = EBADMSG;
+    return -1;
+  }
   return 1;
+}
+
+int users_open(users *u)
+{
+  return users_open_cdb(&u->c, "users.cdb");
+}
+
+char const *users_why(int err)
+{
+  if (err == ENOENT) return "missing (no such file or directory)";
+  if (err == EBADMSG) return "not written by pochta compile (empty, zero-filled, truncated or foreign)";
+  if (err == EPROTO) return "damaged (a record points outside the file)";
+  return strerror(err);
 }
 
 void users_close(users *u)
@@ -43,7 +65,7 @@ static int find(users const *u, char prefix, char const *key, cdb_data *data)
 {
   char k[1024];
   size_t n = strlen(key);
-  if (!u->c.map) return 0;
+  if (!u->c.map) { errno = EBADMSG; return -1; }   /* never "no": see users_open */
   if (n + 3 > sizeof k) return 0;
   k[0] = prefix; k[1] = ':';
   memcpy(k + 2, key, n);
@@ -78,11 +100,16 @@ static int cat_targets(stralloc *sa, cdb_data const *d)
   return 1;
 }
 
-int users_alias(users const *u, char const *addr, stralloc *sa)
+/* users_alias, with only the admin's own aliases when explicit is set: no implicit
+ * postmaster/root aliases (i:), no catch-all. */
+static int alias(users const *u, char const *addr, stralloc *sa, int explicit)
 {
   cdb_data d;
   char const *at = strrchr(addr, '@');
   int r = find(u, 'a', addr, &d);
+  if (r) return r < 0 ? r : cat_targets(sa, &d);
+  if (explicit) return 0;
+  r = find(u, 'i', addr, &d);
   if (r) return r < 0 ? r : cat_targets(sa, &d);
   if (!at) return 0;
   r = find(u, 'u', addr, &d);
@@ -90,6 +117,11 @@ int users_alias(users const *u, char const *addr, stralloc *sa)
   r = find(u, 'a', at, &d);   /* "@domain": the catch-all */
   if (r <= 0) return r;
   return cat_targets(sa, &d);
+}
+
+int users_alias(users const *u, char const *addr, stralloc *sa)
+{
+  return alias(u, addr, sa, 0);
 }
 
 static int has(stralloc const *sa, size_t from, char const *s)
@@ -103,7 +135,7 @@ static int has(stralloc const *sa, size_t from, char const *s)
   return 0;
 }
 
-static int resolve(users const *u, char const *addr, stralloc *out, size_t base, unsigned depth)
+static int resolve(users const *u, char const *addr, stralloc *out, size_t base, unsigned depth, int explicit)
 {
   stralloc t = STRALLOC_ZERO;
   char const *at = strrchr(addr, '@');
@@ -117,7 +149,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
     return stralloc_catb(out, addr, strlen(addr) + 1) ? 1 : -1;
   }
   if (depth > 8) return 0;
-  r = users_alias(u, addr, &t);
+  r = alias(u, addr, &t, explicit);
   if (r < 0) goto err;
   if (r > 0) {
     for (i = 0; i < t.len; i += strlen(t.s + i) + 1) {
@@ -134,7 +166,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
         continue;
       }
       if (!users_canon(&c, t.s + i, strlen(t.s + i))) { stralloc_free(&c); continue; }
-      q = resolve(u, c.s, out, base, depth + 1);
+      q = resolve(u, c.s, out, base, depth + 1, explicit);
       stralloc_free(&c);
       if (q < 0) goto err;
       found |= q;
@@ -157,41 +189,7 @@ static int resolve(users const *u, char const *addr, stralloc *out, size_t base,
 
 int users_resolve(users const *u, char const *addr, stralloc *sa)
 {
-  return resolve(u, addr, sa, sa->len, 0);
-}
-
-int users_password_check(users const *u, char const *addr, char const *pass, stralloc *label)
-{
-  cdb_data d;
-  struct crypt_data cd;
-  char line[1024];
-  uint32_t i = 0;
-  int r = find(u, 'p', addr, &d);
-  if (r <= 0) return r;
-  while (i < d.len) {
-    uint32_t j = i, colon;
-    char const *h;
-    while (j < d.len && d.s[j] != '\n') j++;
-    if (j - i < sizeof line) {
-      memcpy(line, d.s + i, j - i);
-      line[j - i] = 0;
-      h = strchr(line, ':');
-      if (h) {
-        colon = h - line;
-        h++;
-        memset(&cd, 0, sizeof cd);
-        /* crypt_rn, not crypt_r: sanitizers intercept crypt_r and, with the
-         * static libcrypt, find no real one to call. NULL on failure. */
-        char const *c = crypt_rn(pass, h, &cd, sizeof cd);
-        if (c && c[0] != '*' && strlen(c) == strlen(h) && !strcmp(c, h)) {
-          if (label && (!stralloc_catb(label, line, colon) || !stralloc_0(label))) return -1;
-          return 1;
-        }
-      }
-    }
-    i = j + 1;
-  }
-  return 0;
+  return resolve(u, addr, sa, sa->len, 0, 0);
 }
 
 int users_owns(users const *u, char const *user, char const *from)
@@ -199,7 +197,9 @@ int users_owns(users const *u, char const *user, char const *from)
   stralloc t = STRALLOC_ZERO;
   int r;
   if (!strcmp(user, from)) return 1;
-  r = users_resolve(u, from, &t);
+  /* only aliases the admin wrote make a sender: not the implicit postmaster
+   * and root aliases pochta compile makes, not a catch-all */
+  r = resolve(u, from, &t, t.len, 0, 1);
   if (r <= 0) { stralloc_free(&t); return r; }
   r = has(&t, 0, user);
   stralloc_free(&t);

@@ -11,9 +11,21 @@ typedef struct users_s users;
 struct users_s { cdb c; };
 #define USERS_ZERO { .c = CDB_ZERO }
 
-/* Open conf_dir()/users.cdb. 1 ok, 0 absent (every lookup then says "no"), -1 error. */
+/* The marker record pochta compile writes into users.cdb and passwords.cdb: its
+ * value is the file's own name. A file without it (empty, zero-filled, truncated,
+ * foreign) is a configuration fault, never an empty user list. */
+#define USERS_MARKER_KEY "!pochta"
+
+/* Open conf_dir()/users.cdb. 1 ok; -1 error, with errno ENOENT (absent: the
+ * configuration directory or the file is missing), EBADMSG (not a file pochta
+ * compile wrote: empty, zero-filled, truncated, foreign) or the system's. Every
+ * caller treats -1 as a temporary failure (4xx, exit 111) and logs users_why(). */
 int users_open(users *u);
 void users_close(users *u);
+/* A readable reason for errno after users_open (or a lookup) failed. */
+char const *users_why(int err);
+/* Open conf_dir()/name as a cdb written by pochta compile (the marker checked). */
+int users_open_cdb(cdb *c, char const *name);
 
 /* Lowercase addr (of length len) into sa, NUL-terminated. 0 on allocation error or
  * when addr is not local@domain with a non-empty domain. */
@@ -26,8 +38,9 @@ int users_domain_local(users const *u, char const *domain);
  * user, -1 error. addr must be canonical (users_canon). */
 int users_maildir(users const *u, char const *addr, stralloc *sa);
 
-/* Expand addr one level: the alias's targets, or the catch-all's if addr is not a user
- * and has no alias. Targets are appended to sa as NUL-terminated strings.
+/* Expand addr one level: the alias's targets (the admin's, else an implicit one
+ * pochta compile made: postmaster@, and root@ etc. of the host name), or the
+ * catch-all's if addr is not a user and has no alias. Targets are appended to sa as NUL-terminated strings.
  * 1 alias found, 0 none, -1 error. */
 int users_alias(users const *u, char const *addr, stralloc *sa);
 
@@ -37,13 +50,10 @@ int users_alias(users const *u, char const *addr, stralloc *sa);
  * 0 unknown local user, -1 error. An address of a non-local domain resolves to itself. */
 int users_resolve(users const *u, char const *addr, stralloc *sa);
 
-/* Check a password against every password the user holds. 1 match (label of the
- * matching password appended to label, NUL-terminated, if label is not NULL), 0 no
- * match or no such user, -1 error. Uses crypt(3): any scheme it knows. */
-int users_password_check(users const *u, char const *addr, char const *pass, stralloc *label);
-
-/* 1 if the authenticated user `user` may use `from` as envelope sender: it is the
- * user's own address, or an alias whose targets include the user. 0 no, -1 error. */
+/* 1 if the authenticated user `user` may use `from` as sender: it is the user's own
+ * address, or an alias of the admin's (aliases file) whose targets include the
+ * user. The implicit postmaster@, root@, abuse@ and mailer-daemon@ aliases pochta
+ * compile makes, and catch-alls, never count. 0 no, -1 error. */
 int users_owns(users const *u, char const *user, char const *from);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "connenv.h"
 #include "exitcodes.h"
 #include "log.h"
 #include "pop3d.h"
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
   /* A client that goes away must not kill us in the middle of a write:
    * write errors are handled where they happen. */
   signal(SIGPIPE, SIG_IGN);
+  connenv_init();
   if (mailbox) return session_main((unsigned)timeout);
   return auth_main(argv[0], (unsigned)timeout);
 }

@@ -1,9 +1,11 @@
 # queue/: pochta-queue (enqueue), pochta-send (the runner), pochta-queuectl (tools).
-QUEUE_COMMON := $(call objs,queue/qfmt.c queue/qdir.c queue/qcheck.c)
-PROGS += $(O)/bin/pochta-queue $(O)/bin/pochta-send $(O)/bin/pochta-queuectl
+QUEUE_COMMON := $(call objs,queue/qfmt.c queue/qdir.c queue/qcheck.c queue/qwrite.c)
+PROGS += $(O)/bin/pochta-queue $(O)/bin/pochta-send $(O)/bin/pochta-queuectl $(O)/bin/pochta-postdrop
+$(O)/bin/pochta-postdrop: $(call objs,queue/postdrop.c) $(QUEUE_COMMON) $(LIBPOCHTA)
+	$(call link,$(SKALIBS) $(CRYPT))
 $(O)/bin/pochta-queue: $(call objs,queue/pochta-queue.c) $(QUEUE_COMMON) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
-$(O)/bin/pochta-send: $(call objs,queue/send.c queue/sched.c queue/spawn.c) $(QUEUE_COMMON) $(LIBPOCHTA)
+$(O)/bin/pochta-send: $(call objs,queue/send.c queue/sched.c queue/spawn.c queue/worker.c queue/pickup.c) $(QUEUE_COMMON) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
 $(O)/bin/pochta-queuectl: $(call objs,queue/queuectl.c) $(QUEUE_COMMON) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))

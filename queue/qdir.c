@@ -12,6 +12,7 @@
 
 #include <skalibs/stralloc.h>
 
+#include "account.h"
 #include "conf.h"
 #include "qdir.h"
 #include "qfmt.h"
@@ -25,6 +26,14 @@ int qdir_enter(void)
   r = chdir(sa.s);
   stralloc_free(&sa);
   return r < 0 ? -1 : 1;
+}
+
+int qdir_become_owner(void)
+{
+  struct stat st;
+  account a;
+  if (geteuid() || stat(".", &st) < 0 || !st.st_uid) return 1;
+  return account_lookup_uid(&a, st.st_uid, st.st_gid) >= 0 && account_become(&a);
 }
 
 int dir_sync(char const *path)
@@ -66,7 +75,7 @@ int qdir_layout(void)
   }
   if (mkfifo("trigger", 0622) == 0) { if (!give("trigger")) return 0; }
   else if (errno != EEXIST) return 0;
-  fd = open("lock", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  fd = open("lock", O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return 0;
   close(fd);
   return dir_sync("mess") && dir_sync("state") && dir_sync(".");
@@ -118,10 +127,26 @@ int qdirty_flush(void)
   return ok;
 }
 
+int qfile_open(char const *path)
+{
+  struct stat st;
+  /* O_NONBLOCK: a FIFO planted under a queue name must not hang the runner. */
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return errno == ELOOP ? (errno = EPERM, -1) : -1;
+  if (fstat(fd, &st) < 0) { int e = errno; close(fd); errno = e; return -1; }
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) {
+    close(fd);
+    errno = EPERM;
+    return -1;
+  }
+  if (fcntl(fd, F_SETFL, 0) < 0) { int e = errno; close(fd); errno = e; return -1; }
+  return fd;
+}
+
 int qfile_read(char const *path, stralloc *sa)
 {
   char buf[8192];
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = qfile_open(path);
   sa->len = 0;
   if (fd < 0) return errno == ENOENT ? 0 : -1;
   for (;;) {
@@ -155,7 +180,9 @@ int qstate_write(uint64_t id, qenv const *e)
   qpath_state(dst, id);
   qpath_statedir(dir, id);
   qpath_new(nw, id);
-  fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* A name left there (a crash, or planted) is replaced, never written through. */
+  if (unlink(tmp) < 0 && errno != ENOENT) goto fail;
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) goto fail;
   if (!writeall(fd, out.s, out.len) || fsync(fd) < 0) { err = errno; close(fd); unlink(tmp); errno = err; goto fail; }
   if (close(fd) < 0) { err = errno; unlink(tmp); errno = err; goto fail; }
@@ -205,13 +232,14 @@ int qmsg_load(uint64_t id, qenv *e)
     qpath_new(p, id);
     r = qfile_read(p, &e->buf);
   }
+  if (r < 0 && errno == EPERM) return -2;
   if (r <= 0) return r;
   return qenv_parse(e) ? 1 : -2;
 }
 
 int qtrigger(void)
 {
-  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   ssize_t w;
   if (fd < 0) return 0;
   w = write(fd, "", 1);
@@ -221,7 +249,7 @@ int qtrigger(void)
 
 int qcommand(char const *s, size_t len)
 {
-  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == ENXIO || errno == ENOENT ? 0 : -1;
   /* Blocking from here: a command must not be lost to a full FIFO. */
   if (fcntl(fd, F_SETFL, 0) < 0 || !writeall(fd, s, len)) { int e = errno; close(fd); errno = e; return -1; }
@@ -231,7 +259,7 @@ int qcommand(char const *s, size_t len)
 
 int qlock(void)
 {
-  int fd = open("lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open("lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
   if (flock(fd, LOCK_EX | LOCK_NB) < 0) { int e = errno; close(fd); errno = e; return -1; }
   return fd;

@@ -11,6 +11,12 @@
  * 1 ok, 0 not configured (errno ENOENT), -1 error (errno). */
 int qdir_enter(void);
 
+/* Run as root in a queue that belongs to another account (the documented
+ * install): become that account for good, so that root never reads the queue's
+ * files and never makes one the runner could not read. 1 ok (or nothing to do),
+ * 0 error (errno). */
+int qdir_become_owner(void);
+
 /* Create whatever part of the layout is missing (directories, trigger FIFO,
  * lock file). 1 ok, 0 error (errno). */
 int qdir_layout(void);
@@ -22,6 +28,11 @@ int dir_sync(char const *path);
  * mark the directory of a path, then flush them all. */
 void qdirty_mark(char const *path);
 int qdirty_flush(void);
+
+/* Open a queue file for reading as untrusted: never through a symlink, never a
+ * FIFO or device, a regular file with one link that belongs to us. The fd is
+ * close-on-exec. -1 with errno (EPERM: not such a file). */
+int qfile_open(char const *path);
 
 /* Read a whole queue file (at most QENV_MAX octets) into sa.
  * 1 ok, 0 absent, -1 error (errno; EFBIG when too large). */
@@ -39,7 +50,8 @@ int qstate_write(uint64_t id, qenv const *e);
 int qmsg_remove(uint64_t id);
 
 /* Read message id's envelope: state/ if present, else new/.
- * 1 ok (e filled), 0 absent, -1 error, -2 malformed. */
+ * 1 ok (e filled), 0 absent, -1 error, -2 malformed (or not a plain file of
+ * ours: see qfile_open). */
 int qmsg_load(uint64_t id, qenv *e);
 
 /* Poke the runner: one byte into the trigger FIFO, never blocking.

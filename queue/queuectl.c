@@ -133,7 +133,7 @@ static int do_show(uint64_t id)
   fputs("\n", stdout);
   fflush(stdout);
   qpath_mess(p, id);
-  fd = open(p, O_RDONLY | O_CLOEXEC);
+  fd = qfile_open(p);
   if (fd < 0) die(EX_TEMP, "open message");
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
@@ -250,6 +250,9 @@ int main(int argc, char **argv)
   r = qdir_enter();
   if (r < 0) die(EX_TEMP, "chdir to queuedir");
   if (!r) { fprintf(stderr, PROG ": no queuedir in the configuration\n"); return EX_TEMP; }
+  /* an admin runs this as root: the queue's files are read and changed as its own
+   * account, never as root (they come from the network daemons' account) */
+  if (!qdir_become_owner()) die(EX_TEMP, "become the queue's owner");
   if (!strcmp(argv[1], "list") && argc == 2) return do_list();
   if (!strcmp(argv[1], "show") && argc == 3) return do_show(arg_id(argv[2]));
   if (!strcmp(argv[1], "delete") && argc == 3) return do_delete(arg_id(argv[2]));

@@ -24,16 +24,20 @@
 
 #include <skalibs/stralloc.h>
 
+#include "account.h"
 #include "conf.h"
 #include "exitcodes.h"
 #include "qcheck.h"
 #include "qdir.h"
+#include "pickup.h"
 #include "qfmt.h"
 #include "sched.h"
 #include "spawn.h"
 #include "users.h"
+#include "worker.h"
 
 #define NEW_PER_ROUND 256    /* new messages loaded per loop iteration */
+#define DROP_PER_ROUND 64    /* dropped messages (pochta-postdrop) queued per iteration */
 #define RESCAN_EVERY 30      /* seconds between scans of new/ without a trigger */
 #define MAX_SLOTS 1000
 #define REMOTE_RCPT_MAX 100  /* recipients per pochta-remote call */
@@ -53,9 +57,14 @@ struct job_s {
 
 static struct {
   unsigned long lifetime, clocal, cremote, cdomain, retrymin, retrymax, jobtimeout;
-  uid_t uid; gid_t gid;     /* owner of the Maildirs: pochta-deliver runs as it */
-  uid_t quid; gid_t qgid;   /* owner of the queue: pochta-remote and pochta-bounce run as it */
+  char me[256];   /* this host, for the Received field of picked-up mail */
 } cf;
+
+/* The local delivery worker (running as the Maildir owner), or why there is none:
+ * local deliveries then wait, as temporary failures. */
+static worker wk = WORKER_ZERO;
+static char const *noworker;
+static uint32_t wk_next = 1;   /* delivery numbers: a local job's pid is -number */
 
 static job jobs[2 * MAX_SLOTS + 1];
 static unsigned njobs, nlocal, nremote;
@@ -95,7 +104,8 @@ static unsigned long conf_num(char const *name, unsigned long def, unsigned long
 {
   unsigned long v;
   if (conf_ulong(&v, name, def) < 0) {
-    fprintf(stderr, "pochta-send: event=config file=%s error=\"not a number\" using=%lu\n", name, def);
+    fprintf(stderr, "pochta-send: event=config file=%s error=\"%s\" using=%lu\n", name,
+            errno == EINVAL ? "not a number" : strerror(errno), def);
     return def;
   }
   return v < lo ? lo : v > hi ? hi : v;
@@ -104,6 +114,9 @@ static unsigned long conf_num(char const *name, unsigned long def, unsigned long
 static void config_read(void)
 {
   stralloc sa = STRALLOC_ZERO;
+  if (conf_line(&sa, "me") > 0 && sa.len && sa.len < sizeof cf.me && !strpbrk(sa.s, " \t\r\n")) memcpy(cf.me, sa.s, sa.len + 1);
+  else snprintf(cf.me, sizeof cf.me, "localhost");
+  stralloc_free(&sa);
   cf.lifetime = conf_num("queuelifetime", 432000, 0, 100UL * 86400);
   cf.clocal = conf_num("concurrencylocal", 10, 1, MAX_SLOTS);
   cf.cremote = conf_num("concurrencyremote", 20, 1, MAX_SLOTS);
@@ -111,37 +124,38 @@ static void config_read(void)
   cf.retrymin = conf_num("retrymin", 60, 1, 86400);
   cf.retrymax = conf_num("retrymax", 14400, 1, 7 * 86400);
   cf.jobtimeout = conf_num("jobtimeout", 7200, 10, 7 * 86400);
-  cf.uid = 0; cf.gid = 0;
-  if (geteuid() == 0 && conf_line(&sa, "owner") > 0) {
-    unsigned long u, g;
-    char c;
-    if (sscanf(sa.s, "%lu:%lu%c", &u, &g, &c) == 2) { cf.uid = (uid_t)u; cf.gid = (gid_t)g; }  /* 0:0 stays root */
-    else fprintf(stderr, "pochta-send: event=config file=owner error=\"not uid:gid\"\n");
-  }
-  stralloc_free(&sa);
-  cf.quid = 0; cf.qgid = 0;
-  if (geteuid() == 0) {
-    /* Root runs nothing network-facing as root (DESIGN.md invariant 5). */
-    struct stat st;
-    if (stat(".", &st) == 0 && st.st_uid) { cf.quid = st.st_uid; cf.qgid = st.st_gid; }
-    else fprintf(stderr, "pochta-send: event=config warning=\"queue owned by root: pochta-remote and pochta-bounce run as root\"\n");
-  }
   fprintf(stderr, "pochta-send: event=config lifetime=%lu local=%lu remote=%lu perdomain=%lu retrymin=%lu retrymax=%lu\n",
     cf.lifetime, cf.clocal, cf.cremote, cf.cdomain, cf.retrymin, cf.retrymax);
 }
 
-/* Reopen users.cdb when pochta compile replaced it. */
+/* Reopen users.cdb when pochta compile replaced it. A missing, damaged or foreign
+ * file is a configuration fault: every delivery waits (blocked, never bounced)
+ * until it is mended, and the fault is logged once, when it starts. */
+static int ucdb_bad;
 static void users_refresh(void)
 {
   char path[4096];
   struct stat st;
-  if (!conf_path(path, sizeof path, "users.cdb")) return;
-  if (stat(path, &st) < 0) { if (ucdb.c.map) users_close(&ucdb); memset(&ucdb_st, 0, sizeof ucdb_st); return; }
+  int e;
+  if (!conf_path(path, sizeof path, "users.cdb")) { errno = ENAMETOOLONG; goto bad; }
+  if (stat(path, &st) < 0) goto bad;
   if (ucdb.c.map && st.st_ino == ucdb_st.st_ino && st.st_mtim.tv_sec == ucdb_st.st_mtim.tv_sec
       && st.st_mtim.tv_nsec == ucdb_st.st_mtim.tv_nsec && st.st_size == ucdb_st.st_size) return;
   users_close(&ucdb);
-  if (users_open(&ucdb) < 0) logsys("open users.cdb");
+  if (users_open(&ucdb) < 0) goto bad;
   ucdb_st = st;
+  if (ucdb_bad) { logid("config", 0); logq("file", "users.cdb"); logq("result", "ok"); logend(); }
+  ucdb_bad = 0;
+  return;
+ bad:
+  e = errno;
+  users_close(&ucdb);
+  memset(&ucdb_st, 0, sizeof ucdb_st);
+  if (!ucdb_bad) {
+    logid("config", 0); logq("file", "users.cdb"); logq("result", "fault"); logq("error", users_why(e));
+    logq("effect", "every delivery waits until it is mended"); logend();
+  }
+  ucdb_bad = 1;
 }
 
 /* ---------- retry schedule ---------- */
@@ -248,8 +262,8 @@ static int open_mess(msg *m)
   char p[QPATH_LEN];
   int fd;
   qpath_mess(p, m->id);
-  fd = open(p, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno != ENOENT) logsys("open message file");
+  fd = qfile_open(p);
+  if (fd < 0 && errno != ENOENT && errno != EPERM) logsys("open message file");
   return fd;
 }
 
@@ -282,35 +296,49 @@ static void missing(msg *m, size_t const *idx, size_t n, char const *prog)
   touch(m);
 }
 
-static int start_local(msg *m, size_t i, char const *maildir)
+/* The message's data, opened as untrusted (qfile_open). Missing, or not a plain
+ * file of ours (a symlink, a FIFO, a hard link planted in the queue): the message
+ * is quarantined and -1 returned. */
+static int open_mess_or_quarantine(msg *m)
 {
-  job *j = job_new(m, J_LOCAL);
+  int fd = open_mess(m);
+  if (fd >= 0) return fd;
+  if (errno == ENOENT || errno == EPERM) {
+    quarantine(m->id, errno == ENOENT ? "message file missing" : "message file is not a plain file of the queue's");
+    m->deleted = 1; m->why = "quarantined"; touch(m);
+  }
+  return -1;
+}
+
+static int start_local(msg *m, size_t i)
+{
+  job *j;
   char key[64], qid[QID_LEN + 1];
+  uint32_t id;
+  int in;
+  if (noworker) {
+    char t[160];
+    snprintf(t, sizeof t, "4.3.0 local delivery is off: %s", noworker);
+    result(m, i, 'Z', t, strlen(t), "local");
+    return 1;
+  }
+  if (!(j = job_new(m, J_LOCAL))) return 0;
   /* names the Maildir file for good: a repeat after a crash finds it there */
   qid_fmt(qid, m->id);
   snprintf(key, sizeof key, "%llu.Q%sR%zu", (unsigned long long)m->e.born, qid, i);
-  char const *argv[] = { "pochta-deliver", "-k", key, "-f", m->e.sender, "-t", m->e.r[i].addr, maildir, 0 };
-  int in;
-  pid_t pid;
-  if (!j) return 0;
   j->idx = malloc(sizeof *j->idx);
   if (!j->idx) return 0;
   j->idx[0] = i; j->n = 1;
-  in = open_mess(m);
-  if (in < 0) { free(j->idx); if (errno == ENOENT) quarantine(m->id, "message file missing"), m->deleted = 1, m->why = "quarantined", touch(m); return 0; }
-  j->errfd = anonfile();
-  if (j->errfd < 0) { logsys("memfd"); close(in); free(j->idx); return 0; }
-  pid = spawn(argv, in, -1, j->errfd, -1, cf.uid, cf.gid);
-  close(in);
-  if (pid < 0) {
-    int e = errno;
-    job_closefds(j);
-    if (e == ENOENT) missing(m, j->idx, 1, "pochta-deliver");
-    else { errno = e; logsys("start pochta-deliver"); }
-    free(j->idx);
+  if ((in = open_mess_or_quarantine(m)) < 0) { free(j->idx); return 0; }
+  id = wk_next++;
+  if (!id || id > 0x7fffffff) id = wk_next = 1;
+  if (!worker_send(&wk, id, in, key, m->e.sender, m->e.r[i].addr, (unsigned)cf.jobtimeout)) {
+    logsys("send a delivery to the worker");
+    close(in); free(j->idx);
     return 0;
   }
-  job_commit(j, pid);
+  close(in);
+  job_commit(j, -(pid_t)id);
   return 1;
 }
 
@@ -328,12 +356,11 @@ static int start_remote(msg *m, size_t const *idx, size_t n, char const *domain)
   snprintf(j->domain, sizeof j->domain, "%s", domain);
   argv[0] = "pochta-remote"; argv[1] = j->domain; argv[2] = m->e.sender;
   for (size_t k = 0; k < n; k++) argv[3 + k] = m->e.r[idx[k]].addr;
-  in = open_mess(m);
-  if (in < 0) { free(argv); free(j->idx); if (errno == ENOENT) quarantine(m->id, "message file missing"), m->deleted = 1, m->why = "quarantined", touch(m); return 0; }
+  if ((in = open_mess_or_quarantine(m)) < 0) { free(argv); free(j->idx); return 0; }
   j->outfd = anonfile();
   if (j->outfd < 0) { logsys("memfd"); close(in); free(argv); free(j->idx); return 0; }
   /* The remote program's stderr is its own log: it goes where ours goes. */
-  pid = spawn(argv, in, j->outfd, -1, -1, cf.quid, cf.qgid);
+  pid = spawn(argv, in, j->outfd, -1, -1);
   close(in);
   free(argv);
   if (pid < 0) {
@@ -377,6 +404,7 @@ static int start_work(msg *m)
     stralloc canon = STRALLOC_ZERO, md = STRALLOC_ZERO;
     int loc;
     if (r->status != 'T' || m->busy[i] || r->next > now) continue;
+    if (ucdb_bad) { blockedp = 1; continue; }   /* logged by users_refresh */
     if (!domain_of(r->addr, dom)) { result(m, i, 'D', "5.1.3 bad recipient address", 27, "none"); continue; }
     loc = users_domain_local(&ucdb, dom);
     if (loc < 0) { logsys("read users.cdb"); blockedp = 1; continue; }
@@ -388,7 +416,7 @@ static int start_work(msg *m)
       stralloc_free(&canon);
       if (u < 0) { logsys("read users.cdb"); blockedp = 1; stralloc_free(&md); continue; }
       if (!u) { result(m, i, 'D', "5.1.1 no such user here", 23, "local"); stralloc_free(&md); continue; }
-      if (!start_local(m, i, md.s)) blockedp |= !m->deleted && r->next <= now;
+      if (!start_local(m, i)) blockedp |= !m->deleted && r->next <= now;
       stralloc_free(&md);
     } else {
       size_t idx[REMOTE_RCPT_MAX], n = 0;
@@ -430,7 +458,7 @@ static void start_bounce(msg *m)
   stralloc_free(&f);
   in = open_mess(m);
   if (in < 0) { job_closefds(j); if (errno == ENOENT) quarantine(m->id, "message file missing"), m->deleted = 1, m->why = "quarantined", touch(m); return; }
-  pid = spawn(argv, in, -1, -1, j->f3, cf.quid, cf.qgid);
+  pid = spawn(argv, in, -1, -1, j->f3);
   close(in);
   if (pid < 0) {
     int e = errno;
@@ -490,19 +518,16 @@ static size_t slurp_fd(int fd, char *buf, size_t cap)
   return n;
 }
 
-static void finish_local(job *j, int status)
+static void finish_local(job *j, int status, char *text)
 {
-  char buf[1024];
-  size_t n = slurp_fd(j->errfd, buf, sizeof buf - 1);
-  char *nl = memchr(buf, '\n', n);
+  size_t n = strlen(text);
   int ex = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (nl) n = (size_t)(nl - buf);
-  if (!ex && n >= 33 && !memcmp(buf, "pochta-deliver: already delivered", 33)) {
-    /* a delivery before a crash had done it (the -k key found its file) */
+  if (!ex && n >= 33 && !memcmp(text, "pochta-deliver: already delivered", 33)) {
+    /* a delivery before a crash had done it (the key found its file) */
     logid("redelivery", j->m); logq("rcpt", j->m->e.r[j->idx[0]].addr); logq("found", "already in the Maildir"); logend();
   }
-  if (!n) { n = (size_t)snprintf(buf, sizeof buf, ex < 0 ? "pochta-deliver killed by signal %d" : "pochta-deliver exit %d", ex < 0 ? WTERMSIG(status) : ex); }
-  result(j->m, j->idx[0], ex == 0 ? 'K' : ex == 100 ? 'D' : 'Z', buf, n, "local");
+  if (!n) n = (size_t)snprintf(text, WORKER_TEXT_MAX, ex < 0 ? "delivery killed by signal %d" : "delivery exit %d", ex < 0 ? WTERMSIG(status) : ex);
+  result(j->m, j->idx[0], ex == 0 ? 'K' : ex == 100 ? 'D' : 'Z', text, n, "local");
 }
 
 static void finish_remote(job *j, int status)
@@ -548,6 +573,34 @@ static void finish_bounce(job *j, int status)
   touch(m);
 }
 
+/* Job k ended with a wait(2) status (and, local, the delivery's line). */
+static void job_done(unsigned k, int status, char *text)
+{
+  job *j = &jobs[k];
+  msg *m = j->m;
+  if (!m->deleted) {
+    if (j->kind == J_LOCAL) finish_local(j, status, text);
+    else if (j->kind == J_REMOTE) finish_remote(j, status);
+    else finish_bounce(j, status);
+  } else m->bouncing = 0;
+  for (size_t i = 0; i < j->n; i++) m->busy[j->idx[i]] = 0;
+  m->running--;
+  if (j->kind == J_REMOTE) nremote--; else nlocal--;
+  job_closefds(j);
+  free(j->idx);
+  jobs[k] = jobs[--njobs];
+  touch(m);
+  /* A slot is free: whatever waited for one may go now. */
+  while (blocked.head) sched_ready(blocked.head);
+}
+
+static unsigned job_find(pid_t pid)
+{
+  unsigned k;
+  for (k = 0; k < njobs && jobs[k].pid != pid; k++) ;
+  return k;
+}
+
 static void reap(void)
 {
   for (;;) {
@@ -555,31 +608,42 @@ static void reap(void)
     pid_t pid = waitpid(-1, &status, WNOHANG);
     unsigned k;
     if (pid <= 0) break;
-    for (k = 0; k < njobs && jobs[k].pid != pid; k++) ;
+    if (pid == wk.pid) {
+      /* Without it no local mail moves, and only root could start another: let
+       * the supervisor start us again (running deliveries died with it; their
+       * keys make the repeats safe). */
+      fprintf(stderr, "pochta-send: event=fatal what=\"the delivery worker ended\" status=%d\n", status);
+      _exit(EX_TEMP);
+    }
+    k = job_find(pid);
     if (k == njobs) continue;   /* not ours (a child of an exec that failed) */
-    job *j = &jobs[k];
-    msg *m = j->m;
-    if (!m->deleted) {
-      if (j->kind == J_LOCAL) finish_local(j, status);
-      else if (j->kind == J_REMOTE) finish_remote(j, status);
-      else finish_bounce(j, status);
-    } else m->bouncing = 0;
-    for (size_t i = 0; i < j->n; i++) m->busy[j->idx[i]] = 0;
-    m->running--;
-    if (j->kind == J_REMOTE) nremote--; else nlocal--;
-    job_closefds(j);
-    free(j->idx);
-    jobs[k] = jobs[--njobs];
-    touch(m);
-    /* A slot is free: whatever waited for one may go now. */
-    while (blocked.head) sched_ready(blocked.head);
+    job_done(k, status, (char[]){ 0 });
+  }
+}
+
+/* Answers of the delivery worker. */
+static void worker_answers(void)
+{
+  for (;;) {
+    char text[WORKER_TEXT_MAX + 1];
+    uint32_t id;
+    int status, r = worker_recv(&wk, &id, &status, text, sizeof text);
+    unsigned k;
+    if (!r) return;
+    if (r < 0) {
+      fprintf(stderr, "pochta-send: event=fatal what=\"the delivery worker\" error=\"%s\"\n", strerror(errno));
+      _exit(EX_TEMP);
+    }
+    k = job_find(-(pid_t)id);
+    if (k < njobs && jobs[k].kind == J_LOCAL) job_done(k, status, text);
   }
 }
 
 static void kill_overdue(void)
 {
   for (unsigned k = 0; k < njobs; k++) {
-    if (now - jobs[k].start > cf.jobtimeout) {
+    /* local deliveries: the worker keeps their time */
+    if (jobs[k].kind != J_LOCAL && now - jobs[k].start > cf.jobtimeout) {
       logid("timeout", jobs[k].m); fprintf(stderr, " pid=%d", (int)jobs[k].pid); logend();
       kill(jobs[k].pid, SIGKILL);
       jobs[k].start = now;   /* one kill per timeout period */
@@ -651,8 +715,11 @@ static void flush(void)
 static void run_ready(void)
 {
   msg *m;
+  int was_bad = ucdb_bad;
   if (stopping) return;
   users_refresh();
+  /* mended: what waited for it goes now, not at the next rescan */
+  if (was_bad && !ucdb_bad) while (blocked.head) sched_ready(blocked.head);
   while (njobs < sizeof jobs / sizeof *jobs && (m = sched_pop_ready())) {
     if (start_work(m)) sched_blocked(m);
     touch(m);
@@ -755,6 +822,63 @@ static void read_fifo(int fd)
   }
 }
 
+/* ---------- privileges ---------- */
+
+/* The gid that may read users.cdb ($POCHTA_CONF/group, else the owner's), which
+ * the worker needs beside the owner's own groups. */
+static int users_gid(account const *owner, gid_t *gid)
+{
+  stralloc sa = STRALLOC_ZERO;
+  unsigned long g;
+  int r = conf_line(&sa, "group");
+  if (r < 0) { stralloc_free(&sa); return 0; }
+  if (!r) { *gid = owner->gid; stralloc_free(&sa); return 1; }
+  r = account_parse_id(sa.s, sa.len, &g);
+  stralloc_free(&sa);
+  if (r) *gid = (gid_t)g;
+  return r;
+}
+
+/* Started as root (the documented install): fork the delivery worker as the
+ * Maildir owner ($POCHTA_CONF/owner), then become the queue's owner for good.
+ * No part of pochta-send keeps root. Without a usable owner file local
+ * deliveries wait (noworker says why) rather than run as root. A queue that
+ * belongs to root is a test instance: there everything stays root. */
+static void privileges(void)
+{
+  struct stat st;
+  stralloc sa = STRALLOC_ZERO;
+  account owner, queue;
+  gid_t ugid = 0;
+  int r;
+  if (stat(".", &st) < 0) { logsys("stat the queue directory"); _exit(EX_TEMP); }
+  if (geteuid()) {
+    /* already unprivileged: the worker runs as we do */
+    if (!worker_start(&wk, 0)) { logsys("start the delivery worker"); _exit(EX_TEMP); }
+    return;
+  }
+  r = conf_line(&sa, "owner");
+  if (r <= 0) noworker = r < 0 ? "cannot read the owner file" : "no owner file: refusing to deliver as root";
+  else if (!strchr(sa.s, ':') || account_lookup(&owner, sa.s) <= 0) noworker = "the owner file is not uid:gid";
+  else if (!owner.uid && st.st_uid) noworker = "the owner file names root: refusing to deliver as root";
+  else if (!users_gid(&owner, &ugid)) noworker = "the group file is not a gid";
+  stralloc_free(&sa);
+  if (noworker) {
+    fprintf(stderr, "pochta-send: event=config file=owner result=fault error=\"%s\" effect=\"local deliveries wait; fix it and restart pochta-send\"\n", noworker);
+  } else {
+    account_addgroup(&owner, ugid);
+    if (!worker_start(&wk, owner.uid ? &owner : 0)) { logsys("start the delivery worker"); _exit(EX_TEMP); }
+  }
+  if (!st.st_uid) {
+    fprintf(stderr, "pochta-send: event=config warning=\"the queue belongs to root: everything runs as root (a test instance)\"\n");
+    return;
+  }
+  if (account_lookup_uid(&queue, st.st_uid, st.st_gid) < 0 || !account_become(&queue)) {
+    logsys("become the queue's owner");
+    _exit(EX_TEMP);
+  }
+}
+
 /* ---------- main ---------- */
 
 static uint64_t now_s(void) { return (uint64_t)time(0); }
@@ -762,7 +886,7 @@ static uint64_t now_s(void) { return (uint64_t)time(0); }
 int main(int argc, char **argv)
 {
   sigset_t set;
-  int sfd, ffd, lock, more_new = 0;
+  int sfd, ffd, lock, more_new = 0, more_drop = 0;
   uint64_t last_scan;
   (void)argc; (void)argv;
 
@@ -771,6 +895,7 @@ int main(int argc, char **argv)
     if (r <= 0) { fprintf(stderr, "pochta-send: event=fatal what=\"chdir to queuedir\" error=\"%s\"\n", strerror(errno)); return EX_TEMP; }
   }
   umask(077);
+  privileges();
   if (!qdir_layout()) { logsys("create queue layout"); return EX_TEMP; }
   lock = qlock();
   if (lock < 0) {
@@ -786,7 +911,7 @@ int main(int argc, char **argv)
     logsys("signalfd"); return EX_TEMP;
   }
   /* Read-write, so that the FIFO never reports end of file. */
-  ffd = open("trigger", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  ffd = open("trigger", O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (ffd < 0) { logsys("open trigger"); return EX_TEMP; }
 
   config_read();
@@ -801,8 +926,9 @@ int main(int argc, char **argv)
   last_scan = now;
 
   for (;;) {
-    struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { ffd, POLLIN, 0 } };
-    int timeout = 30000, npf = stopping ? 1 : 2;
+    /* the worker's answers are polled even when stopping: it finishes its work */
+    struct pollfd pf[3] = { { sfd, POLLIN, 0 }, { wk.fd, POLLIN, 0 }, { ffd, POLLIN, 0 } };
+    int timeout = 30000, npf = stopping ? 2 : 3;
     msg *top;
 
     now = now_s();
@@ -812,12 +938,13 @@ int main(int argc, char **argv)
     if (stopping && !njobs) { settle(); flush(); break; }
     flush();
 
-    if (!stopping && (more_new || (ready.head && njobs < sizeof jobs / sizeof *jobs && !ready.head->running))) timeout = 0;
+    if (!stopping && (more_new || more_drop || (ready.head && njobs < sizeof jobs / sizeof *jobs && !ready.head->running))) timeout = 0;
     if ((top = sched_heap_top())) {
       uint64_t w = top->due > now ? top->due - now : 0;
       if (w * 1000 < (uint64_t)timeout) timeout = (int)(w * 1000);
     }
-    if (njobs && timeout > 1000) timeout = 1000;   /* watch for overdue jobs */
+    /* watch for overdue jobs, and for a broken users.cdb being mended */
+    if ((njobs || ucdb_bad) && timeout > 1000) timeout = 1000;
     if (poll(pf, (nfds_t)npf, timeout) < 0 && errno != EINTR) { logsys("poll"); sleep(1); }
     now = now_s();
 
@@ -838,15 +965,17 @@ int main(int argc, char **argv)
       }
       reap();
     }
-    if (npf > 1 && (pf[1].revents & POLLIN)) read_fifo(ffd);
+    if (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) worker_answers();
+    if (npf > 2 && (pf[2].revents & POLLIN)) read_fifo(ffd);
     kill_overdue();
     settle();
     if (!stopping && now >= last_scan + RESCAN_EVERY) {
       want_scan = 1;
       while (blocked.head) sched_ready(blocked.head);
     }
-    if (!stopping && (want_scan || more_new)) {
-      /* Bounded: new mail is loaded in rounds between deliveries. */
+    if (!stopping && (want_scan || more_new || more_drop)) {
+      /* Bounded: new and dropped mail is taken in rounds between deliveries. */
+      more_drop = ucdb_bad ? 0 : pickup_round(&ucdb, cf.me, DROP_PER_ROUND);
       more_new = scan_new(NEW_PER_ROUND);
       want_scan = 0;
       last_scan = now;

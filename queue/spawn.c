@@ -2,7 +2,6 @@
  * (keep the recipients queued, say so) from "program failed" (a result). */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -25,7 +24,7 @@ static int place(int fd, int target)
   return dup2(fd, target) == target;
 }
 
-pid_t spawn(char const *const *argv, int in, int out, int err, int f3, uid_t uid, gid_t gid)
+pid_t spawn(char const *const *argv, int in, int out, int err, int f3)
 {
   int p[2], e = 0;
   pid_t pid, parent = getpid();
@@ -48,13 +47,10 @@ pid_t spawn(char const *const *argv, int in, int out, int err, int f3, uid_t uid
     if (f3 >= 0 && f3 < 4) f3 = fcntl(f3, F_DUPFD_CLOEXEC, 10);
     if (!place(in, 0) || !place(out, 1) || !place(err, 2) || !place(f3, 3)) goto fail;
     if (f3 < 0) close(3);
-    if (uid > 0) {
-      if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) goto fail;
-    }
-    /* A delivery dies with a runner that crashed (set after setuid, which
-     * clears it): the next runner starts it again anyway, and an orphan that
-     * finished meanwhile would make a duplicate. Only a delivery that had
-     * already committed (Maildir rename, the peer's 250) can still repeat. */
+    /* A delivery dies with a runner that crashed: the next runner starts it
+     * again anyway, and an orphan that finished meanwhile would make a
+     * duplicate. Only a delivery that had already committed (the peer's 250)
+     * can still repeat. */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) goto fail;
     execvp(argv[0], (char *const *)argv);
    fail:

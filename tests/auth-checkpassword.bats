@@ -146,23 +146,72 @@ raw() {
   assert_line L=old
 }
 
-@test "ban after max failures from one address, even with the right password, then expiry" {
+@test "a ban is per account and address: bob still logs in from where alice was banned" {
   export TCPREMOTEIP=127.0.0.7
   run cp alice@example.test wrong1
   assert_failure 1
   run cp alice@example.test wrong2
   assert_failure 1
-  run cp bob@example.test wrong3
+  run cp alice@example.test wrong3
   assert_failure 1
-  assert_output --partial "event=ban ip=127.0.0.7 failures=3"
+  assert_output --partial "event=ban ip=127.0.0.7 scope=account failures=3"
+  # right and wrong passwords get the same answer while banned
   run cp alice@example.test secret
   assert_failure 1
   assert_output --partial "event=refused reason=banned ip=127.0.0.7"
+  run cp alice@example.test wrong4
+  assert_failure 1
+  assert_output --partial "event=refused reason=banned ip=127.0.0.7"
+  # the same address, another account (NAT, a webmail, a /64): not locked out
+  run cp bob@example.test secret
+  assert_success
   # another address is not affected
   TCPREMOTEIP=127.0.0.8 run cp alice@example.test secret
   assert_success
   # the ban ends (ban=2 seconds)
   wait_for 10 cp alice@example.test secret
+  run cp alice@example.test secret
+  assert_success
+}
+
+@test "the per-address limit bans the address for every account" {
+  echo "max=3 ipmax=4 window=600 ban=600 delay=0" >"$POCHTA_CONF/authfail"
+  export TCPREMOTEIP=127.0.0.12
+  for u in a b c d; do run cp "$u@example.test" wrong; assert_failure 1; done
+  assert_output --partial "event=ban ip=127.0.0.12 scope=address failures=4"
+  run cp bob@example.test secret
+  assert_failure 1
+  assert_output --partial "reason=banned"
+  TCPREMOTEIP=127.0.0.13 run cp bob@example.test secret
+  assert_success
+}
+
+@test "a trusted proxy has no per-address limit, its accounts still have theirs" {
+  echo "max=3 ipmax=2 window=600 ban=600 delay=0 trusted=127.0.0.0/29,::1" >"$POCHTA_CONF/authfail"
+  export TCPREMOTEIP=127.0.0.5
+  for u in a b c d e; do run cp "$u@example.test" wrong; assert_failure 1; done
+  refute_output --partial "event=ban"
+  run cp bob@example.test secret
+  assert_success
+  for i in 1 2 3; do run cp alice@example.test wrong; done
+  assert_output --partial "scope=account"
+  run cp alice@example.test secret
+  assert_failure 1
+  # outside the trusted prefix the address limit holds
+  TCPREMOTEIP=127.0.0.9 run cp a@example.test w
+  TCPREMOTEIP=127.0.0.9 run cp b@example.test w
+  assert_output --partial "scope=address"
+}
+
+@test "a good login clears its account's count; nothing is recorded for it" {
+  export TCPREMOTEIP=127.0.0.14
+  run cp alice@example.test wrong
+  run cp alice@example.test wrong
+  run cp alice@example.test secret
+  assert_success
+  run cp alice@example.test wrong
+  run cp alice@example.test wrong
+  refute_output --partial "event=ban"
   run cp alice@example.test secret
   assert_success
 }
@@ -192,17 +241,51 @@ raw() {
   assert_success
   TCPREMOTEIP=::ffff:127.0.0.10 run cp alice@example.test w
   assert_output --partial "ip=127.0.0.10"
-  [ -f "$MAILROOT/.authfail/4-127.0.0.10" ]
+  TCPREMOTEIP=127.0.0.10 run cp alice@example.test w
+  TCPREMOTEIP=::ffff:127.0.0.10 run cp alice@example.test w
+  assert_output --partial "event=ban ip=127.0.0.10"
 }
 
-@test "a hostile TCPREMOTEIP never becomes a path" {
+@test "a hostile TCPREMOTEIP never becomes a path; systemd's REMOTE_ADDR counts too" {
   # (a path of its own: /tmp/x may well exist, e.g. a clone of this tree)
   export TCPREMOTEIP="../../../../../../../../../..$BATS_TEST_TMPDIR/escaped"
   run cp alice@example.test wrong
   assert_failure 1
-  run ls "$MAILROOT/.authfail"
-  assert_output invalid
+  assert_output --partial "ip=invalid"
+  run ls "$INST/state/auth"
+  assert_output authfail.db
   [ ! -e "$BATS_TEST_TMPDIR/escaped" ]
+  unset TCPREMOTEIP
+  for i in 1 2 3; do REMOTE_ADDR=::ffff:127.0.0.15 run cp alice@example.test wrong; done
+  assert_output --partial "event=ban ip=127.0.0.15"
+}
+
+@test "the table stays the same size however many addresses fail" {
+  for i in $(seq 1 300); do TCPREMOTEIP=10.$((i / 250)).$((i % 250)).1 cp "u$i@example.test" w >/dev/null 2>&1 || true; done
+  run stat -c %s "$INST/state/auth/authfail.db"
+  assert_output 262144
+  # what was banned last is still banned
+  export TCPREMOTEIP=10.9.9.9
+  for i in 1 2 3; do run cp alice@example.test w; done
+  run cp alice@example.test secret
+  assert_failure 1
+}
+
+@test "accounting that cannot be used refuses right and wrong passwords alike (no oracle)" {
+  rm -rf "$INST/state/auth"
+  export TCPREMOTEIP=127.0.0.16
+  run cp alice@example.test secret
+  assert_failure 111
+  run cp alice@example.test wrong
+  assert_failure 111
+  # a planted symlink is never written through
+  mkdir -m 700 "$INST/state/auth"
+  echo "keep me" >"$BATS_TEST_TMPDIR/victim"
+  ln -s "$BATS_TEST_TMPDIR/victim" "$INST/state/auth/authfail.db"
+  run cp alice@example.test secret
+  assert_failure 111
+  run cat "$BATS_TEST_TMPDIR/victim"
+  assert_output "keep me"
 }
 
 @test "growing delay, capped" {
@@ -222,10 +305,26 @@ raw() {
   assert_failure 111
 }
 
-@test "no users.cdb at all: every login fails" {
+@test "no, an empty or a zero-filled users.cdb or passwords.cdb: a temporary failure, loudly" {
   rm "$POCHTA_CONF/users.cdb"
   run cp alice@example.test secret
-  assert_failure 1
+  assert_failure 111
+  assert_output --partial "users.cdb: missing"
+  : >"$POCHTA_CONF/users.cdb"
+  run cp alice@example.test secret
+  assert_failure 111
+  head -c 4096 /dev/zero >"$POCHTA_CONF/users.cdb"
+  run cp alice@example.test secret
+  assert_failure 111
+  assert_output --partial "not written by pochta compile"
+  pochta compile
+  head -c 4096 /dev/zero >"$POCHTA_CONF/passwords.cdb"
+  run cp alice@example.test secret
+  assert_failure 111
+  assert_output --partial "passwords.cdb"
+  pochta compile
+  run cp alice@example.test secret
+  assert_success
 }
 
 @test "root switches to the owner before running PROG" {
@@ -235,7 +334,7 @@ raw() {
   chmod 755 "$inst2"
   echo "$inst2" >"$BATS_TEST_TMPDIR/cleanup-dir"
   export POCHTA_CONF=$inst2/etc
-  pochta init --queue "$inst2/q" --mail "$inst2/m" --hostname mx.example.test --owner 65534:65534
+  pochta init --queue "$inst2/q" --mail "$inst2/m" --state "$inst2/s" --hostname mx.example.test --owner 65534:65534
   pochta domain add example.test 2>/dev/null
   pochta user add carol@example.test --password pw
   run stat -c %u:%g "$inst2/m/example.test/carol/Maildir/new"

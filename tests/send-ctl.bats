@@ -11,7 +11,12 @@ setup() {
 }
 teardown() { [ -f "$BATS_TEST_TMPDIR/send.log" ] && tail -20 "$BATS_TEST_TMPDIR/send.log"; stop_all; }
 
-runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 20 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
+# A pochta-deliver stand-in replaces the built-in local delivery (POCHTA_DELIVER).
+runner() {
+  local d=; [ -x "$SB/pochta-deliver" ] && d=$SB/pochta-deliver
+  PATH="$SB:$PATH" POCHTA_DELIVER=$d bg send pochta-send
+  wait_for 20 grep -q event=start "$BATS_TEST_TMPDIR/send.log"
+}
 n_mail() { [ "$(count_mail "$(maildir_of "$1")")" = "$2" ]; }
 qid() { find "$QUEUE/new" "$QUEUE/state" -type f -printf '%f\n' | head -1; }
 # A pochta-deliver that says when it starts, then waits for a release file.

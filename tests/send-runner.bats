@@ -14,7 +14,12 @@ setup() {
 teardown() { [ -f "$BATS_TEST_TMPDIR/send.log" ] && tail -20 "$BATS_TEST_TMPDIR/send.log"; stop_all; }
 
 # Start the runner with the stand-ins first in PATH.
-runner() { PATH="$SB:$PATH" bg send pochta-send; wait_for 20 grep -q event=start "$BATS_TEST_TMPDIR/send.log"; }
+# A pochta-deliver stand-in replaces the built-in local delivery (POCHTA_DELIVER).
+runner() {
+  local d=; [ -x "$SB/pochta-deliver" ] && d=$SB/pochta-deliver
+  PATH="$SB:$PATH" POCHTA_DELIVER=$d bg send pochta-send
+  wait_for 20 grep -q event=start "$BATS_TEST_TMPDIR/send.log"
+}
 slog() { cat "$BATS_TEST_TMPDIR/send.log"; }
 # n_mail ADDR N: ADDR's Maildir holds N messages (for wait_for).
 n_mail() { [ "$(count_mail "$(maildir_of "$1")")" = "$2" ]; }

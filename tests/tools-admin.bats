@@ -11,7 +11,7 @@ teardown() { stop_all; }
 # cdb_keys: every key of users.cdb, one per line (a reader of the cdb format
 # written independently of lib/ and tools/).
 cdb_keys() {
-  python3 - "$POCHTA_CONF/users.cdb" <<'PY'
+  python3 - "$POCHTA_CONF/${1:-users.cdb}" <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 end = min([struct.unpack('<II', d[i*8:i*8+8])[0] for i in range(256)] + [len(d)])
@@ -53,13 +53,22 @@ PY
   assert_line alice@example.test
 }
 
-@test "users.cdb holds domains, users, passwords and postmaster" {
+@test "users.cdb holds domains, users and postmaster; the hashes are apart, for root alone" {
   run cdb_keys
   assert_success
+  assert_line "!pochta = users.cdb"
   assert_line "d:example.test = "
   assert_line "u:alice@example.test = $(maildir_of alice@example.test)"
+  assert_line "i:postmaster@example.test = alice@example.test"
+  refute_output --partial 'p:alice'
+  refute_output --partial '$y$'
+  run cdb_keys passwords.cdb
+  assert_line "!pochta = passwords.cdb"
   assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|$'
-  assert_line "a:postmaster@example.test = alice@example.test"
+  run stat -c %a "$POCHTA_CONF/passwords.cdb"
+  assert_output 600
+  run stat -c %a "$POCHTA_CONF/users.cdb"
+  assert_output 640
 }
 
 @test "user add makes a Maildir with the special-use folders" {
@@ -173,10 +182,11 @@ other.test"
   run pochta compile
   assert_success
   run cdb_keys
-  assert_line "a:postmaster@example.test = bob@example.test"
+  assert_line "i:postmaster@example.test = bob@example.test"
   run pochta alias add postmaster@example.test ext@remote.test
   run cdb_keys
   assert_line "a:postmaster@example.test = ext@remote.test"
+  refute_output --partial "i:postmaster@example.test"
 }
 
 @test "apppass add prints a password once, list and del" {
@@ -191,8 +201,9 @@ other.test"
   assert_failure 100
   run pochta apppass list alice@example.test
   assert_output phone
-  run cdb_keys
-  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|phone:\$y\$[^|]+\|$'
+  # app passwords are random: a cheap hash ($5$, 1000 rounds), see pochta(8)
+  run cdb_keys passwords.cdb
+  assert_line --regexp '^p:alice@example.test = default:\$y\$[^|]+\|phone:\$5\$rounds=1000\$[^|]+\|$'
   run pochta apppass del alice@example.test phone
   assert_success
   run pochta apppass list alice@example.test
@@ -249,4 +260,86 @@ other.test"
   assert_success
   run pochta queue frobnicate
   assert_failure
+}
+
+@test "alias add refuses a local target nobody holds, unless --force, and says so" {
+  run pochta alias add foo@example.test nobody@example.test
+  assert_failure 100
+  assert_output --partial "no such user or alias: nobody@example.test"
+  assert_output --partial "--force"
+  run pochta alias list
+  assert_output ""
+  # one bad target among good ones: nothing changes
+  run pochta alias add foo@example.test alice@example.test nobody@example.test
+  assert_failure 100
+  run pochta alias list
+  assert_output ""
+  # an alias naming itself keeps a copy only for a user
+  run pochta alias add foo@example.test foo@example.test
+  assert_failure 100
+  assert_output --partial "names itself but is not a user"
+  # users, aliases, postmaster and remote addresses are fine, silently
+  run pochta alias add foo@example.test alice@example.test postmaster@example.test ext@remote.test
+  assert_success
+  assert_output ""
+  run pochta alias add bar@example.test foo@example.test
+  assert_success
+  assert_output ""
+  # forced: added, and still said
+  run pochta alias add --force baz@example.test carol@example.test
+  assert_success
+  assert_output --partial "warning: no such user or alias: carol@example.test"
+  run pochta alias add qux@example.test carol@example.test --force
+  assert_success
+  run cdb_keys
+  assert_line "a:baz@example.test = carol@example.test"
+  assert_line "a:qux@example.test = carol@example.test"
+  # the same for a catch-all
+  run pochta catchall example.test nobody@example.test
+  assert_failure 100
+  run pochta catchall --force example.test nobody@example.test
+  assert_success
+  assert_output --partial "warning: no such user or alias"
+}
+
+@test "alias add to a deleted user is refused; user del names the aliases left" {
+  pochta alias add sales@example.test bob@example.test alice@example.test
+  run pochta user del bob@example.test
+  assert_success
+  assert_output --partial "aliases still name bob@example.test: sales@example.test"
+  run pochta alias add team@example.test bob@example.test
+  assert_failure 100
+  assert_output --partial "no such user or alias: bob@example.test"
+  run pochta user del alice@example.test
+  refute_output --partial "aliases still name alice@example.test: postmaster"
+}
+
+@test "user add --password works but warns that ps shows it; standard input is quiet" {
+  run pochta user add carol@example.test --password pw1
+  assert_success
+  assert_output --partial "warning: --password puts the password where ps and the shell history show it"
+  assert_output --partial "pochta user add ADDR"
+  run pochta user passwd carol@example.test --password pw2
+  assert_success
+  assert_output --partial "warning: --password"
+  assert_output --partial "pochta user passwd ADDR"
+  run sh -c 'printf "pw3\n" | pochta user add dave@example.test'
+  assert_success
+  assert_output ""
+  run sh -c 'printf "pw4\n" | pochta user passwd dave@example.test'
+  assert_success
+  assert_output ""
+  printf '%s\0%s\0x\0' carol@example.test pw2 >"$BATS_TEST_TMPDIR/fd3"
+  run pochta-checkpassword true 3<"$BATS_TEST_TMPDIR/fd3"
+  assert_success
+}
+
+@test "init as root without --owner warns (a real instance); with --owner it does not" {
+  [ "$(id -u)" = 0 ] || skip "needs root"
+  run pochta -C "$BATS_TEST_TMPDIR/real" init --queue "$BATS_TEST_TMPDIR/rq" --mail "$BATS_TEST_TMPDIR/rm" --state "$BATS_TEST_TMPDIR/rs"
+  assert_success
+  assert_output --partial "the owner of the Maildirs is root"
+  run pochta -C "$BATS_TEST_TMPDIR/demo" init --queue "$BATS_TEST_TMPDIR/dq" --mail "$BATS_TEST_TMPDIR/dm" --state "$BATS_TEST_TMPDIR/ds" --owner 0:0
+  assert_success
+  refute_output --partial "warning"
 }

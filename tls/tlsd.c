@@ -1,8 +1,12 @@
-/* pochta-tlsd [-i] [-t seconds] PROG...: the TLS engine between the socket (fd 0/1)
- * and a protocol daemon, UCSPI-TLS style (doc/CONTRACTS.md, pochta-tlsd(8)).
+/* pochta-tlsd [-i] [-t seconds] [-w seconds] [-u user] [-e user] PROG...: the TLS
+ * engine between the socket (fd 0/1) and a protocol daemon, UCSPI-TLS style
+ * (doc/CONTRACTS.md, pochta-tlsd(8)).
  *
  * The daemon is forked first and exec'ed in the child; only afterwards does this
  * process (the engine) read the private key, so no daemon process ever held it.
+ * Started as root (by tcpserver or a systemd unit), the child becomes the daemon's
+ * account (-u) and the engine its own (-e) right after the fork: two accounts, so
+ * that the daemon can neither read the key file nor look into the engine.
  *   STARTTLS mode: the daemon talks in clear on fd 0/1 and gets SSLCTLFD, SSLREADFD,
  *     SSLWRITEFD. On 'Y' on the control socket we do the handshake on fd 0/1, answer
  *     KEY=value\0...\0 (or close the control socket on failure) and relay.
@@ -26,12 +30,14 @@
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
 
+#include "account.h"
 #include "conf.h"
+#include "connenv.h"
 #include "tlsd_creds.h"
 #include "tlsd_io.h"
 #include "tlsnames.h"
 
-#define USAGE "pochta-tlsd [-i] [-t seconds] prog..."
+#define USAGE "pochta-tlsd [-i] [-t seconds] [-w seconds] [-u daemon-user] [-e engine-user] prog..."
 #define ENVMAX 1024 /* the KEY=value block: protocol, cipher, SNI (at most 255) */
 
 char const *PROG = "pochta-tlsd";
@@ -168,28 +174,55 @@ static void coe(int fd, int on)
     strerr_diefu1sys(111, "fcntl");
 }
 
+/* A number of seconds, 1 to 86400; dies with the usage otherwise. */
+static unsigned long seconds(char const *arg)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 10);
+  if (errno || *end || !*arg || !v || v > 86400) strerr_dieusage(100, USAGE);
+  return v;
+}
+
+/* The account named by an option, looked up before anything else happens. */
+static void need_account(account *a, char const *name)
+{
+  int r = account_lookup(a, name);
+  if (r < 0) strerr_diefu1sys(111, "read /etc/passwd or /etc/group");
+  if (!r) strerr_dief2x(111, "no such account: ", name);
+}
+
+/* Become a (if given); as root without one, stay root (a test instance). */
+static void become(account const *a, int given, char const *what)
+{
+  if (!given) return;
+  if (geteuid() && geteuid() == a->uid) return;   /* started as it already */
+  if (!account_become(a)) strerr_diefu2sys(111, "become the account of the ", what);
+}
+
 int main(int argc, char const *const *argv)
 {
-  int implicit = 0;
-  unsigned long timeout = 30;
+  int implicit = 0, have_daemon = 0, have_engine = 0;
+  account daemon_acct, engine_acct;
+  unsigned long timeout = 30, wtimeout = 60;
   subgetopt l = SUBGETOPT_ZERO;
+  connenv_init();   /* TCPREMOTEIP for us and the daemon, under systemd too */
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "it:", &l);
+    int opt = subgetopt_r(argc, argv, "it:w:u:e:", &l);
     if (opt == -1) break;
     switch (opt) {
       case 'i': implicit = 1; break;
-      case 't': {
-        char *end;
-        errno = 0;
-        timeout = strtoul(l.arg, &end, 10);
-        if (errno || *end || !*l.arg || !timeout || timeout > 86400) strerr_dieusage(100, USAGE);
-        break;
-      }
+      case 'u': need_account(&daemon_acct, l.arg); have_daemon = 1; break;
+      case 'e': need_account(&engine_acct, l.arg); have_engine = 1; break;
+      case 't': timeout = seconds(l.arg); break;
+      case 'w': wtimeout = seconds(l.arg); break;
       default: strerr_dieusage(100, USAGE);
     }
   }
   argc -= l.ind; argv += l.ind;
   if (!argc) strerr_dieusage(100, USAGE);
+  if (!geteuid() && (!have_daemon || !have_engine))
+    logline("event=warning what=\"started as root without -u and -e: the daemon or the engine keeps root (a test instance only)\"");
 
   char certfile[4096], keyfile[4096];
   if (!conf_path(certfile, sizeof certfile, "tls/cert.pem")
@@ -201,6 +234,7 @@ int main(int argc, char const *const *argv)
   if (!implicit && access(certfile, R_OK) < 0) {
     logline("event=notls reason=\"cert.pem: %s\"", strerror(errno));
     unsetenv("SSLCTLFD"); unsetenv("SSLREADFD"); unsetenv("SSLWRITEFD");
+    become(&daemon_acct, have_daemon, "daemon");
     execvp(argv[0], (char *const *)argv);
     strerr_dieexec(111, argv[0]);
   }
@@ -221,6 +255,7 @@ int main(int argc, char const *const *argv)
   pid_t pid = fork();
   if (pid < 0) strerr_diefu1sys(111, "fork");
   if (!pid) {
+    become(&daemon_acct, have_daemon, "daemon");
     close(toapp[1]); close(fromapp[0]); close(ctl[0]);
     unsetenv("SSL_PROTOCOL"); unsetenv("SSL_CIPHER"); unsetenv("SSL_TLS_SNI_SERVERNAME");
     if (implicit) {
@@ -242,6 +277,7 @@ int main(int argc, char const *const *argv)
     strerr_dieexec(111, argv[0]);
   }
   close(toapp[0]); close(fromapp[1]); close(ctl[1]);
+  become(&engine_acct, have_engine, "engine");
   /* a daemon that went away must not kill us with SIGPIPE: we see EPIPE */
   signal(SIGPIPE, SIG_IGN);
 
@@ -298,7 +334,7 @@ int main(int argc, char const *const *argv)
   close(ctl[0]);
   logline("event=handshake result=ok mode=%s protocol=%s cipher=%s sni=%s",
           implicit ? "implicit" : "starttls", proto, cipher, *sni ? sni : "-");
-  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], &why) < 0)
+  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], (unsigned int)wtimeout * 1000, &why) < 0)
     logline("event=close result=fail reason=%s", q(why, qb, sizeof qb));
   tlsd_creds_free(&creds);
   explicit_bzero(&sc, sizeof sc);

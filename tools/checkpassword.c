@@ -1,23 +1,31 @@
-/* pochta-checkpassword PROG...: the checkpassword interface over users.cdb.
- * fd 3: user\0password\0timestamp\0 (at most 512 octets). Exit 1 wrong user or
- * password (or address refused), 2 misuse, 111 temporary failure; on success
- * set USER HOME MAILDIR AUTHLABEL, drop to the owner when root, chdir HOME and
- * exec PROG. */
-#include <crypt.h>
+/* pochta-checkpassword PROG...: the checkpassword interface over users.cdb and
+ * passwords.cdb. fd 3: user\0password\0timestamp\0 (at most 512 octets). Exit 1
+ * wrong user or password (or refused), 2 misuse, 111 temporary failure; on success
+ * set USER HOME MAILDIR AUTHLABEL, become the Maildir owner when root, chdir HOME
+ * and exec PROG.
+ *
+ * In the documented install this is the one setuid-root program a login goes
+ * through (mode 4750, group pochta-auth: only the daemons' accounts may run it),
+ * so that no process that reads the network before a login can read a password
+ * hash or a mailbox. Run that way it trusts nothing of its caller (setuid.c):
+ * the environment is cut down, the configuration directory must be root's, and
+ * PROG must be one of pochta's own programs beside this one. */
 #include <errno.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <skalibs/allreadwrite.h>
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
 
+#include "account.h"
 #include "authfail.h"
 #include "conf.h"
+#include "connenv.h"
+#include "cpsetuid.h"
+#include "passcheck.h"
 #include "users.h"
 
 char const *PROG = "pochta-checkpassword";
@@ -26,8 +34,6 @@ char const *PROG = "pochta-checkpassword";
 #define CP_MISUSE 2
 #define CP_TEMP 111
 #define INPUT_MAX 512
-
-static authfail af;
 
 /* The user name as it may appear in a log line: printable ASCII except '"' and
  * '\\', the rest as \xHH, at most 64 input octets. */
@@ -55,45 +61,43 @@ static void nap(unsigned long secs)
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
 }
 
-/* A failed login: count it, wait, exit 1. */
-static void fail(char const *user, char const *why)
+/* Equal work for unknown users: see passcheck_dummy. */
+static void dummy_crypt(char const *pass)
+{
+  passcheck_dummy(pass);
+}
+
+/* A failed login: count it, wait, exit 1. Accounting that cannot be written is a
+ * temporary failure, as it was before the password was checked. */
+static void fail(authfail *af, char const *user, char const *why)
 {
   char u[300], d[24];
-  unsigned long wait = authfail_fail(&af, time(0));
+  long wait = authfail_fail(af, time(0));
   log_user(u, sizeof u, user);
-  snprintf(d, sizeof d, "%lu", wait);
-  strerr_warn("pochta-checkpassword: event=fail reason=", why, " ip=", af.ip[0] ? af.ip : "none",
+  if (wait < 0) _exit(CP_TEMP);
+  snprintf(d, sizeof d, "%ld", wait);
+  strerr_warn("pochta-checkpassword: event=fail reason=", why, " ip=", af->ip[0] ? af->ip : "none",
               " user=\"", u, "\" delay=", d);
-  nap(wait);
+  nap((unsigned long)wait);
   _exit(CP_WRONG);
 }
 
-/* Equal work for unknown users: a yescrypt run against a fixed hash, so that the
- * answer's timing does not tell which users exist. */
-static void dummy_crypt(char const *pass)
-{
-  struct crypt_data cd;
-  memset(&cd, 0, sizeof cd);
-  crypt_rn(pass, "$y$j9T$C9xS06jn1.9h0GHWAfN3w2AiqR/MGcn0rdEyga6UPG.$hbD.4te9qGy3Qk1RHRkpyY8vv8IScWINOmNowg13HQ3", &cd, sizeof cd);
-}
-
-/* Switch to the instance owner (only when root). */
-static void drop_root(void)
+/* Become the Maildir owner ($POCHTA_CONF/owner) when root. Without that file we
+ * refuse for now: running the session as root would leave root-owned files in a
+ * user's Maildir. */
+static void become_owner(int setuid_mode)
 {
   stralloc sa = STRALLOC_ZERO;
-  unsigned long uid, gid;
-  char *end;
+  account a;
+  int r;
   if (geteuid()) return;
-  if (conf_line(&sa, "owner") <= 0) strerr_diefu3sys(CP_TEMP, "read ", conf_dir(), "/owner");
-  errno = 0;
-  uid = strtoul(sa.s, &end, 10);
-  if (errno || end == sa.s || *end != ':') strerr_dief(CP_TEMP, "bad uid:gid in ", conf_dir(), "/owner");
-  gid = strtoul(end + 1, &end, 10);
-  if (errno || *end) strerr_dief(CP_TEMP, "bad uid:gid in ", conf_dir(), "/owner");
-  /* An owner of 0:0 (a test instance made by root) leaves us root. */
-  gid_t g = gid;
-  if (setgroups(1, &g) < 0 || setgid(g) < 0 || setuid(uid) < 0)
-    strerr_diefu1sys(CP_TEMP, "switch to the owner uid:gid");
+  r = conf_line(&sa, "owner");
+  if (r <= 0) strerr_diefu3sys(CP_TEMP, "read ", conf_dir(), "/owner");
+  if (!strchr(sa.s, ':') || account_lookup(&a, sa.s) <= 0) strerr_dief(CP_TEMP, "bad uid:gid in ", conf_dir(), "/owner");
+  /* Only a root-run test instance (owner 0:0) keeps root, and never through the
+   * setuid bit. */
+  if (!a.uid && setuid_mode) strerr_dief(CP_TEMP, conf_dir(), "/owner is root: refusing to run a session as root");
+  if (!account_become(&a)) strerr_diefu1sys(CP_TEMP, "switch to the owner uid:gid");
   stralloc_free(&sa);
 }
 
@@ -101,13 +105,17 @@ int main(int argc, char const *const *argv)
 {
   char buf[INPUT_MAX + 1];
   size_t n = 0;
-  char const *user, *pass, *ip;
+  char const *user, *pass;
   char *nul;
   stralloc addr = STRALLOC_ZERO, md = STRALLOC_ZERO, label = STRALLOC_ZERO, home = STRALLOC_ZERO;
+  stralloc prog = STRALLOC_ZERO;
   users u = USERS_ZERO;
-  int r;
+  authfail af;
+  int r, setuid_mode = cpsetuid_active();
 
   if (argc < 2) strerr_dieusage(CP_MISUSE, "pochta-checkpassword prog... (user\\0password\\0timestamp\\0 on fd 3)");
+  if (setuid_mode) cpsetuid_sanitize();   /* dies unless the caller's world can be trusted */
+  if (!cpsetuid_prog(&prog, argv[1], setuid_mode)) strerr_dief(CP_MISUSE, "not one of pochta's programs: ", argv[1]);
   /* Read fd 3 to EOF, refusing more than 512 octets. */
   for (;;) {
     ssize_t k = read(3, buf + n, sizeof buf - n);
@@ -116,7 +124,7 @@ int main(int argc, char const *const *argv)
       strerr_diefu1sys(CP_MISUSE, "read fd 3");
     }
     if (!k) break;
-    n += k;
+    n += (size_t)k;
     if (n > INPUT_MAX) strerr_dief(CP_MISUSE, "more than 512 octets on fd 3");
   }
   close(3);
@@ -125,31 +133,38 @@ int main(int argc, char const *const *argv)
   if (!n || !nul) strerr_dief(CP_MISUSE, "bad input on fd 3: want user\\0password\\0timestamp\\0");
   user = buf;
   pass = nul + 1;
-  if (!memchr(pass, 0, n - (pass - buf))) strerr_dief(CP_MISUSE, "bad input on fd 3: want user\\0password\\0timestamp\\0");
+  if (!memchr(pass, 0, n - (size_t)(pass - buf))) strerr_dief(CP_MISUSE, "bad input on fd 3: want user\\0password\\0timestamp\\0");
 
-  ip = getenv("TCPREMOTEIP");
-  if (!authfail_init(&af, ip)) _exit(CP_TEMP);
-  if (authfail_check(&af, time(0))) {
-    char u[300];
-    authfail_done(&af);
-    log_user(u, sizeof u, user);
-    strerr_warn("pochta-checkpassword: event=refused reason=banned ip=", af.ip, " user=\"", u, "\"");
+  connenv_init();
+  if (!authfail_init(&af, connenv_remote(), user)) { scrub(pass); _exit(CP_TEMP); }
+  r = authfail_check(&af, time(0));
+  if (r < 0) { scrub(pass); _exit(CP_TEMP); }
+  if (r) {
+    /* Refused whatever the password: the answer and its delay are a wrong one's. */
+    char u2[300], d[24];
+    log_user(u2, sizeof u2, user);
+    snprintf(d, sizeof d, "%lu", af.delay);
+    strerr_warn("pochta-checkpassword: event=refused reason=banned ip=", af.ip, " user=\"", u2, "\" delay=", d);
     scrub(pass);
+    nap(af.delay);
     _exit(CP_WRONG);
   }
 
-  if (!*user || !*pass) fail(user, "empty");
-  r = users_open(&u);
-  if (r < 0) { authfail_done(&af); strerr_diefu3sys(CP_TEMP, "open ", conf_dir(), "/users.cdb"); }
-  if (!users_canon(&addr, user, strlen(user))) { dummy_crypt(pass); scrub(pass); fail(user, "syntax"); }
+  if (!*user || !*pass) fail(&af, user, "empty");
+  if (users_open(&u) < 0) {
+    int e = errno;
+    scrub(pass);
+    strerr_dief(CP_TEMP, "cannot use ", conf_dir(), "/users.cdb: ", users_why(e));
+  }
+  if (!users_canon(&addr, user, strlen(user))) { dummy_crypt(pass); scrub(pass); fail(&af, user, "syntax"); }
   r = users_maildir(&u, addr.s, &md);
-  if (r < 0) { authfail_done(&af); strerr_diefu1sys(CP_TEMP, "read users.cdb"); }
-  if (!r) { dummy_crypt(pass); scrub(pass); fail(user, "unknown"); }
-  r = users_password_check(&u, addr.s, pass, &label);
+  if (r < 0) { int e = errno; scrub(pass); strerr_dief(CP_TEMP, "cannot read ", conf_dir(), "/users.cdb: ", users_why(e)); }
+  if (!r) { dummy_crypt(pass); scrub(pass); fail(&af, user, "unknown"); }
+  r = passcheck(addr.s, pass, &label);
   scrub(pass);
-  if (r < 0) { authfail_done(&af); strerr_diefu1sys(CP_TEMP, "check the password"); }
-  if (!r) fail(addr.s, "password");
-  authfail_done(&af);
+  if (r < 0) { int e = errno; strerr_dief(CP_TEMP, "cannot use ", conf_dir(), "/passwords.cdb: ", users_why(e)); }
+  if (!r) fail(&af, addr.s, "password");
+  authfail_success(&af, time(0));
 
   /* HOME is the directory that holds the Maildir (<mailroot>/<domain>/<local>). */
   {
@@ -160,7 +175,7 @@ int main(int argc, char const *const *argv)
   if (setenv("USER", addr.s, 1) < 0 || setenv("HOME", home.s, 1) < 0 || setenv("MAILDIR", md.s, 1) < 0
    || setenv("AUTHLABEL", label.s, 1) < 0) strerr_diefu1sys(CP_TEMP, "set the environment");
   users_close(&u);
-  drop_root();
+  become_owner(setuid_mode);
   if (chdir(home.s) < 0) strerr_diefu2sys(CP_TEMP, "chdir to ", home.s);
   {
     char ub[300];
@@ -168,6 +183,10 @@ int main(int argc, char const *const *argv)
     strerr_warn("pochta-checkpassword: event=login ip=", af.ip[0] ? af.ip : "none", " user=\"", ub,
                 "\" label=", label.s);
   }
-  execvp(argv[1], (char *const *)argv + 1);
+  if (!prog.len) _exit(0);   /* "true": the caller only wanted a yes */
+  if (setuid_mode) {
+    ((char const **)argv)[1] = prog.s;
+    execv(prog.s, (char *const *)argv + 1);
+  } else execvp(argv[1], (char *const *)argv + 1);
   strerr_diefu2sys(CP_TEMP, "exec ", argv[1]);
 }

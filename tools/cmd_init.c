@@ -12,7 +12,7 @@
 
 #include "pochta.h"
 
-#define INIT_USAGE "pochta init [--queue DIR] [--mail DIR] [--hostname FQDN] [--owner uid:gid|user]"
+#define INIT_USAGE "pochta init [--system] [--queue DIR] [--mail DIR] [--state DIR] [--hostname FQDN] [--owner uid:gid|user]"
 
 /* Make path absolute against the current directory, into sa (NUL-terminated). */
 static void absolute(stralloc *sa, char const *path)
@@ -75,16 +75,19 @@ static void list_file(char const *name, unsigned int mode)
 
 int cmd_init(int argc, char const *const *argv)
 {
-  char const *queue = 0, *mail = 0, *host = 0, *owner = 0;
-  stralloc q = STRALLOC_ZERO, m = STRALLOC_ZERO, o = STRALLOC_ZERO, tmp = STRALLOC_ZERO;
-  stralloc cq = STRALLOC_ZERO, cm = STRALLOC_ZERO, cd = STRALLOC_ZERO;
+  char const *queue = 0, *mail = 0, *host = 0, *owner = 0, *state = 0;
+  stralloc q = STRALLOC_ZERO, m = STRALLOC_ZERO, o = STRALLOC_ZERO, tmp = STRALLOC_ZERO, st = STRALLOC_ZERO;
+  stralloc cq = STRALLOC_ZERO, cm = STRALLOC_ZERO, cd = STRALLOC_ZERO, cs = STRALLOC_ZERO;
+  int sys = 0;
   char ownerbuf[64], defowner[64], defhost[256];
   struct utsname un;
   uid_t uid; gid_t gid;
   int i;
   for (i = 1; i < argc; i++) {
     char const **dst = 0;
+    if (!strcmp(argv[i], "--system")) { sys = 1; continue; }
     if (!strcmp(argv[i], "--queue")) dst = &queue;
+    else if (!strcmp(argv[i], "--state")) dst = &state;
     else if (!strcmp(argv[i], "--mail")) dst = &mail;
     else if (!strcmp(argv[i], "--hostname")) dst = &host;
     else if (!strcmp(argv[i], "--owner")) dst = &owner;
@@ -93,6 +96,13 @@ int cmd_init(int argc, char const *const *argv)
   }
   if (queue) { absolute(&q, queue); queue = q.s; }
   if (mail) { absolute(&m, mail); mail = m.s; }
+  if (state) { absolute(&st, state); state = st.s; }
+  if (sys) {
+    if (geteuid()) strerr_dief(USAGE_EXIT, "--system makes accounts: run it as root");
+    system_accounts();
+    /* an instance made before keeps its Maildir owner */
+    if (!owner && !tf_line(&tmp, "owner")) owner = "pochta-mail";
+  }
   if (host && !hostname_ok(host)) strerr_dief(USAGE_EXIT, "not a host name: ", host);
   if (owner) {
     if (!owner_parse(owner, &uid, &gid)) strerr_dief(USAGE_EXIT, "no such owner (want uid:gid or a user name): ", owner);
@@ -111,34 +121,57 @@ int cmd_init(int argc, char const *const *argv)
        ? (snprintf(defhost, sizeof defhost, "%s", un.nodename), defhost) : "localhost", &tmp);
   fact("queuedir", queue, "/var/spool/pochta", &cq);
   fact("mailroot", mail, "/var/mail/pochta", &cm);
+  fact("statedir", state, "/var/lib/pochta", &cs);
   snprintf(defowner, sizeof defowner, "%lu:%lu", (unsigned long)getuid(), (unsigned long)getgid());
   fact("owner", owner, defowner, &o);
   if (!owner_parse(o.s, &uid, &gid) || !strchr(o.s, ':'))
     strerr_dief(TEMP_EXIT, "bad uid:gid in ", confdir, "/owner: ", o.s);
-  if (!uid && !owner)
+  if (!uid && !owner && !sys)
     strerr_warnw("the owner of the Maildirs is root: daemons keep root after login;"
-                 " for a real host give --owner an unprivileged user (see pochta(8))");
+                 " for a real host run pochta init --system (see pochta(8))");
+  if (sys) {
+    /* the group that reads users.cdb: the queue's account's (pochta-smtpd, the runner) */
+    uid_t qu; gid_t qg;
+    char gb[24];
+    system_ids("pochta", &qu, &qg);
+    snprintf(gb, sizeof gb, "%lu", (unsigned long)qg);
+    fact("group", gb, gb, &tmp);
+    /* the group of the signing step: pochta dkim gives it the keys */
+    fact("dkimgroup", 0, "pochta-dkim", &tmp);
+  }
 
-  list_file("domains", 0644);
-  list_file("users", 0644);
-  list_file("aliases", 0644);
-  list_file("passwords", 0600);   /* hashes: the admin tool alone reads this file */
+  /* the admin tool alone reads the lists (programs read the compiled cdbs) */
+  list_file("domains", 0600);
+  list_file("users", 0600);
+  list_file("aliases", 0600);
+  list_file("passwords", 0600);
   tmp.len = 0;
   if (!stralloc_cats(&tmp, confdir) || !stralloc_cats(&tmp, "/tls") || !stralloc_0(&tmp))
     strerr_diefu1sys(TEMP_EXIT, "allocate");
   mkdir_p(tmp.s, 0755, geteuid(), getegid());
 
-  /* The queue's top: what is inside belongs to pochta-queue (see pochta-queue(8)). */
+  if (sys) {
+    compile();
+    system_modes(confdir, cq.s, cm.s, cs.s, uid, gid);
+    goto done;
+  }
+  /* One account owns everything (a test or a single-user instance). The queue's
+   * top: what is inside belongs to pochta-queue (see pochta-queue(8)). */
   mkdir_p(cq.s, 0750, uid, gid);
   mkdir_p(cm.s, 0755, uid, gid);
-  /* Failed-login records of pochta-checkpassword (a name no domain can have). */
+  mkdir_p(cs.s, 0755, geteuid(), getegid());
   tmp.len = 0;
-  if (!stralloc_cats(&tmp, cm.s) || !stralloc_cats(&tmp, "/.authfail") || !stralloc_0(&tmp))
+  /* failed-login records: pochta-checkpassword's, as whoever runs it here */
+  if (!stralloc_cats(&tmp, cs.s) || !stralloc_cats(&tmp, "/auth") || !stralloc_0(&tmp))
+    strerr_diefu1sys(TEMP_EXIT, "allocate");
+  mkdir_p(tmp.s, 0700, geteuid(), getegid());
+  tmp.len = 0;
+  if (!stralloc_cats(&tmp, cs.s) || !stralloc_cats(&tmp, "/remote") || !stralloc_0(&tmp))
     strerr_diefu1sys(TEMP_EXIT, "allocate");
   mkdir_p(tmp.s, 0700, uid, gid);
-
   compile();
+ done:
   stralloc_free(&q); stralloc_free(&m); stralloc_free(&o); stralloc_free(&tmp);
-  stralloc_free(&cq); stralloc_free(&cm); stralloc_free(&cd);
+  stralloc_free(&cq); stralloc_free(&cm); stralloc_free(&cd); stralloc_free(&cs); stralloc_free(&st);
   return 0;
 }

@@ -31,15 +31,7 @@ static int drop_pw(char const *line, size_t len, void *ctx)
   return c && (size_t)(c - r) == strlen(p->label) && !memcmp(r, p->label, c - r);
 }
 
-static int user_exists(char const *addr)
-{
-  stralloc sa = STRALLOC_ZERO, out = STRALLOC_ZERO;
-  int r;
-  tf_read(&sa, "users");
-  r = tf_filter(&out, &sa, drop_key, (void *)addr) > 0;
-  stralloc_free(&sa); stralloc_free(&out);
-  return r;
-}
+static int user_exists(char const *addr) { return tf_has_key("users", addr); }
 
 /* Append line "a:b:c\n" (c may be NULL) to file name, dropping the lines drop()
  * selects, and rewrite the file. */
@@ -59,6 +51,20 @@ static void rewrite(char const *name, unsigned int mode, int (*drop)(char const 
   stralloc_free(&sa); stralloc_free(&out);
 }
 
+/* --password P: what ps(1), /proc and the shell's history show to others. Kept for
+ * scripts, said every time; the documented way is one line on standard input. */
+static char const *password_option(int argc, char const *const *argv)
+{
+  if (argc == 5 && !strcmp(argv[3], "--password")) {
+    strerr_warnw("--password puts the password where ps and the shell history show it;"
+                 " give it on standard input instead: printf '%s\\n' \"$pw\" | pochta user ",
+                 argv[1], " ADDR");
+    return argv[4];
+  }
+  if (argc != 3) strerr_dieusage(USAGE_EXIT, USER_USAGE);
+  return 0;
+}
+
 static void need_address(stralloc *a, char const *s)
 {
   if (!addr_address(a, s)) strerr_dief(USAGE_EXIT, "not a valid address: ", s);
@@ -68,7 +74,8 @@ static void set_password(char const *addr, char const *label, char const *pass)
 {
   stralloc h = STRALLOC_ZERO;
   struct pw p = { addr, label };
-  password_hash(&h, pass);
+  if (strcmp(label, "default")) password_hash_app(&h, pass);   /* random: see password.c */
+  else password_hash(&h, pass);
   rewrite("passwords", 0600, drop_pw, &p, addr, label, h.s);
   stralloc_free(&h);
 }
@@ -79,8 +86,7 @@ static int user_add(int argc, char const *const *argv)
   char const *opt = 0, *at;
   struct pw p;
   uid_t uid; gid_t gid;
-  if (argc == 5 && !strcmp(argv[3], "--password")) opt = argv[4];
-  else if (argc != 3) strerr_dieusage(USAGE_EXIT, USER_USAGE);
+  opt = password_option(argc, argv);
   need_address(&a, argv[2]);
   at = strrchr(a.s, '@');
   tf_lock();
@@ -129,6 +135,7 @@ static int user_del(char const *s)
   compile();
   /* Mail is never removed by a typo: the admin deletes the Maildir himself. */
   strerr_warni("user ", a.s, " deleted; the Maildir is kept: ", out.s);
+  alias_warn_naming(a.s);
   stralloc_free(&a); stralloc_free(&sa); stralloc_free(&out);
   return 0;
 }
@@ -136,9 +143,7 @@ static int user_del(char const *s)
 static int user_passwd(int argc, char const *const *argv)
 {
   stralloc a = STRALLOC_ZERO, pass = STRALLOC_ZERO;
-  char const *opt = 0;
-  if (argc == 5 && !strcmp(argv[3], "--password")) opt = argv[4];
-  else if (argc != 3) strerr_dieusage(USAGE_EXIT, USER_USAGE);
+  char const *opt = password_option(argc, argv);
   need_address(&a, argv[2]);
   tf_lock();
   if (!user_exists(a.s)) strerr_dief(USAGE_EXIT, "no such user: ", a.s);

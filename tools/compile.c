@@ -1,5 +1,8 @@
-/* pochta compile: domains, users, passwords, aliases -> users.cdb.
- * Keys and values as doc/CONTRACTS.md says; lib/users.c reads them. */
+/* pochta compile: domains, users, aliases -> users.cdb; passwords -> passwords.cdb.
+ * Keys and values as doc/CONTRACTS.md says; lib/users.c and tools/passcheck.c read
+ * them. Each file carries a marker record, so that a reader can tell a file this
+ * program wrote from an empty, zero-filled or foreign one (a missing marker is a
+ * configuration fault: a temporary failure, never "no such user"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #include <skalibs/stralloc.h>
 
 #include "pochta.h"
+#include "users.h"
 
 /* One key/value pair before merging; strings are offsets into the pool, since
  * the pool moves when it grows. idx keeps the files' order for equal keys. */
@@ -200,7 +204,9 @@ static void read_aliases(void)
 /* postmaster@<domain> must exist (RFC 5321 4.5.1): an alias to confdir/postmaster
  * if that file names an address, else to the domain's first user, else (the
  * host name, a domain without users) to the postmaster of the first domain
- * that has users. */
+ * that has users. Such made-up aliases are implicit (key i:): they deliver like
+ * the admin's own, but never make their target the owner of the address (the
+ * first user of a domain must not send as its postmaster). */
 static void postmasters(void)
 {
   stralloc pm = STRALLOC_ZERO, tmp = STRALLOC_ZERO, key = STRALLOC_ZERO;
@@ -222,7 +228,7 @@ static void postmasters(void)
     if (find(key.s, key.len) < n) continue;
     key.s[0] = 'a';
     if (find(key.s, key.len) < n) continue;
-    if (have_pm) { add('a', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0); continue; }
+    if (have_pm) { add('i', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0); continue; }
     key.len = 0;
     if (!stralloc_cats(&key, "f:") || !stralloc_catb(&key, d, dlen)) nomem();
     f = find(key.s, key.len);
@@ -233,7 +239,7 @@ static void postmasters(void)
         if (!stralloc_copys(&tmp, "postmaster@") || !stralloc_catb(&tmp, pool.s + ents[f].k + 2, ents[f].klen - 2)) nomem();
         key.len = 0;
         if (!stralloc_cats(&key, "postmaster@") || !stralloc_catb(&key, d, dlen) || !stralloc_0(&key)) nomem();
-        add('a', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
+        add('i', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
         continue;
       }
     }
@@ -244,7 +250,7 @@ static void postmasters(void)
       if (!stralloc_0(&key)) nomem();
       /* copy: add() may move the pool */
       if (!stralloc_copyb(&tmp, pool.s + v, vlen)) nomem();
-      add('a', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
+      add('i', key.s, key.len - 1, "", 0, tmp.s, tmp.len, 0);
       continue;
     }
     if (!compile_verbose) continue;
@@ -271,43 +277,59 @@ static void host_aliases(void)
     if (find(key.s, key.len) < nsorted) continue;
     key.s[0] = 'a';
     if (find(key.s, key.len) < nsorted) continue;
-    add('a', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0);
+    add('i', key.s + 2, key.len - 2, "", 0, pm.s, pm.len, 0);
   }
  done:
   stralloc_free(&me); stralloc_free(&d); stralloc_free(&key); stralloc_free(&pm);
 }
 
-static void write_cdb(void)
+/* The group that may read users.cdb: $confdir/group (the mail system's group, see
+ * pochta-config(5)), else the owner's group, else ours. */
+static gid_t read_group(void)
+{
+  stralloc sa = STRALLOC_ZERO;
+  uid_t uid;
+  gid_t gid = getegid();
+  if (tf_line(&sa, "group")) {
+    uid_t u;
+    stralloc g = STRALLOC_ZERO;
+    if (!stralloc_copys(&g, "0:") || !stralloc_cats(&g, sa.s) || !stralloc_0(&g)) nomem();
+    if (!owner_parse(g.s, &u, &gid)) strerr_dief(TEMP_EXIT, "bad gid in ", confdir, "/group: ", sa.s);
+    stralloc_free(&g);
+  } else if (tf_line(&sa, "owner")) owner_get(&uid, &gid);
+  stralloc_free(&sa);
+  return gid;
+}
+
+/* Write the entries whose kind is in kinds to confdir/name, atomically, with mode
+ * and group gid (as root), and a marker record. */
+static void write_cdb(char const *name, char const *kinds, unsigned mode, gid_t gid)
 {
   stralloc path = STRALLOC_ZERO, tmpp = STRALLOC_ZERO, val = STRALLOC_ZERO;
   cdbmaker cm = CDBMAKER_ZERO;
   char pid[32];
   size_t i, j;
   int fd;
-  uid_t uid; gid_t gid;
-  tf_path(&path, "users.cdb");
+  tf_path(&path, name);
   snprintf(pid, sizeof pid, ".tmp.%ld", (long)getpid());
   if (!stralloc_copyb(&tmpp, path.s, path.len) || !stralloc_cats(&tmpp, pid) || !stralloc_0(&tmpp)) nomem();
   unlink(tmpp.s);
-  fd = open(tmpp.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+  fd = open(tmpp.s, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) strerr_diefu2sys(TEMP_EXIT, "create ", tmpp.s);
-  /* Password hashes inside: readable by root and the owner's group (the daemons)
-   * only. Not writable by the owner: a broken daemon must not add logins. */
-  if (fchmod(fd, 0640) < 0) goto err;
-  if (!geteuid()) {
-    owner_get(&uid, &gid);
-    if (fchown(fd, 0, gid) < 0) goto err;
-  }
+  /* Not writable by any daemon: a broken one must not add users or logins. */
+  if (!geteuid() && fchown(fd, 0, gid) < 0) goto err;
+  if (fchmod(fd, mode) < 0) goto err;
   if (!cdbmake_start(&cm, fd)) goto err;
+  if (!cdbmake_add(&cm, USERS_MARKER_KEY, sizeof USERS_MARKER_KEY - 1, name, strlen(name))) goto err;
   for (i = 0; i < nents; i = j) {
     struct ent const *e = ents + i;
     char kind = pool.s[e->k];
     for (j = i + 1; j < nents && ents[j].klen == e->klen && !memcmp(pool.s + ents[j].k, pool.s + e->k, e->klen); j++) ;
-    if (kind == 'f') continue;
+    if (!strchr(kinds, kind)) continue;
     val.len = 0;
-    if (kind == 'p' || kind == 'a') {
+    if (kind == 'p' || kind == 'a' || kind == 'i') {
       for (size_t m = i; m < j; m++) {
-        if (kind == 'a' && m > i && !stralloc_catb(&val, "\n", 1)) nomem();
+        if (kind != 'p' && m > i && !stralloc_catb(&val, "\n", 1)) nomem();
         if (!stralloc_catb(&val, pool.s + ents[m].v, ents[m].vlen)) nomem();
       }
     } else {
@@ -354,7 +376,10 @@ void compile(void)
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
   host_aliases();
   if (nents) qsort(ents, nents, sizeof *ents, cmp);
-  write_cdb();
+  /* Password hashes apart, for root alone (pochta-checkpassword runs setuid root):
+   * no program that talks to the network before a login can read them. */
+  write_cdb("passwords.cdb", "p", 0600, 0);
+  write_cdb("users.cdb", "duai", 0640, read_group());
 }
 
 int cmd_compile(int argc, char const *const *argv)

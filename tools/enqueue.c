@@ -10,23 +10,37 @@
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
+#include <skalibs/stralloc.h>
 
+#include "conf.h"
 #include "enqueue.h"
 
-/* pochta-queue in the directory of the running program, when it is there: a
- * sendmail run from cron with a short PATH still finds its queue. */
-static int beside_me(char *out, size_t len)
+/* name in the directory of the running program, when it is there: a sendmail
+ * run from cron with a short PATH still finds its queue. */
+static int beside_me(char *out, size_t len, char const *name)
 {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   char *slash;
+  size_t nl = strlen(name);
   if (n <= 0) return 0;
   self[n] = 0;
   slash = strrchr(self, '/');
-  if (!slash || (size_t)(slash - self) + sizeof "/pochta-queue" > len) return 0;
-  memcpy(out, self, slash - self);
-  memcpy(out + (slash - self), "/pochta-queue", sizeof "/pochta-queue");
+  if (!slash || (size_t)(slash - self) + nl + 2 > len) return 0;
+  memcpy(out, self, (size_t)(slash + 1 - self));
+  memcpy(out + (slash + 1 - self), name, nl + 1);
   return access(out, X_OK) == 0;
+}
+
+/* Who writes the queue for us: pochta-queue when we may write it ourselves (root,
+ * the queue's account), else pochta-postdrop, the setgid step for local users. */
+static char const *queue_program(char *path, size_t len)
+{
+  stralloc q = STRALLOC_ZERO;
+  char const *name = "pochta-queue";
+  if (conf_line(&q, "queuedir") > 0 && access(q.s, W_OK) < 0 && errno == EACCES) name = "pochta-postdrop";
+  stralloc_free(&q);
+  return beside_me(path, len, name) ? path : name;
 }
 
 int enqueue(char const *msg, size_t mlen, char const *env, size_t elen)
@@ -37,7 +51,7 @@ int enqueue(char const *msg, size_t mlen, char const *env, size_t elen)
   char const *prog = getenv("POCHTA_QUEUE");
   struct sigaction sa = { .sa_handler = SIG_IGN }, old;
   if (!prog || !*prog) prog = getenv("QMAILQUEUE");
-  if (!prog || !*prog) prog = beside_me(path, sizeof path) ? path : "pochta-queue";
+  if (!prog || !*prog) prog = queue_program(path, sizeof path);
   if (pipe2(m, O_CLOEXEC) < 0) return -1;
   if (pipe2(e, O_CLOEXEC) < 0) { close(m[0]); close(m[1]); return -1; }
   /* A queue program that dies early must give us its exit code, not a SIGPIPE. */

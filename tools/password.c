@@ -15,16 +15,16 @@
 
 #define PASS_MAX 256
 
-void password_hash(stralloc *sa, char const *pass)
+/* Hash pass with the scheme prefix and cost count (0: libxcrypt's default). */
+static void hash_with(stralloc *sa, char const *pass, char const *prefix, unsigned long count)
 {
   char rnd[32];
   char salt[CRYPT_GENSALT_OUTPUT_SIZE];
   struct crypt_data cd;
   char const *h;
   random_buf(rnd, sizeof rnd);
-  /* count 0: libxcrypt's default cost for yescrypt. */
-  if (!crypt_gensalt_rn("$y$", 0, rnd, sizeof rnd, salt, sizeof salt))
-    strerr_diefu1sys(TEMP_EXIT, "make a yescrypt salt");
+  if (!crypt_gensalt_rn(prefix, count, rnd, sizeof rnd, salt, sizeof salt))
+    strerr_diefu1sys(TEMP_EXIT, "make a salt");
   memset(&cd, 0, sizeof cd);
   h = crypt_rn(pass, salt, &cd, sizeof cd);   /* not crypt_r: see lib/users.c */
   if (!h || h[0] == '*') strerr_diefu1sys(TEMP_EXIT, "hash the password");
@@ -32,6 +32,18 @@ void password_hash(stralloc *sa, char const *pass)
   if (!stralloc_cats(sa, h) || !stralloc_0(sa)) strerr_diefu1sys(TEMP_EXIT, "allocate");
   sa->len--;
   explicit_bzero(&cd, sizeof cd);
+}
+
+void password_hash(stralloc *sa, char const *pass)
+{
+  hash_with(sa, pass, "$y$", 0);
+}
+
+/* App passwords are random (password_random: about 80 bits), so a slow hash
+ * protects nothing and makes every login pay once per app password. */
+void password_hash_app(stralloc *sa, char const *pass)
+{
+  hash_with(sa, pass, "$5$", 1000);
 }
 
 static void check(stralloc *sa)

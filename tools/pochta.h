@@ -56,6 +56,8 @@ size_t tf_filter(stralloc *out, stralloc const *in,
                  int (*drop)(char const *line, size_t len, void *ctx), void *ctx);
 /* Is the line a "key:..." line with this key (case-insensitive)? */
 int tf_key_is(char const *line, size_t len, char const *key);
+/* Has confdir/name a "key:..." line with this key (case-insensitive)? */
+int tf_has_key(char const *name, char const *key);
 /* Is the line, blanks trimmed, this word (case-insensitive)? */
 int tf_line_is(char const *line, size_t len, char const *word);
 /* What follows the first ':' of the line, blanks trimmed. */
@@ -82,6 +84,8 @@ void owner_get(uid_t *uid, gid_t *gid);
 /* Hash pass with crypt(3), yescrypt ($y$) and a fresh random salt, into sa
  * (NUL-terminated). Dies on error. */
 void password_hash(stralloc *sa, char const *pass);
+/* The same for a random app password: SHA-256 crypt ($5$), 1000 rounds. */
+void password_hash_app(stralloc *sa, char const *pass);
 /* Get a new password: from opt if not NULL, else one line of stdin if it is not a
  * terminal, else prompted twice on the terminal without echo. Into sa, NUL-terminated.
  * Dies if empty, has a ':' or newline, or longer than 256. */
@@ -96,6 +100,38 @@ void maildir_make(char const *dir, uid_t uid, gid_t gid);
 /* mkdir -p dir, each created directory with mode and (as root) owner uid:gid; the
  * parent of each created directory is fsynced. Dies on error. */
 void mkdir_p(char const *dir, unsigned int mode, uid_t uid, gid_t gid);
+
+/* system.c: the least-privilege layout of pochta init --system (pochta(8)). */
+/* Make the accounts and groups that are missing (useradd, groupadd, usermod). */
+void system_accounts(void);
+/* uid:gid of one of them, or the gid of a group; die if missing. */
+void system_ids(char const *name, uid_t *uid, gid_t *gid);
+gid_t system_gid(char const *name);
+/* Owners and modes of the instance's files and directories (the mail root for
+ * the Maildir owner muid:mgid), and of the two privileged programs installed
+ * beside this one. */
+void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid);
+
+/* cmd_alias.c: warn (stderr) about the aliases and catch-alls that name addr. */
+void alias_warn_naming(char const *addr);
+
+int cmd_dkim(int argc, char const *const *argv);
+int cmd_dns(int argc, char const *const *argv);
+int cmd_check(int argc, char const *const *argv);
+
+/* cmd_dkim.c: the keys under confdir/dkim/<domain>/ (see pochta-config(5)). */
+/* For each <selector>.key of domain, sorted: fn(domain, dir, selector, ctx).
+ * 0 if the domain has no key directory. */
+typedef void keyfn(char const *domain, char const *dir, char const *sel, void *ctx);
+int dkim_each_key(char const *domain, keyfn *fn, void *ctx);
+/* Print the DKIM TXT record of each key of domain as zone lines on stdout. */
+void dkim_print_records(char const *domain);
+
+/* cmd_dns.c: the addresses the MX name should have: --ip4/--ip6 given, else this
+ * host's global addresses. Fills up to max; returns how many. */
+#include <sys/socket.h>
+struct hostaddr { int family; unsigned char ip[16]; };
+unsigned host_addrs(struct hostaddr *a, unsigned max, char const *ip4, char const *ip6);
 
 /* cmd_domain.c: is d (lowercase) in the domains file? */
 int domain_is_local(char const *d);

@@ -3,6 +3,7 @@
  * when missing, expands aliases and hands it to the queue.
  *   sendmail [-t] [-i|-oi] [-f sender] [-F name] [--] [recipient...]
  * Exit codes are sendmail's (sysexits.h): see pochta-sendmail(8). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ char const *PROG = "pochta-sendmail";
 
 static stralloc me = STRALLOC_ZERO;
 static users db = USERS_ZERO;
+static int db_open;   /* 0: an ordinary user, who may not read it */
 static stralloc rcpts = STRALLOC_ZERO;   /* final recipients, NUL-terminated each */
 static size_t nrcpts;
 
@@ -80,6 +82,9 @@ static void add_rcpt(char const *given)
   if (!addr_ok(a.s)) strerr_dief(SX_DATAERR, "bad recipient address: ", given);
   if (!users_canon(&canon, a.s, a.len - 1)) strerr_dief(SX_DATAERR, "bad recipient address: ", given);
   at = strrchr(canon.s, '@');
+  /* A local user who may not read users.cdb hands the addresses over as they
+   * are: pochta-send's pickup resolves them (pochta-postdrop(8)). */
+  if (!db_open) { add_final(a.s); goto done; }
   r = users_domain_local(&db, at + 1);
   if (r < 0) strerr_diefu1sys(SX_TEMPFAIL, "read users.cdb");
   if (!r) {
@@ -92,6 +97,7 @@ static void add_rcpt(char const *given)
     if (!r) strerr_dief(SX_NOUSER, "no such local user: ", canon.s);
     for (size_t i = 0; i < out.len; i += strlen(out.s + i) + 1) add_final(out.s + i);
   }
+ done:
   stralloc_free(&a); stralloc_free(&canon); stralloc_free(&out);
 }
 
@@ -148,7 +154,8 @@ int main(int argc, char const *const *argv)
   }
   if (conf_line(&me, "me") <= 0) strerr_dief(SX_TEMPFAIL, "no me in ", conf_dir(), ": run pochta init");
   if (conf_ulong(&databytes, "databytes", 26214400) < 0) strerr_dief(SX_TEMPFAIL, "bad ", conf_dir(), "/databytes");
-  if (users_open(&db) < 0) strerr_diefu3sys(SX_TEMPFAIL, "open ", conf_dir(), "/users.cdb");
+  if (users_open(&db) == 1) db_open = 1;
+  else if (errno != EACCES) strerr_dief(SX_TEMPFAIL, "cannot use ", conf_dir(), "/users.cdb: ", users_why(errno));
 
   /* The envelope sender: -f, else the invoking user at me. "<>" or "" is null. */
   if (!sender) {

@@ -160,6 +160,18 @@ int tf_key_is(char const *line, size_t len, char const *key)
   return klen == n && ieq(k, key, n);
 }
 
+int tf_has_key(char const *name, char const *key)
+{
+  stralloc sa = STRALLOC_ZERO;
+  size_t pos = 0, len;
+  char const *line;
+  int r = 0;
+  tf_read(&sa, name);
+  while (!r && tf_next(&sa, &pos, &line, &len)) r = tf_key_is(line, len, key);
+  stralloc_free(&sa);
+  return r;
+}
+
 int tf_line_is(char const *line, size_t len, char const *word)
 {
   size_t n = strlen(word);

@@ -1,0 +1,216 @@
+/* Delivery of one message into a Maildir, in a process of its own that ends with
+ * the delivery: pochta-deliver runs it from its main, pochta-send's delivery worker
+ * in a child per delivery (no exec). Exactly as the Maildir specification says:
+ * write tmp/<unique>, fsync it, link it into new/, fsync new/, remove the tmp name.
+ * Adds Return-Path and Delivered-To above the message and turns CRLF into LF. With
+ * a key the name in new/ is <key>.<host>,S=..,W=..: a delivery repeated with the
+ * same key (the runner died before it recorded the first) finds it there and stops.
+ * See deliver.h and pochta-deliver(8). */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+
+#include "deliver.h"
+#include "exitcodes.h"
+#include "maildir.h"
+
+#define PROG "pochta-deliver"
+
+/* What is being written, so that a failure (or a signal) removes it. These
+ * live for the one delivery of this process. */
+static char const *g_dir;
+static int g_in;
+static char g_tmp[MAILDIR_NAMEMAX + 1];
+static volatile sig_atomic_t g_tmp_made;
+static char g_tmppath[4096];
+
+static void die(int code, char const *fmt, ...)
+{
+  char line[1024];
+  va_list ap;
+  int e = errno;
+  if (g_tmp_made) unlink(g_tmppath);
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  /* One line, whatever the arguments held. */
+  for (char *p = line; *p; p++) if (*p == '\n' || *p == '\r') *p = ' ';
+  dprintf(2, PROG ": %s\n", line);
+  errno = e;
+  _exit(code);
+}
+
+/* Disk full and quota are what a temporary failure is for; everything else on
+ * a local disk may also clear up (an admin fixes permissions), so it is
+ * temporary too, and the queue's lifetime bounds the retries. */
+static void die_io(char const *what)
+{
+  die(EX_TEMP, "temporary failure: %s: %s", what, strerror(errno));
+}
+
+/* A signal while writing: remove the tmp file, as for any other failure. */
+static void on_signal(int sig)
+{
+  (void)sig;
+  if (g_tmp_made) unlink(g_tmppath);
+  _exit(EX_TEMP);
+}
+
+/* An argument that would end up inside a header line must be one line. */
+static int header_safe(char const *s)
+{
+  for (; *s; s++) if (*s == '\n' || *s == '\r') return 0;
+  return 1;
+}
+
+/* Output through a fixed buffer; also counts the size with CRLF line ends. */
+typedef struct { int fd; size_t len; maildir_size size; char buf[65536]; } out_t;
+
+static void out_flush(out_t *o)
+{
+  if (o->len && allwrite(o->fd, o->buf, o->len) < o->len) die_io("cannot write the message");
+  o->len = 0;
+}
+
+static void out_put(out_t *o, char const *s, size_t n)
+{
+  maildir_size_add(&o->size, s, n);
+  while (n) {
+    size_t room = sizeof o->buf - o->len;
+    size_t k = n < room ? n : room;
+    memcpy(o->buf + o->len, s, k);
+    o->len += k; s += k; n -= k;
+    if (o->len == sizeof o->buf) out_flush(o);
+  }
+}
+
+/* Copy fd 0 to o, turning each CRLF into LF. A CR at the end of one read is
+ * held back until the next octet shows whether an LF follows. */
+static void copy_message(out_t *o, int in)
+{
+  char buf[65536];
+  int held_cr = 0;
+  for (;;) {
+    ssize_t r = read(in, buf, sizeof buf);
+    if (r < 0) { if (errno == EINTR) continue; die_io("cannot read the message"); }
+    if (!r) break;
+    size_t n = (size_t)r, i = 0;
+    if (held_cr) {
+      held_cr = 0;
+      if (buf[0] != '\n') out_put(o, "\r", 1);
+    }
+    while (i < n) {
+      char const *cr = memchr(buf + i, '\r', n - i);
+      if (!cr) { out_put(o, buf + i, n - i); break; }
+      size_t at = (size_t)(cr - buf);
+      out_put(o, buf + i, at - i);
+      if (at + 1 == n) { held_cr = 1; break; }
+      if (buf[at + 1] != '\n') out_put(o, "\r", 1);
+      i = at + 1;
+    }
+  }
+  if (held_cr) out_put(o, "\r", 1);
+}
+
+/* A key is 1 to 80 octets of letters, digits and dots: it becomes part of a
+ * file name and must not hold '/', ':' or ','. */
+static int key_ok(char const *k)
+{
+  size_t n = strlen(k);
+  if (!n || n > 80) return 0;
+  for (; *k; k++)
+    if (!((*k >= '0' && *k <= '9') || (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || *k == '.')) return 0;
+  return 1;
+}
+
+void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt, char const *key)
+{
+  static out_t out;
+  char final[MAILDIR_NAMEMAX + 1];
+
+  g_dir = dir;
+  g_in = in;
+  if (!dir || !*dir) die(EX_PERM, "usage: " PROG " [-f sender] [-t recipient] [-k key] maildir");
+  if ((sender && !header_safe(sender)) || (rcpt && !header_safe(rcpt)))
+    die(EX_PERM, "permanent failure: sender or recipient holds a line break");
+  if (key && !key_ok(key)) die(EX_PERM, "permanent failure: bad delivery key");
+
+  /* A missing or half-made Maildir may be created by the admin later: the
+   * queue keeps the message and tries again. */
+  if (!maildir_check(g_dir))
+    die(EX_TEMP, "temporary failure: %s is not a Maildir (tmp, new, cur): %s", g_dir, strerror(errno));
+  /* what deliveries killed before us left in tmp/ (36 hours untouched, the
+   * Maildir rule); a failure here is no reason not to deliver */
+  {
+    unsigned swept;
+    (void)maildir_sweep_tmp(g_dir, time(0), &swept);
+  }
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, 0);
+  sigaction(SIGINT, &sa, 0);
+  sigaction(SIGHUP, &sa, 0);
+  sigaction(SIGALRM, &sa, 0);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, 0);
+
+  /* Block the signals while the tmp file is made and named, so that the
+   * handler never sees a half-set path. */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM); sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGHUP); sigaddset(&block, SIGALRM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  out.fd = maildir_tmp_open(g_dir, g_tmp, sizeof g_tmp);
+  if (out.fd < 0) die_io("cannot create a file in tmp/");
+  snprintf(g_tmppath, sizeof g_tmppath, "%s/tmp/%s", g_dir, g_tmp);
+  g_tmp_made = 1;
+  sigprocmask(SIG_SETMASK, &old, 0);
+
+  if (sender) {
+    out_put(&out, "Return-Path: <", 14);
+    out_put(&out, sender, strlen(sender));
+    out_put(&out, ">\n", 2);
+  }
+  if (rcpt) {
+    out_put(&out, "Delivered-To: ", 14);
+    out_put(&out, rcpt, strlen(rcpt));
+    out_put(&out, "\n", 1);
+  }
+  copy_message(&out, g_in);
+  out_flush(&out);
+  /* The data must be on disk before the name in new/ says it is there. */
+  if (fsync(out.fd) < 0) die_io("cannot fsync the message");
+  if (close(out.fd) < 0) die_io("cannot close the message");
+
+  char base[MAILDIR_NAMEMAX + 1];
+  if (key && !maildir_keyname(base, sizeof base, key)) { errno = ENAMETOOLONG; die_io("cannot name the message"); }
+  int n = snprintf(final, sizeof final, "%s,S=%llu,W=%llu", key ? base : g_tmp,
+                   (unsigned long long)out.size.bytes,
+                   (unsigned long long)maildir_size_crlf(&out.size));
+  if (n < 0 || (size_t)n >= sizeof final) { errno = ENAMETOOLONG; die_io("cannot name the message"); }
+  sigprocmask(SIG_BLOCK, &block, &old);
+  if (!maildir_commit(g_dir, g_tmp, "new", final)) {
+    if (!key || errno != EEXIST) die_io("cannot move the message into new/");
+    /* Delivered before under this key by a delivery nobody recorded; its name
+     * may not be durable yet (it may have died before its fsync). */
+    if (!maildir_syncdir(g_dir, "new")) die_io("cannot fsync new/");
+    unlink(g_tmppath);
+    g_tmp_made = 0;
+    fprintf(stderr, PROG ": already delivered: %s\n", final);
+    _exit(EX_OK_);
+  }
+  g_tmp_made = 0;
+  sigprocmask(SIG_SETMASK, &old, 0);
+  _exit(EX_OK_);
+}

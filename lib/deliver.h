@@ -1,0 +1,13 @@
+/* One local delivery into a Maildir (see deliver.c, pochta-deliver(8)). */
+#ifndef POCHTA_DELIVER_H
+#define POCHTA_DELIVER_H
+
+/* Deliver the message read from in into the Maildir (or Maildir++ folder) dir and
+ * end the process: exit 0 delivered and durable, 100 permanent failure, 111
+ * temporary failure, with one line on fd 2 saying why ("pochta-deliver: already
+ * delivered: ..." when key finds an earlier delivery). sender (Return-Path), rcpt
+ * (Delivered-To) and key may be NULL. Takes over the process's signal handling:
+ * call it in a process of its own. */
+void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt, char const *key) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,85 @@
+/* See qwrite.h and pochta-queue(5): the data first (mess/hh/<id>, its id claimed
+ * with O_EXCL, fsynced, its directory fsynced), then the envelope (tmp/<id>,
+ * fsynced), then the one commit point (rename into new/, fsync new/). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/random.h>
+#include <skalibs/stralloc.h>
+
+#include "exitcodes.h"
+#include "qdir.h"
+#include "qwrite.h"
+
+static int writeall(int fd, char const *s, size_t len)
+{
+  while (len) {
+    ssize_t w = write(fd, s, len);
+    if (w < 0) { if (errno == EINTR) continue; return 0; }
+    s += w; len -= (size_t)w;
+  }
+  return 1;
+}
+
+int qwrite_begin(qwrite *w)
+{
+  memset(w, 0, sizeof *w);
+  w->fd = -1;
+  for (int tries = 0; tries < 16; tries++) {
+    uint64_t v;
+    random_buf((char *)&v, sizeof v);
+    if (!v) continue;
+    qpath_mess(w->mess, v);
+    w->fd = open(w->mess, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (w->fd >= 0) { w->id = v; w->have_mess = 1; return 0; }
+    /* A queue directory that was never used: lay it out once, then retry. */
+    if (errno == ENOENT && !tries && qdir_layout()) continue;
+    if (errno != EEXIST) return QX_QUEUEDIR;
+  }
+  errno = EEXIST;
+  return QX_QUEUEDIR;
+}
+
+int qwrite_data(qwrite *w, char const *s, size_t len)
+{
+  return writeall(w->fd, s, len) ? 0 : QX_WRITE;
+}
+
+int qwrite_commit(qwrite *w, qenv const *e)
+{
+  stralloc out = STRALLOC_ZERO;
+  char dir[QPATH_LEN], nw[QPATH_LEN];
+  int fd, e2;
+  if (fsync(w->fd) < 0) return QX_WRITE;
+  e2 = close(w->fd);
+  w->fd = -1;
+  if (e2 < 0) return QX_WRITE;
+  qpath_messdir(dir, w->id);
+  if (!dir_sync(dir)) return QX_WRITE;
+  if (!qenv_format(&out, e)) { errno = ENOMEM; return QX_NOMEM; }
+  qpath_tmp(w->tmp, w->id, "");
+  fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) { stralloc_free(&out); return QX_QUEUEDIR; }
+  w->have_tmp = 1;
+  if (!writeall(fd, out.s, out.len) || fsync(fd) < 0) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
+  stralloc_free(&out);
+  if (close(fd) < 0) return QX_WRITE;
+  qpath_new(nw, w->id);
+  if (rename(w->tmp, nw) < 0) return QX_QUEUEDIR;
+  /* From here on the message exists: never remove it again. */
+  w->have_tmp = 0;
+  w->have_mess = 0;
+  return dir_sync("new") ? 0 : QX_WRITE;
+}
+
+void qwrite_abort(qwrite *w)
+{
+  int e = errno;
+  if (w->have_tmp) unlink(w->tmp);
+  if (w->have_mess) unlink(w->mess);
+  w->have_tmp = w->have_mess = 0;
+  errno = e;
+}
