@@ -7,6 +7,7 @@ Prints figures; asserts nothing.
         time LOGIN+SELECT INBOX, UID FETCH 1:* (FLAGS), UID SEARCH UNSEEN
   imap-bench.py mix HOST:PORT USER PASS [CLIENTS] [SECONDS]
         CLIENTS sessions each looping SELECT, FETCH headers, STORE, SEARCH, APPEND
+  imap-bench.py mbox OUT N                an mbox of N varied messages (imaptest's mbox=)
   imap-bench.py move HOST:PORT USER PASS [RUNS] [N]
         time UID MOVE of N (111) messages from INBOX to the folder "moved", RUNS times
   imap-bench.py rss HOST:PORT USER PASS CONNS PIDFILE-OR-PARENTPID [fetch]
@@ -51,6 +52,21 @@ def select(addr, user, pw, runs):
         m.logout()
         print('run %d: messages=%s login=%.3fs select=%.3fs fetch-flags=%.3fs (%d lines) uid-search=%.3fs'
               % (r + 1, d[0].decode(), t1 - t0, t2 - t1, t3 - t2, len(f), t4 - t3))
+
+
+def mbox(out, n):
+    with open(out, 'w') as f:
+        for i in range(n):
+            f.write('From bench@example.test Mon Feb  2 10:%02d:00 2026\n' % (i % 60))
+            f.write('From: user%d@example.test\nTo: alice@example.test\nSubject: %smessage %d\n'
+                    'Message-ID: <m%d@example.test>\n%sDate: Mon, 2 Feb 2026 10:%02d:00 +0000\n'
+                    % (i % 7, 'Re: ' if i % 3 else '', i // 3, i, 'In-Reply-To: <m%d@example.test>\n' % (i - 1) if i % 3 else '', i % 60))
+            if i % 4 == 0:
+                f.write('MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b%d\n\n--b%d\n'
+                        'Content-Type: text/plain\n\n%s\n--b%d\nContent-Type: application/octet-stream\n'
+                        'Content-Transfer-Encoding: base64\n\n%s\n--b%d--\n\n' % (i, i, 'text ' * 40, i, 'QUJD' * 100, i))
+            else:
+                f.write('\n' + ('line %d of the body\n' % i) * (5 + i % 50) + '\n')
 
 
 def move(addr, user, pw, runs, n):
@@ -148,5 +164,6 @@ if __name__ == '__main__':
     if a[0] == 'fill': fill(a[1], int(a[2]))
     elif a[0] == 'select': select(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3)
     elif a[0] == 'mix': mix(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 10, float(a[5]) if len(a) > 5 else 10)
+    elif a[0] == 'mbox': mbox(a[1], int(a[2]))
     elif a[0] == 'move': move(a[1], a[2], a[3], int(a[4]) if len(a) > 4 else 3, int(a[5]) if len(a) > 5 else 111)
     elif a[0] == 'rss': rss(a[1], a[2], a[3], int(a[4]), a[5], len(a) > 6 and a[6] == 'fetch')
