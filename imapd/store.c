@@ -80,7 +80,9 @@ int c_store(pcur *p, int uid)
   else if (!strcase_eq(it, il, "FLAGS")) { resp("BAD Unknown STORE item"); return 1; }
   if (!seqset_valid(&ss, uid)) { resp("BAD Invalid message sequence number"); return 1; }
   if (S.readonly) { resp("NO [READ-ONLY] Mailbox is read-only"); return 1; }
-  int r = parse_flags(p, &S.mb, &fl, &kw, mode != FL_REMOVE, 0);
+  /* a keyword is made even when it is taken off (-FLAGS), as Dovecot does:
+   * the client then finds it in FLAGS */
+  int r = parse_flags(p, &S.mb, &fl, &kw, 1, 0);
   if (r < 0) { resp("NO [LIMIT] Too many keywords"); return 1; }
   if (!r || !p_eol(p)) { resp("BAD Invalid flag list"); return 1; }
   if (cond) condstore_on();

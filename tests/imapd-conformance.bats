@@ -8,6 +8,7 @@ teardown() { stop_all; }
 
 cf() { run python3 "$TESTS_DIR/imapd/conform.py" "$1" "$IMAP_PORT" "$MD"; echo "$output"; [ "$status" -eq 0 ]; }
 
+@test "imapd-conformance: a new keyword comes with FLAGS first, in this session and others" { cf keyword_flags; }
 @test "imapd-conformance: LSUB lists an unsubscribed parent with \\Noselect" { cf lsub_parent; }
 @test "imapd-conformance: LIST (SUBSCRIBED RECURSIVEMATCH) gives CHILDINFO" { cf list_childinfo; }
 @test "imapd-conformance: a literal8 APPEND keeps bare CR and LF (BINARY)" { cf binary_append; }

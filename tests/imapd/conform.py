@@ -12,6 +12,27 @@ from scen import conn, ok        # noqa: E402
 from concur import raw, main     # noqa: E402
 
 
+def s_keyword_flags(port, md):
+    """Issue 15, 9: a STORE that makes a keyword (even -FLAGS, as Dovecot)
+    sends FLAGS and PERMANENTFLAGS with it first; another session is told
+    the new FLAGS before a FETCH that uses the keyword."""
+    a, b = conn(port), conn(port)
+    ok(a.append('INBOX', None, None, b'Subject: k\r\n\r\nbody\r\n'))
+    ok(a.select('INBOX')); ok(b.select('INBOX'))
+    out, tag = raw(a, b'STORE 1 +FLAGS (fresh1)')
+    assert b' OK' in tag, tag
+    fl = [i for i, l in enumerate(out) if l.startswith(b'* FLAGS (') and b'fresh1' in l]
+    fe = [i for i, l in enumerate(out) if b'FETCH' in l and b'fresh1' in l]
+    assert fl and fe and fl[0] < fe[0] and any(b'PERMANENTFLAGS' in l and b'fresh1' in l for l in out), out
+    out, tag = raw(a, b'STORE 1 -FLAGS (fresh2)')
+    assert any(l.startswith(b'* FLAGS (') and b'fresh2' in l for l in out), out
+    out, tag = raw(b, b'NOOP')
+    fl = [i for i, l in enumerate(out) if l.startswith(b'* FLAGS (') and b'fresh1' in l]
+    fe = [i for i, l in enumerate(out) if b'FETCH' in l and b'fresh1' in l]
+    assert fl and fe and fl[0] < fe[0], out
+    a.logout(); b.logout()
+
+
 def s_lsub_parent(port, md):
     """Issue 15, 5: LSUB "" x.% lists an unsubscribed parent of subscribed
     folders with \\Noselect (RFC 3501 6.3.9), existing or not."""
