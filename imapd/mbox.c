@@ -319,7 +319,10 @@ static int read_dirs(char const *dir, stralloc *names, dent **out, size_t *nout)
   return 0;
 }
 
-static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox const *mb)
+/* durable: the list gives new uids, and they must survive a crash; a list
+ * that only lost lines of files that are gone needs no fsync of the folder
+ * (after a crash the old one comes back, and its stale lines go again) */
+static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox const *mb, int durable)
 {
   char p[4200];
   stralloc sa = STRALLOC_ZERO;
@@ -345,7 +348,7 @@ static int list_write(char const *dir, uint32_t validity, uint32_t next, mbox co
   /* openwritenclose_suffix writes name.tmp, fsyncs, renames */
   if (ok) ok = openwritenclose_suffix(p, sa.s, sa.len, ".pochta-tmp");
   stralloc_free(&sa);
-  if (ok) sync_dir(dir);
+  if (ok && durable) sync_dir(dir);
   return ok ? 0 : -1;
 }
 
@@ -451,7 +454,7 @@ static int scan_full(mbox *out, int confirm)
   if (out->n) qsort(out->m, out->n, sizeof *out->m, cmp_msg_uid);
   out->bnames = out->heap.s; out->nbnames = out->heap.len;
   out->uidvalidity = validity; out->uidnext = next;
-  if (changed && list_write(dir, validity, next, out) < 0) goto done;
+  if (changed && list_write(dir, validity, next, out, nnew || lr <= 0) < 0) goto done;
   /* modseqs need the final uid list, and the lock we still hold */
   if (modseq_scan(out) < 0) goto done;
   /* the two files were ours to change while we held the lock */

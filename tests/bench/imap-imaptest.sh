@@ -54,6 +54,15 @@ for mode in own_flags checkpoint=5; do
     empty_pochta
     out=$(it port="$port" secs="$SECS" $mode || true)
     echo "pochta $mode run $r: errors=$(echo "$out" | errors) commands=$(echo "$out" | total)$(echo "$out" | grep -q '^Panic' && echo ' (imaptest panicked at the end)' || true)"
+    echo "$out" | grep '^Error:' | head -3 | cut -c1-160 | sed 's/^/  /'
+  done
+done
+for mode in own_flags; do
+  for r in $(seq 1 "$RUNS"); do
+    empty_pochta
+    out=$(it port="$port" secs="$SECS" $mode logout=0 || true)
+    echo "pochta $mode without logouts run $r: errors=$(echo "$out" | errors) commands=$(echo "$out" | total)"
+    echo "$out" | grep '^Error:' | head -3 | cut -c1-160 | sed 's/^/  /'
   done
 done
 
