@@ -359,6 +359,7 @@ void mbox_free(mbox *mb)
   if (mb->chactive) { close(mb->chfd); mb->chactive = 0; }
   stralloc_free(&mb->chlog);
   free(mb->chidx); mb->chidx = 0; mb->chn = mb->chcap = 0;
+  free(mb->rmuid); mb->rmuid = 0; mb->nrm = mb->caprm = 0;
   kw_free(mb);
 }
 
@@ -695,8 +696,8 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
   mstamps now;
   int fresh;
   mbox ix;
-  /* each rename is two events (from, to), an added message one (to) */
-  int alone = change_alone(mb, mb->chn * 2 + (extra != 0));
+  /* each rename is two events (from, to), an added or removed message one */
+  int alone = change_alone(mb, mb->chn * 2 + (extra != 0) + mb->nrm);
   index_stamps(mb->dir, &now, &fresh);
   if (memcmp(&now.dnew, &mb->chst.dnew, sizeof now.dnew)) return;
   memset(&ix, 0, sizeof ix);
@@ -714,6 +715,17 @@ static void change_publish(mbox *mb, msg const *extra, char const *extraname)
     if (m->modseq > t->modseq) t->modseq = m->modseq;
     mbox_set_name(&ix, t, mbox_name(mb, m));
     if (!(t->name & NAME_OWN)) ok = 0;
+  }
+  /* removed files: their records go (the index must have had them all,
+   * or it was not the folder's state before this change) */
+  for (size_t k = 0; ok && k < mb->nrm; k++) {
+    long x = mbox_find_uid(&ix, mb->rmuid[k]);
+    if (x < 0) ok = 0; else ix.m[x].flags |= F_GONE;
+  }
+  if (ok && mb->nrm) {
+    size_t o = 0;
+    for (size_t k = 0; k < ix.n; k++) if (!(ix.m[k].flags & F_GONE)) ix.m[o++] = ix.m[k];
+    ix.n = o;
   }
   if (ok && extra && extra->uid <= (ix.n ? ix.m[ix.n - 1].uid : 0)) ok = 0;
   if (ok) {
@@ -741,7 +753,7 @@ int mbox_change_begin(mbox *mb)
   if (mb->chactive) return 0;
   int fd = mbox_lock(mb->dir);
   if (fd < 0) return -1;
-  mb->chfd = fd; mb->chactive = 1; mb->chlog.len = 0;
+  mb->chfd = fd; mb->chactive = 1; mb->chlog.len = 0; mb->nrm = 0;
   change_check(mb);
   /* other sessions may have handed out modseqs since our last scan */
   uint64_t h = modseq_highest(mb);
@@ -753,13 +765,32 @@ int mbox_change_begin(mbox *mb)
 int mbox_change_end(mbox *mb)
 {
   if (!mb->chactive) return 0;
+  /* an expunge raises HIGHESTMODSEQ (RFC 7162 3.2.10): an "H" line says so
+   * (the entries of the removed uids go when the log is next rewritten) */
+  if (mb->nrm && mb->hms < MODSEQ_MAX) {
+    char line[32];
+    int n = snprintf(line, sizeof line, "H%llu\n", (unsigned long long)++mb->hms);
+    if (!stralloc_catb(&mb->chlog, line, (size_t)n)) mb->nrm = SIZE_MAX;
+  }
   int r = mb->chlog.len ? modseq_append(mb) : 0;
   mb->chlog.len = 0;
-  /* (chn is SIZE_MAX when the list of renamed messages was lost) */
-  if (r == 0 && mb->chn && mb->chn != SIZE_MAX) change_publish(mb, 0, 0);
-  mb->chn = 0;
+  /* (chn or nrm is SIZE_MAX when its list was lost) */
+  if (r == 0 && (mb->chn || mb->nrm) && mb->chn != SIZE_MAX && mb->nrm != SIZE_MAX) change_publish(mb, 0, 0);
+  mb->chn = 0; mb->nrm = 0;
   close(mb->chfd); mb->chactive = 0;
   return r;
+}
+
+void mbox_note_removed(mbox *mb, msg const *m)
+{
+  if (!mb->chactive || mb->nrm == SIZE_MAX) return;
+  if (mb->nrm == mb->caprm) {
+    size_t c = mb->caprm ? mb->caprm * 2 : 16;
+    uint32_t *n = realloc(mb->rmuid, c * sizeof *n);
+    if (!n) { mb->nrm = SIZE_MAX; return; }
+    mb->rmuid = n; mb->caprm = c;
+  }
+  mb->rmuid[mb->nrm++] = m->uid;
 }
 
 /* Remember that m was renamed in this batch (for change_publish). When the

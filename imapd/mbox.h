@@ -74,6 +74,7 @@ struct mbox_s {
   mstamps chst;           /* the folder's stamps when the lock was taken */
   int chwatch;            /* new/ and cur/ are watched since then (mbox.c) */
   size_t *chidx, chn, chcap;  /* the messages renamed in the batch */
+  uint32_t *rmuid; size_t nrm, caprm;   /* and the uids removed in it */
   stralloc chlog;
   /* the names of new/ and cur/ read to find renamed files (mbox_find.c) */
   stralloc fsnames; mfent *fse; size_t fsn; int fsvalid;
@@ -133,6 +134,10 @@ uint32_t mbox_flags_apply(int mode, uint32_t of, uint32_t fl);
 int mbox_setflags(mbox *mb, msg *m, int mode, uint32_t flags, uint32_t kw);
 int mbox_change_begin(mbox *mb);
 int mbox_change_end(mbox *mb);   /* -1: the modseqs could not be recorded */
+/* In a batch: m's file was removed (EXPUNGE, MOVE). The batch's end raises
+ * HIGHESTMODSEQ and puts the removal into the index, as it does renames, so
+ * other sessions need no rescan to see it. */
+void mbox_note_removed(mbox *mb, msg const *m);
 
 /* Index of a keyword (adding it to dovecot-keywords if add). -1 none/full. */
 int mbox_keyword(mbox *mb, char const *name, size_t len, int add);

@@ -132,7 +132,7 @@ static size_t expunge(seqset const *uids)
     char path[4600];
     for (int attempt = 0; attempt < 3; attempt++) {
       if (!mbox_path(&S.mb, m, path, sizeof path)) break;
-      if (unlink(path) == 0) { n++; break; }
+      if (unlink(path) == 0) { n++; if (locked) mbox_note_removed(&S.mb, m); break; }
       /* renamed since the view was made: removed only if still \Deleted */
       if (errno != ENOENT || !mbox_refind(&S.mb, m) || !maildir_hasflag(mbox_name(&S.mb, m), 'T')) break;
     }

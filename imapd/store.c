@@ -152,7 +152,9 @@ static int unlink_moved(void)
     char path[4700];
     if (!(m->flags & F_MOVED)) continue;
     m->flags &= ~F_MOVED;
-    if (mbox_path(&S.mb, m, path, sizeof path) && unlink(path) < 0 && errno != ENOENT) r = -1;
+    if (!mbox_path(&S.mb, m, path, sizeof path)) continue;
+    if (unlink(path) == 0) { if (locked) mbox_note_removed(&S.mb, m); }
+    else if (errno != ENOENT) r = -1;
   }
   if (locked) mbox_change_end(&S.mb);
   char d[4600];
