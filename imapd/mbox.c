@@ -282,15 +282,23 @@ static int list_read(char const *dir, stralloc *sa, lent **out, size_t *nout,
   return 1;
 }
 
-int mbox_lock(char const *dir)
+static int lock_take(int fd, int op)
+{
+  while (flock(fd, op) < 0) if (errno != EINTR) return -1;
+  return 0;
+}
+
+static int lock_open(char const *dir, int op)
 {
   char p[4200];
   snprintf(p, sizeof p, "%s/pochta-uidlist.lock", dir);
   int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return -1;
-  while (flock(fd, LOCK_EX) < 0) { if (errno != EINTR) { close(fd); return -1; } }
+  if (lock_take(fd, op) < 0) { close(fd); return -1; }
   return fd;
 }
+
+int mbox_lock(char const *dir) { return lock_open(dir, LOCK_EX); }
 
 static int read_dirs(char const *dir, stralloc *names, dent **out, size_t *nout)
 {
@@ -385,8 +393,15 @@ static int push(mbox *mb, uint32_t uid, uint32_t flags, uint32_t kw, char const 
 static int scan_full(mbox *out, int confirm)
 {
   char const *dir = out->dir;
-  int lfd = mbox_lock(dir);
+  /* Most often a writer is half way (its renames done, its index not yet
+   * written): waiting for it, shared, lets the sessions that only look go on
+   * together when it is done, and the index it left is theirs. */
+  int lfd = lock_open(dir, LOCK_SH);
   if (lfd < 0) return -1;
+  index_stamps(dir, &out->st, &out->confirmed);
+  if (index_map(out, &out->st, confirm) == 1) { close(lfd); return 1; }
+  /* (not atomic: the lock is let go first, so the index is looked at again) */
+  if (lock_take(lfd, LOCK_EX) < 0) { close(lfd); return -1; }
   stralloc ls = STRALLOC_ZERO, ds = STRALLOC_ZERO;
   lent *le = 0; size_t nl = 0;
   dent *de = 0; size_t nd = 0;
@@ -394,8 +409,7 @@ static int scan_full(mbox *out, int confirm)
   int r = -1, changed = 0;
   /* before the directories are read: a change while we read makes them differ */
   index_stamps(dir, &out->st, &out->confirmed);
-  /* Stamps taken without the lock may have caught a writer half way (the
-   * rename done, the log line not yet): the index it left may fit now. */
+  /* a writer may have come and gone between the two locks */
   if (index_map(out, &out->st, confirm) == 1) { close(lfd); return 1; }
   int lr = list_read(dir, &ls, &le, &nl, &validity, &next);
   if (lr < 0 && lr != -2) goto done;

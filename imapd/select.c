@@ -137,13 +137,15 @@ static size_t expunge(seqset const *uids)
       if (errno != ENOENT || !mbox_refind(&S.mb, m) || !maildir_hasflag(mbox_name(&S.mb, m), 'T')) break;
     }
   }
+  if (locked) mbox_change_end(&S.mb);
+  /* durable before the answer, but not under the lock every other session of
+   * the folder waits for: an expunge lost in a crash only brings a message
+   * back, under its own uid */
   if (n) {
     char d[4500];
     snprintf(d, sizeof d, "%s/cur", S.mb.dir);
-    int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) { fsync(fd); close(fd); }
+    mbox_sync_dir(d);
   }
-  if (locked) mbox_change_end(&S.mb);
   return n;
 }
 

@@ -15,6 +15,11 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${IMAPTEST:-}" ] || [ ! -x "$IMAPTEST" ]; then
   echo "imap-imaptest: skipped (IMAPTEST does not name an imaptest binary)"; exit 0
 fi
+# (Debian's dovecot-dev links imaptest against /usr/lib/dovecot/libdovecot.so.0)
+LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}/usr/lib/dovecot; export LD_LIBRARY_PATH
+if ! "$IMAPTEST" --help 2>&1 | grep -q "user=USER"; then
+  echo "imap-imaptest: $IMAPTEST does not run:"; "$IMAPTEST" 2>&1 | head -2; exit 0
+fi
 PATH=$POCHTA_BIN:$PATH; export PATH
 b=$(mktemp -d /tmp/pochta-imaptest.XXXXXX)
 trap 'kill $(cat "$b"/*.pid 2>/dev/null) 2>/dev/null; rm -rf "$b"' EXIT
@@ -76,7 +81,11 @@ for logout in with without; do
     if [ -n "$peers" ]; then
       empty_dovecot
       d=$(it port="${IMAP##*:}" secs="$SECS" $opt | total)
-      line="$line dovecot $((d / SECS))/s ratio $(python3 -c "print('%.2f' % ($p / max($d, 1)))")"
+      if [ "$d" -gt 0 ]; then
+        line="$line dovecot $((d / SECS))/s ratio $(python3 -c "print('%.2f' % ($p / $d))")"
+      else
+        line="$line dovecot: no commands (is ../shared/peers up?)"
+      fi
     fi
     echo "$line"
   done
