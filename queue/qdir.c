@@ -20,6 +20,7 @@
 #include "conf.h"
 #include "qdir.h"
 #include "qfmt.h"
+#include "fdwrite.h"
 
 int qdir_enter(void)
 {
@@ -234,16 +235,6 @@ int qfile_read(char const *path, stralloc *sa)
   return 1;
 }
 
-static int writeall(int fd, char const *s, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, s, len);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    s += w; len -= (size_t)w;
-  }
-  return 1;
-}
-
 int qstate_write(uint64_t id, qenv const *e)
 {
   stralloc out = STRALLOC_ZERO;
@@ -258,7 +249,7 @@ int qstate_write(uint64_t id, qenv const *e)
   if (unlink(tmp) < 0 && errno != ENOENT) goto fail;
   fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) goto fail;
-  if (!writeall(fd, out.s, out.len) || fsync(fd) < 0) { err = errno; close(fd); unlink(tmp); errno = err; goto fail; }
+  if (!fd_write_all(fd, out.s, out.len) || fsync(fd) < 0) { err = errno; close(fd); unlink(tmp); errno = err; goto fail; }
   if (close(fd) < 0) { err = errno; unlink(tmp); errno = err; goto fail; }
   /* The commit point of a state change: the rename replaces the old state. */
   if (rename(tmp, dst) < 0) { err = errno; unlink(tmp); errno = err; goto fail; }
@@ -330,7 +321,7 @@ int qcommand(char const *s, size_t len)
   int fd = open("trigger", O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno == ENXIO || errno == ENOENT ? 0 : -1;
   /* Blocking from here: a command must not be lost to a full FIFO. */
-  if (fcntl(fd, F_SETFL, 0) < 0 || !writeall(fd, s, len)) { int e = errno; close(fd); errno = e; return -1; }
+  if (fcntl(fd, F_SETFL, 0) < 0 || !fd_write_all(fd, s, len)) { int e = errno; close(fd); errno = e; return -1; }
   close(fd);
   return 1;
 }

@@ -13,16 +13,7 @@
 #include "exitcodes.h"
 #include "qdir.h"
 #include "qwrite.h"
-
-static int writeall(int fd, char const *s, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, s, len);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    s += w; len -= (size_t)w;
-  }
-  return 1;
-}
+#include "fdwrite.h"
 
 int qwrite_begin(qwrite *w)
 {
@@ -45,7 +36,7 @@ int qwrite_begin(qwrite *w)
 
 int qwrite_data(qwrite *w, char const *s, size_t len)
 {
-  return writeall(w->fd, s, len) ? 0 : QX_WRITE;
+  return fd_write_all(w->fd, s, len) ? 0 : QX_WRITE;
 }
 
 int qwrite_commit(qwrite *w, qenv const *e)
@@ -61,7 +52,7 @@ int qwrite_commit(qwrite *w, qenv const *e)
   fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) { stralloc_free(&out); return QX_QUEUEDIR; }
   w->have_tmp = 1;
-  if (!writeall(fd, out.s, out.len)) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
+  if (!fd_write_all(fd, out.s, out.len)) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
   stralloc_free(&out);
   if (fsync(w->fd) < 0 || fsync(fd) < 0) { e2 = errno; close(fd); errno = e2; return QX_WRITE; }
   e2 = close(w->fd);

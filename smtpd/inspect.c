@@ -14,16 +14,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,11 +31,9 @@
 #include "conf.h"
 #include "dns.h"
 #include "inspect.h"
+#include "signer.h"
 #include "smtpd.h"
 
-extern char **environ;
-
-#define SIGNED_MAX 65536   /* DKIM-Signature fields we take from the signer */
 #define SEALERS_MAX 32
 
 /* Settings and the resolver, made once per session (a session is a process). */
@@ -53,7 +48,6 @@ static struct {
 
 static void settings(void)
 {
-  stralloc sa = STRALLOC_ZERO;
   char path[4096];
   if (C.ready) return;
   C.ready = 1;
@@ -81,13 +75,20 @@ static void settings(void)
       close(fd);
       if (n > 0) {
         buf[n] = 0;
-        for (char *w = strtok(buf, " \t\r\n"); w && C.nsealers < SEALERS_MAX; w = strtok(0, " \t\r\n"))
-          if (*w != '#' && stralloc_catb(&C.sealers, w, strlen(w) + 1)) C.nsealers++;
+        /* a word per line; # starts a comment to the line's end */
+        for (char *line = buf, *next; line && C.nsealers < SEALERS_MAX; line = next) {
+          char *w;
+          next = strchr(line, '\n');
+          if (next) *next++ = 0;
+          line[strcspn(line, "#")] = 0;
+          w = line + strspn(line, " \t\r");
+          w[strcspn(w, " \t\r")] = 0;
+          if (*w && stralloc_catb(&C.sealers, w, strlen(w) + 1)) C.nsealers++;
+        }
         for (size_t i = 0, k = 0; k < C.nsealers; k++) { C.sealer[k] = C.sealers.s + i; i += strlen(C.sealers.s + i) + 1; }
       }
     }
   }
-  stralloc_free(&sa);
 }
 
 /* ---------- the header's fields ---------- */
@@ -127,6 +128,79 @@ static void refuse(verdict *v, int action, char const *reply)
 {
   v->action = action;
   snprintf(v->reply, sizeof v->reply, "%s", reply);
+}
+
+/* ---------- the signer: DKIM signatures, ARC seals ---------- */
+
+/* The message as it will be queued (our fields, then it without the dropped ones),
+ * as pieces for the signer: 1 + VERDICT_DROP_MAX + 1 at most. */
+#define QUEUED_IOV_MAX (VERDICT_DROP_MAX + 2)
+static unsigned queued_iov(char const *m, size_t len, verdict const *v, struct iovec *iov)
+{
+  size_t pos = 0;
+  unsigned n = 0;
+  iov[n++] = (struct iovec){ .iov_base = v->add.s ? v->add.s : (char *)"", .iov_len = v->add.len };
+  for (unsigned i = 0; i <= v->ndrop; i++) {
+    size_t end = i < v->ndrop ? v->drop[2 * i] : len;
+    if (end > pos) iov[n++] = (struct iovec){ .iov_base = (char *)m + pos, .iov_len = end - pos };
+    if (i < v->ndrop) pos = v->drop[2 * i + 1];
+  }
+  return n;
+}
+
+static void log_signer(smtpd *s, char const *event, int st)
+{
+  char code[16];
+  snprintf(code, sizeof code, "%d", st == -1 ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+  slog(s, event, "result", "fail", "status", code, (char *)0);
+}
+
+/* Sign: what the signer prints goes in front of our fields. */
+static int sign(smtpd *s, char const *m, size_t len, verdict *v)
+{
+  struct iovec iov[QUEUED_IOV_MAX];
+  char out[SIGNER_OUT_MAX];
+  size_t outlen;
+  int st, r = signer_run(iov, queued_iov(m, len, v, iov), out, sizeof out, &outlen, &st);
+  if (r == SIGNER_ABSENT) return 1;   /* not installed: nothing signs */
+  if (r == SIGNER_FAIL) {
+    log_signer(s, "sign", st);
+    refuse(v, V_TEMPFAIL, "451 4.3.0 Error: cannot sign the message now, try again later");
+    return 1;
+  }
+  if (outlen && !stralloc_insertb(&v->add, 0, out, outlen)) return 0;
+  if (outlen) slog(s, "sign", "result", "ok", (char *)0);
+  return 1;
+}
+
+/* Seal mail this host forwards (RFC 8617), in the name of the domain whose alias
+ * forwards it, with our Authentication-Results payload (authres: the field we
+ * added, folded). A seal that cannot be made is logged, and the mail goes on
+ * unsealed: it is an offer to the next hop, not a condition of delivery. */
+static int seal(smtpd *s, char const *m, size_t len, verdict *v, int cv, char const *authres, size_t arlen)
+{
+  struct iovec iov[QUEUED_IOV_MAX];
+  char out[SIGNER_OUT_MAX], payload[4096];
+  char const *args[] = { "-a", s->fwd, "-c", cv == CHK_PASS ? "pass" : "none", "-r", payload, 0 };
+  char const *colon = memchr(authres, ':', arlen);
+  size_t outlen, k = 0;
+  int st, r;
+  if (!colon) return 1;
+  /* the payload unfolded: what follows "Authentication-Results:" */
+  for (char const *p = colon + 1; p < authres + arlen && k < sizeof payload - 1; p++) {
+    if (*p == '\n' || *p == '\r') continue;
+    if (*p == '\t') { if (k && payload[k - 1] != ' ') payload[k++] = ' '; continue; }
+    if (*p == ' ' && (!k || payload[k - 1] == ' ')) continue;
+    payload[k++] = *p;
+  }
+  while (k && payload[k - 1] == ' ') k--;
+  payload[k] = 0;
+  r = signer_run_args(args, iov, queued_iov(m, len, v, iov), out, sizeof out, &outlen, &st);
+  if (r == SIGNER_ABSENT) return 1;
+  if (r == SIGNER_FAIL) { log_signer(s, "seal", st); return 1; }
+  if (outlen && !stralloc_insertb(&v->add, 0, out, outlen)) return 0;
+  if (outlen) slog(s, "seal", "result", "ok", "domain", s->fwd, (char *)0);
+  return 1;
 }
 
 /* ---------- inbound: the sender checks ---------- */
@@ -180,9 +254,14 @@ static int check_sender(smtpd *s, char const *m, size_t len, verdict *v)
   if (o.verdict == CHECKS_REJECT) { refuse(v, V_REJECT, o.reply); return 1; }
   if (o.verdict == CHECKS_TEMPFAIL) { refuse(v, V_TEMPFAIL, o.reply); return 1; }
   if (!authres_write(&ar, s->me, &o, &e, "\n") || !stralloc_catb(&v->add, ar.s, ar.len)) { chk_buf_free(&ar); return 0; }
-  chk_buf_free(&ar);
   /* DMARC quarantine: the delivery files it into Junk (pochta-send(8)) */
-  if (o.verdict == CHECKS_QUARANTINE && !stralloc_cats(&v->add, "X-Pochta-Junk: dmarc=quarantine\n")) return 0;
+  if (o.verdict == CHECKS_QUARANTINE && !stralloc_cats(&v->add, "X-Pochta-Junk: dmarc=quarantine\n")) { chk_buf_free(&ar); return 0; }
+  /* forwarded, with a chain we may extend (none yet, or one that verified) */
+  if (s->fwd[0] && (o.arc.cv == CHK_NONE || o.arc.cv == CHK_PASS) && !seal(s, m, len, v, o.arc.cv, ar.s, ar.len)) {
+    chk_buf_free(&ar);
+    return 0;
+  }
+  chk_buf_free(&ar);
   return 1;
 }
 
@@ -204,82 +283,6 @@ static int add_date_msgid(smtpd *s, int has_date, int has_msgid, verdict *v)
              r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], s->me);
     if (!stralloc_cats(&v->add, b)) return 0;
   }
-  return 1;
-}
-
-/* pochta-dkimsign beside this program, or "" */
-static char const *signer(void)
-{
-  static char path[PATH_MAX];
-  static int looked;
-  if (!looked) {
-    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 32);
-    char *slash;
-    looked = 1;
-    if (n > 0 && (path[n] = 0, slash = strrchr(path, '/'))) strcpy(slash + 1, "pochta-dkimsign");
-    else path[0] = 0;
-    if (path[0] && access(path, X_OK) < 0) path[0] = 0;
-  }
-  return path;
-}
-
-static int writeall(int fd, char const *p, size_t n)
-{
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    p += w; n -= (size_t)w;
-  }
-  return 1;
-}
-
-/* Feed the message as it will be queued (our fields, then it without the dropped
- * ones) to the signer, and put what it prints in front of our fields. */
-static int sign(smtpd *s, char const *m, size_t len, verdict *v)
-{
-  char const *prog = signer();
-  char *argv[] = { (char *)"pochta-dkimsign", 0 };
-  posix_spawn_file_actions_t fa;
-  stralloc out = STRALLOC_ZERO;
-  int in[2], res[2], st, r, ok = 1;
-  pid_t pid;
-  size_t pos = 0;
-  if (!*prog) return 1;   /* not installed: nothing signs */
-  if (pipe2(in, O_CLOEXEC) < 0) return 0;
-  if (pipe2(res, O_CLOEXEC) < 0) { close(in[0]); close(in[1]); return 0; }
-  r = posix_spawn_file_actions_init(&fa);
-  if (!r) r = posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  if (!r) r = posix_spawn_file_actions_adddup2(&fa, res[1], 1);
-  if (!r) r = posix_spawn(&pid, prog, &fa, 0, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(in[0]); close(res[1]);
-  if (r) { close(in[1]); close(res[0]); errno = r; return 0; }
-  /* The signer reads everything before it writes: no deadlock while we feed it. */
-  ok = writeall(in[1], v->add.s ? v->add.s : "", v->add.len);
-  for (unsigned i = 0; ok && i <= v->ndrop; i++) {
-    size_t end = i < v->ndrop ? v->drop[2 * i] : len;
-    if (end > pos) ok = writeall(in[1], m + pos, end - pos);
-    if (i < v->ndrop) pos = v->drop[2 * i + 1];
-  }
-  close(in[1]);
-  for (;;) {
-    char buf[4096];
-    ssize_t n = read(res[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (out.len + (size_t)n > SIGNED_MAX || !stralloc_catb(&out, buf, (size_t)n)) ok = 0;
-  }
-  close(res[0]);
-  while (waitpid(pid, &st, 0) < 0) if (errno != EINTR) { st = -1; break; }
-  if (!ok || !WIFEXITED(st) || WEXITSTATUS(st)) {
-    slog(s, "sign", "result", "fail", "status", WIFEXITED(st) ? "exit" : "signal", (char *)0);
-    refuse(v, V_TEMPFAIL, "451 4.3.0 Error: cannot sign the message now, try again later");
-    stralloc_free(&out);
-    return 1;
-  }
-  if (out.len && !stralloc_insertb(&v->add, 0, out.s, out.len)) { stralloc_free(&out); return 0; }
-  if (out.len) slog(s, "sign", "result", "ok", (char *)0);
-  stralloc_free(&out);
   return 1;
 }
 

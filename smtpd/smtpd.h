@@ -147,6 +147,8 @@ struct smtpd_s {
   unsigned nrcpt, nfinal;
   int utf8;               /* MAIL had SMTPUTF8 */
   char rcpt1[ADDR_MAX + 1];   /* the first RCPT as given, for Received "for" */
+  char fwd[ADDR_MAX + 1];     /* the domain of the first local address that forwards off
+                                 this host (an alias to a remote address): it ARC-seals */
   /* message being received */
   int qopen;              /* the hold is open */
   verdict v;

@@ -26,7 +26,7 @@ setup_file() {
   : >"$I/made"
   for a in $ACCTS; do getent passwd "$a" >/dev/null || echo "u $a" >>"$I/made"; done
   for g in $GRPS $ACCTS; do getent group "$g" >/dev/null || echo "g $g" >>"$I/made"; done
-  make -s -C "$TOP" install PREFIX="$I" O="${POCHTA_BUILD:-$TOP/build}" ${POCHTA_SAN:+SAN=1} >/dev/null
+  make -s -C "$TOP" install PREFIX="$I" O="${POCHTA_BUILD:-$TOP/build}" ${POCHTA_SAN:+SAN=1} ${POCHTA_MUSL:+MUSL=1 MUSLDEPS=$TOP/build/musl-deps} >/dev/null
   export PATH="$I/bin:$PATH" POCHTA_CONF="$I/etc"
   pochta init --system --queue "$I/queue" --mail "$I/mail" --state "$I/state" --hostname mx.example.test 2>"$I/init.log"
   pochta domain add example.test

@@ -118,10 +118,10 @@ W
     pochta-queue <"$BATS_TEST_TMPDIR/m" 1< <(printf 'Fbob@example.test\0Talice@example.test\0\0')
   # Keep the relevant calls, in order, as short tags.
   awk '
-    /openat\(.*"mess\/..\/[0-9a-f]+".*O_EXCL/ { print "create-mess"; next }
-    /openat\(.*"mess\/..".*O_DIRECTORY/ { d="messdir"; print "open-messdir"; next }
-    /openat\(.*"tmp\/[0-9a-f]+".*O_EXCL/ { print "create-tmp"; next }
-    /openat\(.*"new".*O_DIRECTORY/ { print "open-newdir"; next }
+    /open(at)?\(.*"mess\/..\/[0-9a-f]+".*O_EXCL/ { print "create-mess"; next }
+    /open(at)?\(.*"mess\/..".*O_DIRECTORY/ { d="messdir"; print "open-messdir"; next }
+    /open(at)?\(.*"tmp\/[0-9a-f]+".*O_EXCL/ { print "create-tmp"; next }
+    /open(at)?\(.*"new".*O_DIRECTORY/ { print "open-newdir"; next }
     /rename.*"tmp\/[0-9a-f]+".*"new\/[0-9a-f]+"/ { print "rename"; next }
     /fsync\(/ { print "fsync"; next }
   ' "$BATS_TEST_TMPDIR/trace" | tr '\n' ' ' >"$BATS_TEST_TMPDIR/order"
