@@ -61,7 +61,7 @@ int spam_conf_init(spam_conf *c)
   c->junk = 5;
   c->bayes = 1;
   c->bayes_min = 10;
-  c->bayes_spam = 5;
+  c->bayes_spam = 6;
   c->bayes_ham = 3;
   c->bayes_tokens = 150000;
   c->dns_timeout = 2000;

@@ -114,9 +114,10 @@ int spam_html_text(spam_view *v, stralloc *out, char const *s, size_t len)
   size_t i = 0;
   int ok = 1;
   while (ok && i < len) {
-    char const *lt = memchr(s + i, '<', len - i), *amp = memchr(s + i, '&', len - i);
-    size_t stop = lt ? (size_t)(lt - s) : len;
-    if (amp && (size_t)(amp - s) < stop) stop = amp - s;
+    /* one pass to the next '<' or '&' (two memchr calls would rescan the rest of a
+       part for every tag) */
+    size_t stop = i;
+    while (stop < len && s[stop] != '<' && s[stop] != '&') stop++;
     if (!stralloc_catb(out, s + i, stop - i)) return 0;
     i = stop;
     if (i >= len) break;

@@ -121,7 +121,7 @@ static int header_rule(spam_rule const *r, spam_view const *v, stralloc *val)
   mime_field f;
   size_t pos = 0;
   int found = 0;
-  while (mime_field_next(&f, v->msg, v->hdr_len, &pos)) {
+  for (unsigned n = 0; n < SPAM_FIELDS_MAX && mime_field_next(&f, v->msg, v->hdr_len, &pos); n++) {
     if (!mime_name_is(&f, r->field)) continue;
     found = 1;
     if (r->kind == R_MISSING) return 0;
@@ -140,7 +140,8 @@ static int field_present(spam_view const *v, char const *name)
 {
   mime_field f;
   size_t pos = 0;
-  while (mime_field_next(&f, v->msg, v->hdr_len, &pos)) if (mime_name_is(&f, name)) return 1;
+  for (unsigned n = 0; n < SPAM_FIELDS_MAX && mime_field_next(&f, v->msg, v->hdr_len, &pos); n++)
+    if (mime_name_is(&f, name)) return 1;
   return 0;
 }
 

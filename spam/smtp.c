@@ -142,7 +142,7 @@ int spam_smtp_data(spam *s, spam_env const *e, char const *msg, size_t len, spam
   }
   if (!spam_view_make(&view, msg, len)) goto end;
   spam_rules_run(c, &view, &sc);
-  spam_helo_run(c, e->helo, e->ip, s->me[0] ? s->me : 0, &sc);
+  if (e->helo) spam_helo_run(c, e->helo, e->ip, s->me[0] ? s->me : 0, &sc);
   spam_authres_run(c, e->authres, &sc);
   /* DNS costs time: a message refused already needs none */
   if (sc.total < c->reject && !spam_dnsbl_run(s, e->ip, &view, &sc, &v->log)) goto end;

@@ -39,6 +39,7 @@
 #define SPAM_RULES_MAX 5000          /* rules in the rules file */
 #define SPAM_HITS_MAX 64             /* rule hits named in X-Spam-Status */
 #define SPAM_VALUE_MAX 8192          /* decoded header value a rule looks at */
+#define SPAM_FIELDS_MAX 1000         /* header fields of the message looked at */
 
 /* ---------------------------------------------------------------- configuration */
 
@@ -56,7 +57,7 @@ struct spam_conf_s {
   double junk;               /* default per-user Junk threshold (default 5) */
   int bayes;                 /* classify at delivery (default on) */
   unsigned bayes_min;        /* messages of each class learned before an opinion (10) */
-  double bayes_spam;         /* points for a Bayes probability of 1 (default 5) */
+  double bayes_spam;         /* points for a Bayes probability of 1 (default 6: alone, p >= 0.92 reaches junk 5) */
   double bayes_ham;          /* points taken for a probability of 0 (default 3) */
   unsigned bayes_tokens;     /* tokens kept per user; more are pruned (150000) */
   unsigned dns_timeout;      /* ms per DNS list question (2000) */
@@ -163,7 +164,7 @@ void spam_close(spam *s);
 typedef struct spam_env_s spam_env;
 struct spam_env_s {
   char const *ip;            /* the client's address (TCPREMOTEIP), IPv4 as a.b.c.d */
-  char const *helo;          /* HELO/EHLO argument ("" if none) */
+  char const *helo;          /* HELO/EHLO argument ("" if none; NULL: not known, not checked) */
   char const *sender;        /* MAIL FROM ("" for <>) */
   char const *authres;       /* this host's Authentication-Results value, or NULL */
   int quarantine;            /* the checks say Junk (DMARC p=quarantine) */

@@ -181,7 +181,7 @@ static void header_tokens(spam_tokens *t, spam_view const *v, stralloc *dec, str
   mime_field f;
   size_t pos = 0;
   unsigned nfields = 0;
-  while (mime_field_next(&f, v->msg, v->hdr_len, &pos) && nfields++ < 1000) {
+  while (nfields++ < SPAM_FIELDS_MAX && mime_field_next(&f, v->msg, v->hdr_len, &pos)) {
     char name[48];
     if (f.novalue || !f.namelen || f.namelen >= sizeof name || spam_header_ours(f.name, f.namelen)) continue;
     for (size_t i = 0; i < f.namelen; i++) name[i] = (f.name[i] >= 'A' && f.name[i] <= 'Z') ? f.name[i] + 32 : f.name[i];

@@ -84,7 +84,7 @@ int spam_view_field(spam_view const *v, char const *name, stralloc *sa)
 {
   mime_field f;
   size_t pos = 0;
-  while (mime_field_next(&f, v->msg, v->hdr_len, &pos)) {
+  for (unsigned n = 0; n < SPAM_FIELDS_MAX && mime_field_next(&f, v->msg, v->hdr_len, &pos); n++) {
     if (!mime_name_is(&f, name)) continue;
     sa->len = 0;
     if (!mime_header_decode(sa, f.value, f.valuelen < SPAM_VALUE_MAX ? f.valuelen : SPAM_VALUE_MAX)) return -1;

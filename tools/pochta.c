@@ -32,10 +32,12 @@ static struct { char const *name; int (*run)(int, char const *const *); } const 
   { "catchall", cmd_catchall },
   { "compile", cmd_compile },
   { "queue", cmd_queue },
+  { "learn", cmd_learn },
+  { "spam", cmd_spam },
   { 0, 0 }
 };
 
-#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue ... (see pochta(8))"
+#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue|learn|spam ... (see pochta(8))"
 
 int main(int argc, char const *const *argv)
 {
