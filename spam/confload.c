@@ -11,7 +11,7 @@ static int one(spam_conf *c, char const *dir, char const *name,
   char path[4096];
   stralloc t = STRALLOC_ZERO;
   if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) { errno = ENAMETOOLONG; goto bad; }
-  int r = spam_slurp(&t, path, 16u << 20);
+  int r = spam_slurp(&t, path, 16u << 20, 0);
   if (r < 0) goto bad;
   if (r > 0 && !parse(c, t.s, t.len, err, errlen)) {
     if (errno == ENOMEM) snprintf(err, errlen, "%s: out of memory", name);

@@ -86,12 +86,12 @@ int spam_dns_server(struct sockaddr_storage *ss, socklen_t *sl)
     size_t w = strcspn(env, " \t,");
     return server_spec(ss, sl, env, w);
   }
-  if (conf_path(path, sizeof path, "dnsservers") && spam_slurp(&t, path, 65536) > 0) {
+  if (conf_path(path, sizeof path, "dnsservers") && spam_slurp(&t, path, 65536, 0) > 0) {
     r = resolv(ss, sl, t.s, t.len);
     stralloc_free(&t);
     if (r) return r > 0;
   }
-  if (spam_slurp(&t, "/etc/resolv.conf", 65536) > 0) {
+  if (spam_slurp(&t, "/etc/resolv.conf", 65536, 0) > 0) {
     r = resolv(ss, sl, t.s, t.len);
     stralloc_free(&t);
     if (r) return r > 0;

@@ -6,9 +6,9 @@
 
 #include "spam-int.h"
 
-int spam_slurp(stralloc *sa, char const *path, size_t max)
+int spam_slurp(stralloc *sa, char const *path, size_t max, int nofollow)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
   sa->len = 0;
   if (fd < 0) return errno == ENOENT ? 0 : -1;
   for (;;) {

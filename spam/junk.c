@@ -80,7 +80,7 @@ int spam_deliver_decide(char const *maildir, char const *msg, size_t len, spam_j
   }
   if (!spam_home_of(&home, maildir)) { snprintf(j->why, sizeof j->why, "spam: out of memory"); goto done; }
   snprintf(path, sizeof path, "%s/pochta-spam", home.s);
-  int r = spam_slurp(&text, path, 65536);
+  int r = spam_slurp(&text, path, 65536, 1);
   if (r < 0) snprintf(bad, sizeof bad, "cannot read pochta-spam: %s", strerror(errno));
   unsigned badlines = spam_user_parse(&u, &c, r > 0 ? text.s : "", r > 0 ? text.len : 0);
   if (badlines) snprintf(bad, sizeof bad, "pochta-spam: %u lines not understood", badlines);

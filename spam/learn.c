@@ -53,7 +53,7 @@ spam_learner *spam_learn_begin(char const *home, spam_conf const *conf)
   if (l->lock < 0) goto bad;
   while (flock(l->lock, LOCK_EX) < 0) if (errno != EINTR) goto bad;
   if (!path(p, sizeof p, home, "pochta-bayes")) goto bad;
-  int r = spam_slurp(&file, p, BAYES_FILE_MAX);
+  int r = spam_slurp(&file, p, BAYES_FILE_MAX, 1);
   if (r < 0) goto bad;
   if (!bayesdb_parse(&d, (unsigned char const *)file.s, r > 0 ? file.len : 0)) {
     /* not ours to fix: keep it for the admin, start anew */

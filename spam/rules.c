@@ -14,6 +14,7 @@ static char const gtube[] = "xjs*c4jdbqadn1.nsbn3*2idnen*gtube-standard-anti-ube
 
 void spam_score_add(spam_score *s, char const *name, double w)
 {
+  if (w == 0) return;   /* a rule weighted 0 is off */
   s->total += w;
   if (s->n < SPAM_HITS_MAX) {
     size_t n = strlen(name);

@@ -254,8 +254,10 @@ int spam_dns_ask(struct sockaddr_storage const *ss, socklen_t sl, char const *na
 
 /* ---------------------------------------------------------------- files (effects) */
 
-/* Read a whole small file into sa (replaced). 1 read, 0 absent, -1 error. */
-int spam_slurp(stralloc *sa, char const *path, size_t max);
+/* Read a whole small file into sa (replaced). 1 read, 0 absent, -1 error (EFBIG
+ * over max). nofollow: a symlink is an error (ELOOP): what a user's directory holds
+ * is not followed; the configuration directory is root's and may link. */
+int spam_slurp(stralloc *sa, char const *path, size_t max, int nofollow);
 /* The parent directory of maildir (the user's home) into sa, NUL-terminated. */
 int spam_home_of(stralloc *sa, char const *maildir);
 

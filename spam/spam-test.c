@@ -6,6 +6,8 @@
  *   spam-test db FILE               a token database: valid or not, its counts
  *   spam-test dns NAME              the A records of NAME through the real resolver
  *   spam-test clamd ADDR FILE [S]   scan FILE with clamd at ADDR (timeout S seconds)
+ *   spam-test rate-hammer P N       P processes each add 1 to one rate slot N times
+ *                                   through the real state (<statedir>/spam/rate); the total
  * Exit 100 on usage errors, 111 on system errors. */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -847,9 +850,9 @@ static void t_smtp(void)
   spam_smtp_data(&s, &e, ham, strlen(ham), &v);
   stralloc_0(&v.headers);
   CHECK(v.action == SPAM_ACCEPT && !v.reply[0] && fabs(v.score - 3.5) < 1e-9, "smtp: a listed client: accepted with its score");
-  CHECK(!strcmp(v.headers.s, "X-Spam-Score: 3.5\nX-Spam-Status: No, score=3.5 required=5.0 tests=SPF_PASS=0.0,ZEN=3.5\nX-Virus-Status: Clean\n"),
+  CHECK(!strcmp(v.headers.s, "X-Spam-Score: 3.5\nX-Spam-Status: No, score=3.5 required=5.0 tests=ZEN=3.5\nX-Virus-Status: Clean\n"),
         "smtp: the headers to add");
-  CHECK(strstr(v.log.s, "score=3.5 tests=SPF_PASS,ZEN") != 0, "smtp: the log pairs");
+  CHECK(strstr(v.log.s, "score=3.5 tests=ZEN") != 0, "smtp: the log pairs");
   f.asked = 0;
   spam_smtp_data(&s, &e, gtube, strlen(gtube), &v);
   CHECK(v.action == SPAM_REJECT && !strncmp(v.reply, "550 5.7.1 ", 10) && f.asked == 0, "smtp: GTUBE: 550 5.7.1, and no DNS asked");
@@ -954,8 +957,36 @@ static double cpu_s(void)
   return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+static int add_one(spam_rate_rec *r, void *arg) { (void)arg; r->cur++; return 1; }
+static int read_cur(spam_rate_rec *r, void *arg) { *(uint32_t *)arg = r->cur; return 1; }
+
+/* Many processes on one slot of the real rate file: a lost update shows. */
+static int rate_hammer(unsigned procs, unsigned n)
+{
+  spam s;
+  char err[300];
+  if (!spam_open(&s, err, sizeof err)) { fprintf(stderr, "spam-test: %s\n", err); return 111; }
+  uint64_t key = spam_rate_key("hammer");
+  for (unsigned p = 0; p < procs; p++) {
+    pid_t pid = fork();
+    if (pid < 0) die("fork");
+    if (!pid) {
+      for (unsigned i = 0; i < n; i++) if (s.h->rate(s.ctx, key, add_one, 0) != 1) _exit(1);
+      _exit(0);
+    }
+  }
+  int bad = 0, st;
+  while (wait(&st) > 0) bad |= !WIFEXITED(st) || WEXITSTATUS(st);
+  uint32_t cur = 0;
+  s.h->rate(s.ctx, key, read_cur, &cur);
+  printf("%u%s\n", cur, bad ? " (a process failed)" : "");
+  spam_close(&s);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
+  if (argc == 4 && !strcmp(argv[1], "rate-hammer")) return rate_hammer((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
   if (argc >= 2 && !strcmp(argv[1], "unit")) return unit();
   if (argc == 3 && (!strcmp(argv[1], "view") || !strcmp(argv[1], "tokens"))) {
     mime_msg m = MIME_MSG_ZERO;
@@ -986,7 +1017,7 @@ int main(int argc, char **argv)
   if (argc == 3 && !strcmp(argv[1], "db")) {
     stralloc sa = STRALLOC_ZERO;
     bayesdb d;
-    int r = spam_slurp(&sa, argv[2], BAYES_FILE_MAX);
+    int r = spam_slurp(&sa, argv[2], BAYES_FILE_MAX, 0);
     if (r < 0) die(argv[2]);
     if (!bayesdb_parse(&d, (unsigned char *)sa.s, r > 0 ? sa.len : 0)) { printf("invalid\n"); return 1; }
     printf("spam=%u ham=%u tokens=%u seen=%u\n", d.nspam, d.nham, d.ntok, d.nseen);
@@ -1015,6 +1046,6 @@ int main(int argc, char **argv)
     mime_msg_unmap(&m);
     return 0;
   }
-  fprintf(stderr, "usage: spam-test unit | view FILE | tokens FILE | db FILE | dns NAME | clamd ADDR FILE [SECONDS]\n");
+  fprintf(stderr, "usage: spam-test unit | view FILE | tokens FILE | db FILE | dns NAME | clamd ADDR FILE [SECONDS] | rate-hammer P N\n");
   return 100;
 }
