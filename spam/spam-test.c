@@ -407,6 +407,16 @@ static void t_bayes(void)
   stralloc_free(&out);
 }
 
+/* The file is refused, with exactly that reason. */
+static void refused(char const *which, char const *text, char const *want)
+{
+  char err[300], what[200];
+  int no = conf_err(which, text, err, sizeof err);
+  snprintf(what, sizeof what, "conf: refused with a reason: %s", want);
+  CHECK(no && !strcmp(err, want), what);
+  if (!no || strcmp(err, want)) printf("#   got: %s\n", no ? err : "(accepted)");
+}
+
 static void t_conf(void)
 {
   spam_conf c;
@@ -439,13 +449,7 @@ static void t_conf(void)
     { "ratelimit 10 per hour\n", "spam line 1: ratelimit wants messages/seconds, like 100/3600, or off" },
     { "ratelimit-exempt 300.1.1.1\n", "spam line 1: not an address or network: 300.1.1.1" },
   };
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    char what[200];
-    int refused = conf_err("spam", bad[i].text, err, sizeof err);
-    snprintf(what, sizeof what, "conf: refused with a reason: %s", bad[i].want);
-    CHECK(refused && !strcmp(err, bad[i].want), what);
-    if (!refused || strcmp(err, bad[i].want)) printf("#   got: %s\n", refused ? err : "(accepted)");
-  }
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) refused("spam", bad[i].text, bad[i].want);
 
   spam_conf_init(&c);
   char const *rules = "header SUBJ_VIAGRA 2.5 Subject *viagra*\nheader FROM_RE 1 From /^[0-9]+@/\nmissing NO_UA 0.1 User-Agent\n"
@@ -475,13 +479,7 @@ static void t_conf(void)
     { "body GTUBE 1 a\n", "spamrules line 1: a rule named GTUBE exists already (to change its weight: score GTUBE WEIGHT)" },
     { "score NOPE 1\n", "spamrules line 1: score: no rule named NOPE" },
   };
-  for (size_t i = 0; i < sizeof badr / sizeof *badr; i++) {
-    char what[200];
-    int refused = conf_err("rules", badr[i].text, err, sizeof err);
-    snprintf(what, sizeof what, "conf: refused with a reason: %s", badr[i].want);
-    CHECK(refused && !strcmp(err, badr[i].want), what);
-    if (!refused || strcmp(err, badr[i].want)) printf("#   got: %s\n", refused ? err : "(accepted)");
-  }
+  for (size_t i = 0; i < sizeof badr / sizeof *badr; i++) refused("rules", badr[i].text, badr[i].want);
 
   spam_conf_init(&c);
   char const *grey = "Example.TEST\nexempt 192.0.2.1 198.51.100.0/24\nother.test\n";
