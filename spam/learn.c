@@ -131,6 +131,24 @@ void spam_learn_abort(spam_learner *l)
   free(l);
 }
 
+int spam_bayes_counts(char const *home, unsigned *nspam, unsigned *nham, unsigned *ntokens)
+{
+  char p[4200];
+  stralloc file = STRALLOC_ZERO;
+  bayesdb d;
+  *nspam = *nham = *ntokens = 0;
+  if (!path(p, sizeof p, home, "pochta-bayes")) return -1;
+  int r = spam_slurp(&file, p, BAYES_FILE_MAX, 1);
+  if (r <= 0) { stralloc_free(&file); return r; }
+  r = bayesdb_parse(&d, (unsigned char const *)file.s, file.len);
+  stralloc_free(&file);
+  if (!r) { errno = EBADMSG; return -1; }
+  *nspam = d.nspam;
+  *nham = d.nham;
+  *ntokens = d.ntok;
+  return 1;
+}
+
 int spam_learn(char const *home, char const *msg, size_t len, int cls)
 {
   spam_conf c;

@@ -1017,9 +1017,11 @@ int main(int argc, char **argv)
     bayesdb d;
     int r = spam_slurp(&sa, argv[2], BAYES_FILE_MAX, 0);
     if (r < 0) die(argv[2]);
-    if (!bayesdb_parse(&d, (unsigned char *)sa.s, r > 0 ? sa.len : 0)) { printf("invalid\n"); return 1; }
-    printf("spam=%u ham=%u tokens=%u seen=%u\n", d.nspam, d.nham, d.ntok, d.nseen);
-    return 0;
+    int ok = bayesdb_parse(&d, (unsigned char *)sa.s, r > 0 ? sa.len : 0);
+    if (ok) printf("spam=%u ham=%u tokens=%u seen=%u\n", d.nspam, d.nham, d.ntok, d.nseen);
+    else printf("invalid\n");
+    stralloc_free(&sa);
+    return !ok;
   }
   if (argc == 3 && !strcmp(argv[1], "dns")) {
     struct sockaddr_storage ss;

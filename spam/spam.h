@@ -253,6 +253,10 @@ void spam_learn_abort(spam_learner *l);
 /* Counts of the database as it is in memory now. */
 void spam_learn_counts(spam_learner const *l, unsigned *nspam, unsigned *nham, unsigned *ntokens);
 
+/* What <home>/pochta-bayes holds, read without a lock and changing nothing.
+ * 1 read, 0 no database yet (all 0), -1 unreadable or not a database (errno). */
+int spam_bayes_counts(char const *home, unsigned *nspam, unsigned *nham, unsigned *ntokens);
+
 /* One message, begin to commit: what pochta-imapd calls per moved message (or, for
  * several in one command, begin/msg.../commit). fd: a regular file. 1 learned,
  * 0 nothing to change, -1 error (errno). */

@@ -200,9 +200,8 @@ static int user(int argc, char const *const *argv)
   if (argc > 3) write_user_file(home.s, &file);
   if (spam_user_parse(&u, &c, file.s ? file.s : "", file.len))
     strerr_warnw3x(path, " has lines that are not understood", "");
-  spam_learner *l = spam_learn_begin(home.s, &c);
-  unsigned ns = 0, nh = 0, nt = 0;
-  if (l) { spam_learn_counts(l, &ns, &nh, &nt); spam_learn_abort(l); }
+  unsigned ns, nh, nt;
+  if (spam_bayes_counts(home.s, &ns, &nh, &nt) < 0) strerr_warnwu3sys("read the token database in ", home.s, " (pochta-bayes)");
   char th[40];
   if (u.junk >= SPAM_OFF) snprintf(th, sizeof th, "off");
   else snprintf(th, sizeof th, "%.1f", u.junk);
