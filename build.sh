@@ -14,7 +14,11 @@ DEPS="build-essential clang libclang-rt-14-dev libbearssl-dev skalibs-dev libowf
 libcrypt-dev zlib1g-dev bats bats-assert bats-support ucspi-tcp-ipv6 runit swaks libnet-ssleay-perl
 libio-socket-ssl-perl libio-socket-inet6-perl libauthen-sasl-perl python3 openssl strace
 mutt fetchmail isync getmail6 testssl.sh dnsmasq iproute2 procps psmisc file
-postfix dovecot-imapd dovecot-pop3d mandoc clamav-daemon clamav-freshclam"
+postfix dovecot-imapd dovecot-pop3d mandoc
+libsodium-dev publicsuffix
+python3-dkim python3-nacl python3-dnspython python3-spf python3-yaml
+opendkim opendkim-tools miltertest
+clamav-daemon clamav-freshclam"
 
 deps() {
   missing=

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <skalibs/allreadwrite.h>
@@ -176,6 +177,12 @@ void deliver_exit_opt(int in, char const *dir, char const *sender, char const *r
    * queue keeps the message and tries again. */
   if (!maildir_check(g_dir))
     die(EX_TEMP, "temporary failure: %s is not a Maildir (tmp, new, cur): %s", g_dir, strerror(errno));
+  /* what deliveries killed before us left in tmp/ (36 hours untouched, the
+   * Maildir rule); a failure here is no reason not to deliver */
+  {
+    unsigned swept;
+    (void)maildir_sweep_tmp(g_dir, time(0), &swept);
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

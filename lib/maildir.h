@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Longest file name we make or accept (NAME_MAX). */
 #define MAILDIR_NAMEMAX 255
@@ -38,6 +39,16 @@ int maildir_tmp_open(char const *dir, char *name, size_t namelen);
 
 /* Remove dir/tmp/<name> (after a failure). Keeps errno. */
 void maildir_tmp_abort(char const *dir, char const *name);
+
+/* Remove the regular files of dir/tmp/ that nobody read or wrote for 36
+ * hours (access and modification times) (the Maildir rule for what a killed delivery leaves behind),
+ * at most MAILDIR_SWEEP_MAX per call. *removed gets their number. 1 ok, 0 an
+ * error (errno: tmp/ cannot be read, or a file cannot be removed). Called by
+ * pochta-deliver and by pochta-pop3d at login; any program that visits a
+ * Maildir may call it. */
+#define MAILDIR_TMP_STALE (36 * 3600)
+#define MAILDIR_SWEEP_MAX 1000
+int maildir_sweep_tmp(char const *dir, time_t now, unsigned *removed);
 
 /* Move dir/tmp/<tmpname> to dir/<sub>/<final> (sub is "new" or "cur"):
  * link (rename where the filesystem has no hard links), fsync dir/<sub>,

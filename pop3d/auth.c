@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "connlimit.h"
 #include "exitcodes.h"
 #include "io.h"
 #include "log.h"
@@ -38,6 +39,7 @@ static char user[256];
 static int have_user;
 static char me[256] = "pochta";
 static char stamp[320];
+static connlimit slot;                 /* held while the session lives */
 
 static int env_fd(char const *name)
 {
@@ -178,14 +180,33 @@ static void child_exec(int pfd0, int okfd, char const *checkpw)
 }
 
 /* The session runs in our child now (see waiter.h); if pochta-wait cannot
- * be run, we wait here as before. */
+ * be run, we wait here as before. pochta-wait holds our connection slot. */
 static void become_waiter(void)
 {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return;
   self[n] = 0;
+  if (connlimit_keep_on_exec(&slot) < 0) return;
   waiter_exec(self);
+}
+
+/* The service's connection slots (lib/connlimit.h): a full server answers at
+ * once instead of leaving clients in the listen backlog. Returns only to serve. */
+static void limit(void)
+{
+  char const *why;
+  int r = connlimit_enter(&slot, "pop3", getenv("TCPREMOTEIP"), 0, &why);
+  if (why) log_event(r == CONNLIMIT_FAULT ? "error" : "warning", "error", why, (char const *)0);
+  if (r == CONNLIMIT_OK) return;
+  io_init(&io, 0, 1, g_timeout);
+  io_puts(&io, r == CONNLIMIT_FAULT ? "-ERR [SYS/TEMP] Configuration fault, try again later\r\n"
+               : r == CONNLIMIT_FULL ? "-ERR [SYS/TEMP] Too many connections, try again later\r\n"
+               : "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n");
+  io_flush(&io);
+  log_event("connlimit", "result", r == CONNLIMIT_FULL ? "full" : r == CONNLIMIT_SOURCE_FULL ? "source-full" : "fault",
+            (char const *)0);
+  _exit(r == CONNLIMIT_FAULT ? EX_TEMP : 0);
 }
 
 /* Try a login. Returns only if it failed (the reply has been written). */
@@ -314,6 +335,7 @@ int auth_main(char const *prog, unsigned timeout)
   g_timeout = timeout;
   not_root();
   read_config();
+  limit();
   tls_on = getenv("SSL_PROTOCOL") != 0;
   ctlfd = env_fd("SSLCTLFD");
   tls_rfd = env_fd("SSLREADFD");

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "io.h"
@@ -46,26 +47,47 @@ size_t io_pending(io_t const *io, char const **s)
   return io->rlen - io->rpos;
 }
 
-/* Wait until fd is ready for events, at most the idle timeout. */
-static int wait_fd(io_t *io, int fd, short events)
+static long long now_ms(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The deadline of an operation that starts now (0: none). */
+static long long deadline_of(io_t const *io)
+{
+  return io->timeout ? now_ms() + (long long)io->timeout * 1000 : 0;
+}
+
+/* Wait until fd is ready for events, at most until the deadline. */
+static int wait_fd(int fd, short events, long long deadline)
 {
   struct pollfd p = { .fd = fd, .events = events };
   for (;;) {
-    int r = poll(&p, 1, io->timeout ? (int)io->timeout * 1000 : -1);
+    int t = -1;
+    if (deadline) {
+      long long left = deadline - now_ms();
+      if (left <= 0) { errno = ETIMEDOUT; return 0; }
+      t = left > 86400000 ? 86400000 : (int)left;
+    }
+    int r = poll(&p, 1, t);
     if (r > 0) return 1;
-    if (r == 0) { errno = ETIMEDOUT; return 0; }
-    if (errno != EINTR) return 0;
+    if (r < 0 && errno != EINTR) return 0;
   }
 }
 
+/* One deadline for the whole flush: a client that reads a little now and
+ * then is dropped as one that reads nothing. */
 void io_flush(io_t *io)
 {
   size_t done = 0;
+  long long deadline = deadline_of(io);
   while (done < io->wlen) {
     ssize_t w = write(io->wfd, io->wbuf + done, io->wlen - done);
     if (w > 0) { done += (size_t)w; continue; }
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN && wait_fd(io, io->wfd, POLLOUT)) continue;
+    if (w < 0 && errno == EAGAIN && wait_fd(io->wfd, POLLOUT, deadline)) continue;
     log_event_exit(errno == ETIMEDOUT ? "timeout" : "write-error");
   }
   io->bytes_out += io->wlen;
@@ -85,8 +107,9 @@ void io_put(io_t *io, char const *s, size_t n)
 
 void io_puts(io_t *io, char const *s) { io_put(io, s, strlen(s)); }
 
-/* Fill rbuf with more input; flush our replies first. 1 got data, 0 EOF, -1 error. */
-static int fill(io_t *io)
+/* Fill rbuf with more input (by the deadline); flush our replies first.
+ * 1 got data, 0 EOF, -1 error. */
+static int fill(io_t *io, long long deadline)
 {
   io_flush(io);
   if (io->rpos) {
@@ -94,7 +117,7 @@ static int fill(io_t *io)
     io->rlen -= io->rpos; io->rpos = 0;
   }
   for (;;) {
-    if (!wait_fd(io, io->rfd, POLLIN)) return -1;
+    if (!wait_fd(io->rfd, POLLIN, deadline)) return -1;
     ssize_t r = read(io->rfd, io->rbuf + io->rlen, sizeof io->rbuf - io->rlen);
     if (r > 0) { io->rlen += (size_t)r; return 1; }
     if (r == 0) return 0;
@@ -105,6 +128,9 @@ static int fill(io_t *io)
 int io_getline(io_t *io, char *line, size_t *len)
 {
   int skipping = 0;
+  /* the whole line by then, however it trickles in; the flush of the replies
+   * before it has its own deadline */
+  long long deadline = 0;
   for (;;) {
     char *lf = memchr(io->rbuf + io->rpos, '\n', io->rlen - io->rpos);
     if (lf) {
@@ -125,7 +151,9 @@ int io_getline(io_t *io, char *line, size_t *len)
       skipping = 1;
       io->rpos = io->rlen = 0;
     }
-    int r = fill(io);
+    io_flush(io);
+    if (!deadline) deadline = deadline_of(io);
+    int r = fill(io, deadline);
     if (r <= 0) {
       if (r == 0 && skipping) return -2;
       return r;

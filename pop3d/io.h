@@ -1,6 +1,9 @@
-/* pochta-pop3d's line I/O: bounded lines in, buffered replies out, with an
- * idle deadline on both. Output is flushed before every blocking read, which
- * is all PIPELINING needs. */
+/* pochta-pop3d's line I/O: bounded lines in, buffered replies out, with a
+ * deadline on both: a command line must arrive whole within the timeout of the
+ * moment we wait for it, and each flush of our output must be taken whole
+ * within the timeout, so a client that trickles or reads a byte now and then
+ * is closed as one that is silent. Output is flushed before every blocking
+ * read, which is all PIPELINING needs. */
 #ifndef POP3D_IO_H
 #define POP3D_IO_H
 
@@ -11,7 +14,7 @@
 typedef struct io_s io_t;
 struct io_s {
   int rfd, wfd;
-  unsigned timeout;          /* seconds of idleness before we give up */
+  unsigned timeout;          /* seconds a command line may take to arrive, and a flush to be taken */
   size_t rpos, rlen;
   size_t wlen;
   unsigned long long bytes_out;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <skalibs/sha256.h>
@@ -283,6 +284,18 @@ static void update(void)
   _exit(0);
 }
 
+/* What killed deliveries left in tmp/ (36 hours untouched, the Maildir rule):
+ * we visit the Maildir anyway. Nothing here stops the login. */
+static void sweep(void)
+{
+  unsigned n;
+  char b[16];
+  int ok = maildir_sweep_tmp(".", time(0), &n);
+  snprintf(b, sizeof b, "%u", n);
+  if (n) log_event("tmp-swept", "files", b, (char const *)0);
+  if (!ok) log_event("tmp-sweep-failed", "error", strerror(errno), (char const *)0);
+}
+
 /* Pipelined commands sent before the login answer, from the pre-login stage. */
 static void take_pending(void)
 {
@@ -326,6 +339,7 @@ int session_main(unsigned timeout)
     return POP3_X_TEMP;
   }
   if (!scan()) { log_event("mailbox-error", "error", strerror(errno), (char const *)0); return POP3_X_TEMP; }
+  sweep();
   /* the pre-login process may stop waiting for our exit code now */
   waiter_okfd_signal(POP3_OKFD_ENV);
 

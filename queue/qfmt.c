@@ -244,18 +244,36 @@ void qenv_free(qenv *e)
   e->r = 0; e->n = 0; e->sender = 0; e->born = 0;
 }
 
+/* Copy n octets of s to p, control octets and quotes made harmless. */
+static size_t clean(char *p, char const *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    p[i] = (c < 0x20 || c == 0x7f || c == '"') ? (c == '\t' || c == '\n' ? ' ' : '\'') : (char)c;
+  }
+  return n;
+}
+
+/* A remote result may end in "\t<host that answered>" (pochta-remote's
+ * records, doc/CONTRACTS.md): that field is kept whole, after one tab, and
+ * the text before it is what gets shortened. */
 int qrcpt_seterr(qrcpt *r, char const *s, size_t len)
 {
   char *p;
-  size_t n = 0;
+  size_t n = 0, tl = 0;
+  char const *tab;
   while (len && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' ')) len--;
-  if (len > QERR_MAX) len = QERR_MAX;
-  p = malloc(len + 1);
-  if (!p) return 0;
-  for (size_t i = 0; i < len; i++) {
-    unsigned char c = (unsigned char)s[i];
-    p[n++] = (c < 0x20 || c == 0x7f || c == '"') ? (c == '\t' || c == '\n' ? ' ' : '\'') : (char)c;
+  tab = memrchr(s, '\t', len);
+  if (tab) {
+    tl = len - (size_t)(tab - s) - 1;
+    len = (size_t)(tab - s);
+    if (!tl || tl > QERR_TAILMAX) tl = 0;   /* not such a field: dropped */
   }
+  if (len > QERR_MAX) len = QERR_MAX;
+  p = malloc(len + tl + 2);
+  if (!p) return 0;
+  n = clean(p, s, len);
+  if (tl) { p[n++] = '\t'; n += clean(p + n, tab + 1, tl); }
   p[n] = 0;
   free(r->err);
   r->err = p;

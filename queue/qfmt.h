@@ -13,6 +13,7 @@
 #define QENV_MAX (1 << 20)  /* largest envelope or state file we accept */
 #define QRCPT_MAX 10000     /* recipients per message */
 #define QERR_MAX 300        /* last error text kept per recipient */
+#define QERR_TAILMAX 330    /* and the Remote-MTA field after it (host[ip]) */
 #define QSTALE 129600       /* 36 h: a tmp/ or orphan mess/ file older is debris */
 
 /* Paths (relative to the queue directory). Big enough for every name below. */
@@ -72,7 +73,8 @@ int qenv_format(stralloc *out, qenv const *e);
 void qenv_free(qenv *e);
 
 /* Replace r's error text with a sanitised copy of s (no control octets, at most
- * QERR_MAX). 1 ok, 0 out of memory. */
+ * QERR_MAX), but for a last field after a tab (at most QERR_TAILMAX: the host
+ * that answered, from pochta-remote), kept after one tab. 1 ok, 0 out of memory. */
 int qrcpt_seterr(qrcpt *r, char const *s, size_t len);
 
 /* Counts of recipients by status. */

@@ -1,6 +1,7 @@
 /* pochta-bounce SENDER
  * The failed message on fd 0, its failures on fd 3 as lines
- * "rcpt\tD|Z\tdiagnostic\n". Builds one DSN for all of them and enqueues
+ * "rcpt\tD|Z\tdiagnostic\n", the diagnostic perhaps ending in "\thost[ip]"
+ * (the host that answered: Remote-MTA). Builds one DSN for all of them and enqueues
  * it with the null sender to SENDER (doc/CONTRACTS.md):
  *   SENDER empty (a bounce failed): to postmaster@<me>, sender "#@[]";
  *   SENDER "#@[]" (a double bounce failed): dropped, with a log line.
@@ -91,6 +92,27 @@ static int read_headers(stralloc *h)
   return 1;
 }
 
+/* The optional last field "\thost[ip]" of a diagnostic (the host that
+ * answered, from pochta-remote's record): cut off diag and returned when it
+ * has the shape of one, else NULL (and diag is left as it is). */
+static char const *mta_field(char *diag)
+{
+  char *tab = strrchr(diag, '\t'), *p;
+  size_t n;
+  if (!tab) return 0;
+  p = tab + 1;
+  n = strlen(p);
+  if (!n || n > 330) return 0;
+  for (size_t i = 0; i < n; i++) {
+    char c = p[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '.' || c == '-' || c == '_' || c == ':' || c == '[' || c == ']')) return 0;
+  }
+  if (p[n - 1] != ']' || !strchr(p, '[')) return 0;
+  *tab = 0;
+  return p;
+}
+
 /* Split fd 3 into failures; lines that are not "rcpt\t[DZ]\tdiag" are
  * skipped with a log line. Returns the count, or -1 out of memory. */
 static long parse_failures(stralloc *in, struct failure **out)
@@ -117,6 +139,7 @@ static long parse_failures(stralloc *in, struct failure **out)
     f[n].rcpt = line;
     f[n].code = t1[1];
     f[n].diag = t2 + 1;
+    f[n].mta = mta_field(t2 + 1);
     n++;
   }
   *out = f;

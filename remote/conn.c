@@ -25,7 +25,24 @@ static void seterr(struct conn *c, char const *what)
 
 static void seterrno(struct conn *c, char const *what)
 {
+  c->errnum = errno;
   snprintf(c->err, sizeof c->err, "%s: %s", what, strerror(errno));
+}
+
+/* A sockaddr for a, port. Its length. */
+static socklen_t sockaddr_of(struct sockaddr_storage *ss, struct rdns_addr const *a, unsigned port)
+{
+  memset(ss, 0, sizeof *ss);
+  if (a->family == AF_INET6) {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    s6->sin6_family = AF_INET6; s6->sin6_port = htons((unsigned short)port);
+    memcpy(&s6->sin6_addr, a->ip, 16);
+    return sizeof *s6;
+  }
+  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+  s4->sin_family = AF_INET; s4->sin_port = htons((unsigned short)port);
+  memcpy(&s4->sin_addr, a->ip, 4);
+  return sizeof *s4;
 }
 
 /* Wait for fd to be ready: 1 ready, 0 timeout, -1 error */
@@ -40,30 +57,32 @@ static int waitfd(int fd, short ev, unsigned secs)
   }
 }
 
-int conn_open(struct conn *c, struct rdns_addr const *addr, unsigned port, unsigned timeout)
+int conn_open(struct conn *c, struct rdns_addr const *addr, unsigned port, unsigned timeout,
+              struct rdns_addr const *src)
 {
   struct sockaddr_storage ss;
   socklen_t sl;
   int fd, e = 0, w;
   socklen_t el = sizeof e;
-  memset(&ss, 0, sizeof ss);
   c->fd = -1; c->tls = 0; c->rpos = c->rlen = c->wlen = 0; c->err[0] = 0;
+  c->errnum = 0; c->sent = 0;
   c->timeout = timeout;
-  if (addr->family == AF_INET6) {
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    s6->sin6_family = AF_INET6; s6->sin6_port = htons((unsigned short)port);
-    memcpy(&s6->sin6_addr, addr->ip, 16); sl = sizeof *s6;
-  } else {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    s4->sin_family = AF_INET; s4->sin_port = htons((unsigned short)port);
-    memcpy(&s4->sin_addr, addr->ip, 4); sl = sizeof *s4;
-  }
   fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) { seterrno(c, "socket"); return 0; }
+  if (src) {
+    sl = sockaddr_of(&ss, src, 0);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0) { seterrno(c, "bind to the source address"); close(fd); return 0; }
+  }
+  sl = sockaddr_of(&ss, addr, port);
   if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
     if (errno != EINPROGRESS) { seterrno(c, "connect"); close(fd); return 0; }
     w = waitfd(fd, POLLOUT, timeout);
-    if (w <= 0) { if (w) seterrno(c, "poll"); else seterr(c, "connect: timed out"); close(fd); return 0; }
+    if (w <= 0) {
+      if (w) seterrno(c, "poll");
+      else { seterr(c, "connect: timed out"); c->errnum = ETIMEDOUT; }
+      close(fd);
+      return 0;
+    }
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0) { seterrno(c, "getsockopt"); close(fd); return 0; }
     if (e) { errno = e; seterrno(c, "connect"); close(fd); return 0; }
   }
@@ -101,6 +120,7 @@ int conn_rawwrite(struct conn *c, unsigned char const *buf, size_t len)
     r = send(c->fd, buf, len, MSG_NOSIGNAL);
     if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (r < 0) { seterrno(c, "write"); return -1; }
+    c->sent += (unsigned long long)r;
     return (int)r;
   }
 }

@@ -4,7 +4,7 @@
 #define REMOTE_CONN_H
 
 #include <stddef.h>
-#include "dns.h"
+#include "rdns.h"
 #include "reply.h"
 
 struct conn {
@@ -16,10 +16,19 @@ struct conn {
   char wbuf[16384];
   size_t wlen;
   char err[160];           /* why the last call failed */
+  int errnum;              /* and its errno (ETIMEDOUT for our own timeouts), for conn_open */
+  unsigned long long sent; /* octets written to the socket (TLS records included) */
 };
 
-/* Connect to addr:port within timeout seconds. 1 ok, 0 failed (c->err). */
-int conn_open(struct conn *c, struct rdns_addr const *addr, unsigned port, unsigned timeout);
+/* Connect to addr:port within timeout seconds, from src when given (its
+ * family must be addr's). 1 ok, 0 failed (c->err, c->errnum). */
+int conn_open(struct conn *c, struct rdns_addr const *addr, unsigned port, unsigned timeout,
+              struct rdns_addr const *src);
+
+/* Did the peer acknowledge (at the TCP level) every octet we sent? 1 yes,
+ * 0 no, -1 unknown. After a failed read it tells whether the peer had the
+ * whole message (a lost reply to the final dot) or not (lost while sending). */
+int conn_all_acked(struct conn const *c);
 void conn_close(struct conn *c);
 
 /* Queue octets for sending; flushes when the buffer fills. 1 ok, 0 failed. */

@@ -18,6 +18,15 @@ static int cat_clean(stralloc *o, char const *s)
   return 1;
 }
 
+/* RFC 3464 2.3.5: the name of the remote MTA: host of "host[ip]", or the
+ * literal "[ip]" when there is no name. */
+static int mta_name(stralloc *o, char const *mta)
+{
+  char const *b = mta[0] == '[' ? strchr(mta, ']') : strchr(mta, '[');
+  size_t n = !b ? strlen(mta) : mta[0] == '[' ? (size_t)(b - mta) + 1 : (size_t)(b - mta);
+  return stralloc_catb(o, mta, n);
+}
+
 static int date(stralloc *o, time_t t)
 {
   char b[64];
@@ -137,9 +146,11 @@ int dsn_build(stralloc *o, struct dsn const *d)
   if (anyz && !cats(o, "Some recipients could not be reached before the message's time in\n"
                        "the queue ran out; the last error is shown.\n\n"))
     return 0;
-  for (i = 0; i < d->nf; i++)
-    if (!cats(o, "<") || !cat_clean(o, d->f[i].rcpt) || !cats(o, ">: ")
-     || !cat_clean(o, d->f[i].diag) || !cats(o, "\n")) return 0;
+  for (i = 0; i < d->nf; i++) {
+    if (!cats(o, "<") || !cat_clean(o, d->f[i].rcpt) || !cats(o, ">: ")) return 0;
+    if (d->f[i].mta && (!cats(o, "host ") || !cat_clean(o, d->f[i].mta) || !cats(o, " said: "))) return 0;
+    if (!cat_clean(o, d->f[i].diag) || !cats(o, "\n")) return 0;
+  }
   if (!cats(o, "\n")) return 0;
 
   /* 2: for programs (RFC 3464) */
@@ -155,6 +166,7 @@ int dsn_build(stralloc *o, struct dsn const *d)
      || !cats(o, nonascii(f->rcpt, strlen(f->rcpt)) ? "utf-8; " : "rfc822; ")
      || !cat_clean(o, f->rcpt) || !cats(o, "\nAction: failed\nStatus: ") || !cats(o, st) || !cats(o, "\n"))
       return 0;
+    if (f->mta && (!cats(o, "Remote-MTA: dns; ") || !mta_name(o, f->mta) || !cats(o, "\n"))) return 0;
     if (is_reply(f->diag)) {
       if (!cats(o, "Diagnostic-Code: smtp; ") || !cat_clean(o, f->diag) || !cats(o, "\n")) return 0;
     } else if (!cats(o, "Diagnostic-Code: x-pochta; ") || !cat_clean(o, f->diag) || !cats(o, "\n")) return 0;

@@ -10,6 +10,7 @@ struct failure {
   char const *rcpt;
   char code;              /* 'D' permanent, 'Z' the queue lifetime expired */
   char const *diag;       /* the remote reply or the reason */
+  char const *mta;        /* the host that answered, host[ip] or [ip]; NULL none */
 };
 
 struct dsn {

@@ -52,17 +52,24 @@ static int is_localhost(char const *h)
   return !strcasecmp(h, "localhost") || !strcasecmp(h, "localhost.");
 }
 
-/* Append host's addresses. 1 ok (maybe none), -1 DNS temporary failure */
-static int add_host(char const *host, struct target *t, unsigned *n)
+static int allowed(struct rdns_addr const *a, unsigned families)
+{
+  return families & (a->family == AF_INET6 ? RDNS_V6 : RDNS_V4);
+}
+
+/* Append host's addresses in the families allowed. 1 ok (maybe none), -1 DNS
+ * temporary failure */
+static int add_host(char const *host, unsigned families, struct target *t, unsigned *n)
 {
   struct rdns_addr a[16];
   unsigned na = 0, i;
   if (is_localhost(host)) {
-    memset(a, 0, sizeof a);
-    a[0].family = AF_INET; a[0].ip[0] = 127; a[0].ip[3] = 1;
-    a[1].family = AF_INET6; a[1].ip[15] = 1;
-    na = 2;
-  } else if (rdns_addrs(host, a, 16, &na) < 0) return -1;
+    struct rdns_addr lo[2];
+    memset(lo, 0, sizeof lo);
+    lo[0].family = AF_INET; lo[0].ip[0] = 127; lo[0].ip[3] = 1;
+    lo[1].family = AF_INET6; lo[1].ip[15] = 1;
+    for (i = 0; i < 2; i++) if (allowed(&lo[i], families)) a[na++] = lo[i];
+  } else if (rdns_addrs(host, families, a, 16, &na) < 0) return -1;
   for (i = 0; i < na && *n < MX_MAXTARGETS; i++) {
     snprintf(t[*n].name, sizeof t[*n].name, "%s", host);
     t[*n].addr = a[i];
@@ -71,20 +78,37 @@ static int add_host(char const *host, struct target *t, unsigned *n)
   return 1;
 }
 
-enum mx_result mx_host(char const *host, struct target *t, unsigned *n, char *why, unsigned whylen)
+/* Nothing in the families allowed: with only one allowed, the other may have
+ * had addresses, which a change of remotefamily would reach: temporary.
+ * what: "host x" or "MX host of x"; perm: the permanent failure otherwise. */
+static enum mx_result none(unsigned families, char const *what, char *why, unsigned whylen, char const *perm)
 {
+  if (families != (RDNS_V4 | RDNS_V6)) {
+    snprintf(why, whylen, "4.4.4 no %s has an %s address (remotefamily)", what, families == RDNS_V4 ? "IPv4" : "IPv6");
+    return MX_TEMP;
+  }
+  snprintf(why, whylen, "%s", perm);
+  return MX_NOHOST;
+}
+
+enum mx_result mx_host(char const *host, unsigned families, struct target *t, unsigned *n, char *why, unsigned whylen)
+{
+  char perm[RDNS_NAMEMAX + 40], what[RDNS_NAMEMAX + 10];
   *n = 0;
+  snprintf(what, sizeof what, "host %s", host);
   if (literal(host, &t[0].addr)) {
     snprintf(t[0].name, sizeof t[0].name, "%s", host);
+    if (!allowed(&t[0].addr, families)) return none(families, what, why, whylen, "");
     *n = 1;
     return MX_OK;
   }
   if (!goodname(host)) { snprintf(why, whylen, "5.1.2 bad host name syntax"); return MX_BADNAME; }
-  if (add_host(host, t, n) < 0) {
+  if (add_host(host, families, t, n) < 0) {
     snprintf(why, whylen, "4.4.3 DNS lookup of %s failed temporarily", host);
     return MX_TEMP;
   }
-  if (!*n) { snprintf(why, whylen, "5.4.4 host %s has no address", host); return MX_NOHOST; }
+  snprintf(perm, sizeof perm, "5.4.4 host %s has no address", host);
+  if (!*n) return none(families, what, why, whylen, perm);
   return MX_OK;
 }
 
@@ -94,12 +118,12 @@ static int bypref(void const *a, void const *b)
   return pa < pb ? -1 : pa > pb;
 }
 
-enum mx_result mx_targets(char const *domain, struct target *t, unsigned *n, char *why, unsigned whylen)
+enum mx_result mx_targets(char const *domain, unsigned families, struct target *t, unsigned *n, char *why, unsigned whylen)
 {
   struct rdns_mx mx[MX_MAXTARGETS];
   unsigned nmx = 0, i, j, real = 0, temp = 0;
   *n = 0;
-  if (literal(domain, &t[0].addr)) return mx_host(domain, t, n, why, whylen);
+  if (literal(domain, &t[0].addr)) return mx_host(domain, families, t, n, why, whylen);
   if (!goodname(domain)) { snprintf(why, whylen, "5.1.2 bad domain name syntax"); return MX_BADNAME; }
   if (rdns_mx(domain, mx, MX_MAXTARGETS, &nmx) < 0) {
     snprintf(why, whylen, "4.4.3 DNS MX lookup of %s failed temporarily", domain);
@@ -107,7 +131,7 @@ enum mx_result mx_targets(char const *domain, struct target *t, unsigned *n, cha
   }
   if (!nmx) {
     /* RFC 5321 5.1: no MX, so the domain itself is the host */
-    enum mx_result r = mx_host(domain, t, n, why, whylen);
+    enum mx_result r = mx_host(domain, families, t, n, why, whylen);
     if (r == MX_NOHOST) snprintf(why, whylen, "5.1.2 domain %s has no MX and no address", domain);
     return r;
   }
@@ -126,12 +150,14 @@ enum mx_result mx_targets(char const *domain, struct target *t, unsigned *n, cha
   }
   for (i = 0; i < real; i++) {
     if (!goodname(mx[i].name)) continue;
-    if (add_host(mx[i].name, t, n) < 0) temp = 1;
+    if (add_host(mx[i].name, families, t, n) < 0) temp = 1;
   }
   if (!*n) {
+    char what[RDNS_NAMEMAX + 20], perm[RDNS_NAMEMAX + 40];
     if (temp) { snprintf(why, whylen, "4.4.3 DNS lookup of the MX hosts of %s failed temporarily", domain); return MX_TEMP; }
-    snprintf(why, whylen, "5.4.4 no MX host of %s has an address", domain);
-    return MX_NOHOST;
+    snprintf(what, sizeof what, "MX host of %s", domain);
+    snprintf(perm, sizeof perm, "5.4.4 no MX host of %s has an address", domain);
+    return none(families, what, why, whylen, perm);
   }
   return MX_OK;
 }

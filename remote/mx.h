@@ -2,7 +2,7 @@
 #ifndef REMOTE_MX_H
 #define REMOTE_MX_H
 
-#include "dns.h"
+#include "rdns.h"
 
 #define MX_MAXTARGETS 32
 
@@ -20,12 +20,14 @@ enum mx_result {
 };
 
 /* Targets for domain: MX hosts by preference (random order among equal
- * preferences), each host's IPv6 then IPv4 addresses; without MX, the
+ * preferences), each host's IPv6 then IPv4 addresses, in the families
+ * allowed (RDNS_V4 | RDNS_V6; only those are asked for); without MX, the
  * domain's own addresses. A domain literal [1.2.3.4] or [IPv6:...] names
- * its one address. why says what went wrong for logs and bounces. */
-enum mx_result mx_targets(char const *domain, struct target *t, unsigned *n, char *why, unsigned whylen);
+ * its one address. why says what went wrong for logs and bounces; nothing
+ * in the one family allowed is temporary (MX_TEMP, 4.4.4). */
+enum mx_result mx_targets(char const *domain, unsigned families, struct target *t, unsigned *n, char *why, unsigned whylen);
 
 /* Addresses of one host (smarthost): the same without MX. */
-enum mx_result mx_host(char const *host, struct target *t, unsigned *n, char *why, unsigned whylen);
+enum mx_result mx_host(char const *host, unsigned families, struct target *t, unsigned *n, char *why, unsigned whylen);
 
 #endif

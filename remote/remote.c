@@ -3,14 +3,18 @@
  * smarthost) and write one K/Z/D record per recipient on fd 1, in the
  * order given (doc/CONTRACTS.md). Exit 0 when every record was written,
  * 111 otherwise, 100 on a usage error. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "cfg.h"
+#include "conn.h"
 #include "log.h"
 #include "remote.h"
 #include "smtp.h"
@@ -59,6 +63,7 @@ static void timeouts_parse(struct timeouts *to, char const *s)
     { "data", offsetof(struct timeouts, data) },
     { "block", offsetof(struct timeouts, block) },
     { "dot", offsetof(struct timeouts, dot) },
+    { "family", offsetof(struct timeouts, family) },
   };
   while (*s) {
     size_t wl = strcspn(s, " \t\n"), i;
@@ -66,7 +71,9 @@ static void timeouts_parse(struct timeouts *to, char const *s)
       size_t kl = strlen(keys[i].k);
       if (wl > kl + 1 && !strncmp(s, keys[i].k, kl) && s[kl] == '=') {
         unsigned long v = strtoul(s + kl + 1, 0, 10);
-        if (v >= 1 && v <= 86400) *(unsigned *)((char *)to + keys[i].off) = (unsigned)v;
+        /* family=0: remember nothing */
+        if ((v >= 1 || keys[i].off == offsetof(struct timeouts, family)) && v <= 86400)
+          *(unsigned *)((char *)to + keys[i].off) = (unsigned)v;
       }
     }
     s += wl;
@@ -101,14 +108,73 @@ static int hostport(char const *s, char *host, size_t hl, unsigned *port)
   return 1;
 }
 
+/* remotefamily (ipv4, ipv6, both), remotesource4 and remotesource6. NULL or
+ * the reason they cannot be used. */
+static char const *families(struct delivery *d)
+{
+  char buf[128];
+  int r = cfg_line("remotefamily", buf, sizeof buf);
+  d->families = RDNS_V4 | RDNS_V6;
+  if (r < 0) return "4.3.5 cannot read config file remotefamily";
+  if (r) {
+    if (!strcmp(buf, "ipv4")) d->families = RDNS_V4;
+    else if (!strcmp(buf, "ipv6")) d->families = RDNS_V6;
+    else if (strcmp(buf, "both")) return "4.3.5 bad remotefamily (ipv4, ipv6 or both)";
+  }
+  for (int i = 0; i < 2; i++) {
+    char const *name = i == FAM_V4 ? "remotesource4" : "remotesource6";
+    int af = i == FAM_V4 ? AF_INET : AF_INET6;
+    r = cfg_line(name, buf, sizeof buf);
+    if (r < 0) return i == FAM_V4 ? "4.3.5 cannot read config file remotesource4" : "4.3.5 cannot read config file remotesource6";
+    if (!r) continue;
+    memset(&d->src[i], 0, sizeof d->src[i]);
+    d->src[i].family = af;
+    if (inet_pton(af, buf, d->src[i].ip) != 1)
+      return i == FAM_V4 ? "4.3.5 bad remotesource4 (an IPv4 address)" : "4.3.5 bad remotesource6 (an IPv6 address)";
+    d->hassrc[i] = 1;
+  }
+  return 0;
+}
+
+/* The directory for state that lives as long as the host is up (rundir). */
+static void rundir(char *dir, size_t len)
+{
+  if (cfg_line("rundir", dir, len) <= 0 || dir[0] != '/') snprintf(dir, len, "/run/pochta");
+}
+
+/* Which targets to try: addresses of a family that failed recently are
+ * left out where the same host has others (a host with those alone is
+ * still tried: the memory is a guess). The kept ones are moved to the
+ * front, in order; their count is returned. */
+static unsigned skip_failed(struct delivery *d, struct target *t, unsigned nt, time_t now)
+{
+  unsigned i, j, k = 0;
+  for (i = 0; i < nt; i++) {
+    int fi = fam_index(t[i].addr.family), other = 0;
+    if (fam_skip(&d->fam, fi, now))
+      for (j = 0; j < nt && !other; j++)
+        other = !strcmp(t[j].name, t[i].name) && fam_index(t[j].addr.family) != fi;
+    if (other) {
+      char ip[64];
+      conn_addrfmt(&t[i].addr, ip, sizeof ip);
+      log_start("skip"); log_kv("host", t[i].name); log_kv("ip", ip);
+      log_kv("reason", fi == FAM_V6 ? "IPv6 failed recently (remote-family)" : "IPv4 failed recently (remote-family)");
+      log_end();
+      continue;
+    }
+    t[k++] = t[i];
+  }
+  return k;
+}
+
 /* Read the instance's settings. Returns NULL or the reason it failed. */
 static char const *config(struct delivery *d, char *smarthost, size_t shlen)
 {
   static char why[200];
   char buf[8192];
-  char const *env;
+  char const *env, *err;
   int r;
-  struct timeouts def = { 30, 300, 300, 300, 120, 180, 600 };
+  struct timeouts def = { 30, 300, 300, 300, 120, 180, 600, 1800 };
   d->to = def;
   r = cfg_line("me", d->me, sizeof d->me);
   if (r < 0) return "4.3.5 cannot read config file me";
@@ -126,6 +192,7 @@ static char const *config(struct delivery *d, char *smarthost, size_t shlen)
     if (!p || p > 65535) return "4.3.5 bad remote port";
     d->port = (unsigned)p;
   }
+  if ((err = families(d))) return err;
   if ((env = getenv("POCHTA_CAFILE")) && *env) snprintf(d->cafile, sizeof d->cafile, "%s", env);
   else if (cfg_path(d->cafile, sizeof d->cafile, "tls/ca.pem") && !access(d->cafile, R_OK)) ;
   else snprintf(d->cafile, sizeof d->cafile, "/etc/ssl/certs/ca-certificates.crt");
@@ -175,7 +242,8 @@ static int output(char **rcpt, struct result *res, unsigned n)
     if (putchar(code[0]) == EOF) return 0;
     for (char const *p = rcpt[i]; *p; p++)
       if (putchar((unsigned char)*p < 32 || *p == 127 ? '?' : *p) == EOF) return 0;
-    if (printf("\t%s\n", res[i].text) < 0) return 0;
+    /* the third field, when a host answered (doc/CONTRACTS.md) */
+    if (printf(res[i].mta[0] ? "\t%s\t%s\n" : "\t%s\n", res[i].text, res[i].mta) < 0) return 0;
   }
   return fflush(stdout) == 0 && !ferror(stdout);
 }
@@ -188,7 +256,8 @@ int main(int argc, char **argv)
   struct result *okres;
   unsigned *map, n, i, nt = 0;
   struct target *t;
-  char smarthost[300], why[400] = "4.4.1 no host to try";
+  char smarthost[300], why[400] = "4.4.1 no host to try", dir[4096];
+  time_t now;
   char const *err;
   int done = 0, talked = 0;
 
@@ -231,14 +300,18 @@ int main(int argc, char **argv)
     results_fill(&d, 'Z', why);
     goto report;
   }
+  now = time(0);
+  rundir(dir, sizeof dir);
+  if (d.to.family) fam_load(&d.fam, dir, now);
   {
-    enum mx_result mr = d.smarthost ? mx_host(smarthost, t, &nt, why, sizeof why)
-                                    : mx_targets(d.domain, t, &nt, why, sizeof why);
+    enum mx_result mr = d.smarthost ? mx_host(smarthost, d.families, t, &nt, why, sizeof why)
+                                    : mx_targets(d.domain, d.families, t, &nt, why, sizeof why);
     log_start("dns"); log_kv("domain", d.smarthost ? smarthost : d.domain);
     log_kvu("targets", nt); if (mr != MX_OK) log_kv("reason", why); log_end();
     if (mr == MX_TEMP) { results_fill(&d, 'Z', why); goto report; }
     if (mr != MX_OK) { results_fill(&d, 'D', why); goto report; }
   }
+  nt = skip_failed(&d, t, nt, now);
   for (i = 0; i < nt && !done; i++) {
     char w[400];
     enum smtp_outcome o = smtp_session(&d, &t[i], 0, w, sizeof w);
@@ -250,6 +323,13 @@ int main(int argc, char **argv)
       snprintf(why, sizeof why, "%s", w);
       if (strncmp(w, "4.4.1 ", 6)) talked = 1;
     }
+  }
+  if (d.to.family) {
+    char what[200];
+    if (!fam_settle(&d.fam, dir, now, d.to.family, what, sizeof what)) {
+      log_start("family"); log_kv("result", "not-saved"); log_kv("dir", dir); log_kv("error", strerror(errno)); log_end();
+    }
+    if (what[0]) { log_start("family"); log_kv("result", what); log_end(); }
   }
   if (!done) {
     char text[RESULT_TEXTMAX];

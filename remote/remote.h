@@ -3,18 +3,22 @@
 #ifndef REMOTE_REMOTE_H
 #define REMOTE_REMOTE_H
 
+#include "family.h"
 #include "msg.h"
 #include "mx.h"
 
 #define RESULT_TEXTMAX 512
+#define RESULT_MTAMAX (RDNS_NAMEMAX + 1 + 64 + 2)   /* host[ip] */
 
 struct result {
   char code;                    /* 'K', 'Z', 'D', or 0: not decided yet */
   char text[RESULT_TEXTMAX];
+  char mta[RESULT_MTAMAX];      /* the host whose session decided it, host[ip]; "" none */
 };
 
 struct timeouts {               /* seconds; RFC 5321 4.5.3.2 defaults */
   unsigned connect, greeting, mail, rcpt, data, block, dot;
+  unsigned family;              /* how long a family that failed is skipped (remote-family) */
 };
 
 struct delivery {
@@ -32,6 +36,10 @@ struct delivery {
   int smarthost;                /* STARTTLS required, AUTH when credentials exist */
   int verify;                   /* the peer certificate must verify */
   char authuser[256], authpass[256];
+  unsigned families;            /* RDNS_V4 | RDNS_V6 allowed (remotefamily) */
+  struct rdns_addr src[2];      /* source address per family (remotesource4, remotesource6) */
+  int hassrc[2];
+  struct families fam;          /* what is remembered about them, and this run's tally */
 };
 
 /* Decide every undecided recipient (code 0) with code and text. */

@@ -114,6 +114,18 @@ lost:
   return 0;
 }
 
+/* Every result this session decided names the host that answered, as
+ * host[ip] (a literal alone), for the record's Remote-MTA (RFC 3464 2.3.5). */
+static void stamp(struct delivery *d, struct target const *t, char const *ip)
+{
+  char m[RESULT_MTAMAX];
+  unsigned i;
+  if (t->name[0] == '[') snprintf(m, sizeof m, "%s", t->name);
+  else snprintf(m, sizeof m, "%s[%s]", t->name, ip);
+  for (i = 0; i < d->nrcpt; i++)
+    if (d->res[i].code && !d->res[i].mta[0]) memcpy(d->res[i].mta, m, sizeof m);
+}
+
 /* The reply as a result for recipient i */
 static void set_result(struct delivery *d, unsigned i, char code)
 {
@@ -231,7 +243,14 @@ static enum smtp_outcome transaction(struct delivery *d, struct conn *c, struct 
   c->timeout = d->to.block;
   if (!msg_send(c, &d->msg) || !conn_flush(c)) { out = lost(d, c, t, accepted, "sending the message"); goto out; }
   c->timeout = d->to.dot;
-  if (!conn_reply(c, &rep)) { out = lost(d, c, t, accepted, "after the final dot"); goto out; }
+  if (!conn_reply(c, &rep)) {
+    /* a peer that went away after 354 fails this read too, though it never
+     * had the message: the octets it acknowledged tell the two apart */
+    int all = conn_all_acked(c);
+    out = lost(d, c, t, accepted, all > 0 ? "after the final dot" : all == 0 ? "after 354, before the peer had the whole message"
+                                   : "after the final dot (whether the peer had it all is unknown)");
+    goto out;
+  }
   for (i = 0; i < d->nrcpt; i++)
     if (accepted[i]) set_result(d, i, rep.code / 100 == 2 ? 'K' : code_of(rep.code));
 done:
@@ -246,15 +265,20 @@ enum smtp_outcome smtp_session(struct delivery *d, struct target const *t, int n
   struct conn *c = malloc(sizeof *c);
   struct ext e;
   char ip[64], tx[300];
+  int fi;
   enum smtp_outcome out = SMTP_NEXTHOST;
   if (!c) { snprintf(why, whylen, "4.3.0 out of memory"); return SMTP_NEXTHOST; }
   conn_addrfmt(&t->addr, ip, sizeof ip);
-  if (!conn_open(c, &t->addr, d->port, d->to.connect)) {
+  fi = fam_index(t->addr.family);
+  if (!conn_open(c, &t->addr, d->port, d->to.connect, d->hassrc[fi] ? &d->src[fi] : 0)) {
+    enum fam_fail ff = fam_classify(c->errnum);
+    if (ff > d->fam.failed[fi]) d->fam.failed[fi] = ff;
     snprintf(why, whylen, "4.4.1 %s [%s]: %s", t->name, ip, c->err);
     log_reply("connect", t, c->err);
     free(c);
     return SMTP_NEXTHOST;
   }
+  d->fam.connected[fi] = 1;
   log_start("connect"); log_kv("host", t->name); log_kv("ip", ip); log_kvu("port", d->port); log_kv("result", "ok"); log_end();
   c->timeout = d->to.greeting;
   if (!conn_reply(c, &rep)) { snprintf(why, whylen, "4.4.2 %s [%s]: greeting: %s", t->name, ip, c->err); goto fail; }
@@ -271,7 +295,8 @@ enum smtp_outcome smtp_session(struct delivery *d, struct target const *t, int n
       /* anything the peer sent before the handshake is discarded (RFC 3207 4.2) */
       c->rpos = c->rlen = 0;
       c->timeout = d->to.mail;
-      if (!tls_start(c, t->name[0] != '[' ? t->name : 0, d->cafile, d->verify, &ti)) {
+      /* a literal is verified as the address itself (iPAddress names) */
+      if (!tls_start(c, t->name[0] != '[' ? t->name : ip, d->cafile, d->verify, &ti)) {
         log_start("tls"); log_kv("host", t->name); log_kv("ip", ip); log_kv("result", "failed"); log_kv("reason", c->err); log_end();
         snprintf(why, whylen, "4.7.0 %s [%s]: %s", t->name, ip, c->err);
         conn_close(c);
@@ -296,6 +321,7 @@ enum smtp_outcome smtp_session(struct delivery *d, struct target const *t, int n
   }
   if (d->smarthost && d->authuser[0] && !auth(d, c, &e, why, whylen)) goto fail;
   out = transaction(d, c, t, &e);
+  stamp(d, t, ip);
   free(c);
   return out;
 fail:

@@ -1,8 +1,11 @@
 # pochta-smtpd: the ESMTP server (port 25, submission 587/465).
-SMTPD_ENGINE := smtpd/io.c smtpd/cmd.c smtpd/mail.c smtpd/data.c smtpd/received.c \
+SMTPD_ENGINE := smtpd/io.c smtpd/cmd.c smtpd/mail.c smtpd/data.c smtpd/header.c smtpd/received.c \
   smtpd/auth.c smtpd/starttls.c smtpd/log.c
 PROGS += $(O)/bin/pochta-smtpd
-$(O)/bin/pochta-smtpd: $(call objs,$(SMTPD_ENGINE) smtpd/real.c smtpd/main.c) $(LIBPOCHTA)
+# queue/qwrite.c and the queue format: pochta-smtpd writes the queue itself
+SMTPD_QUEUE_OBJ := $(call objs,queue/qfmt.c queue/qdir.c queue/qwrite.c)
+$(call objs,smtpd/inqueue.c): CPPFLAGS += -Iqueue
+$(O)/bin/pochta-smtpd: $(call objs,$(SMTPD_ENGINE) smtpd/real.c smtpd/inqueue.c smtpd/main.c) $(SMTPD_QUEUE_OBJ) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
 
 FUZZERS += $(O)/fuzz/fuzz-smtpd

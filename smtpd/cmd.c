@@ -40,6 +40,7 @@ int line_read(smtpd *s, size_t max)
   size_t n = 0;
   int cr = 0, err = 0;
   if (max > sizeof s->line) max = sizeof s->line;
+  io_deadline(&s->io, 0);
   for (;;) {
     int c = io_getc(&s->io);
     if (c < 0) return 0;
@@ -212,6 +213,7 @@ void smtpd_init(smtpd *s, hooks const *h)
   s->qmsgfd = s->qenvfd = s->qidfd = -1;
   s->user = stralloc_zero;
   s->env = stralloc_zero;
+  s->hdr = stralloc_zero;
   s->databytes = DATABYTES_DEFAULT;
   s->me = "localhost";
 }
@@ -223,7 +225,7 @@ void smtpd_run(smtpd *s)
   while (!s->done) {
     if (!line_read(s, sizeof s->line)) {
       if (s->io.timedout) {
-        reply2(s, "421 4.4.2 Idle timeout, closing connection: ", s->me);
+        reply2(s, "421 4.4.2 Timeout, closing connection: ", s->me);
         s->why = "timeout";
       } else s->why = "eof";
       break;

@@ -24,33 +24,14 @@ static void qflush(smtpd *s)
   s->qlen = 0;
 }
 
-/* Count the Received fields of the header as it goes by (loop detection);
- * a field folded over several lines counts once, as only line starts match. */
-static void hops_scan(smtpd *s, char const *p, size_t n)
+/* n octets of message content, counted against the size limit (wire is the
+ * number of octets they stood for on the wire: a CRLF is stored as LF but
+ * counts two, RFC 1870); once the message is known bad nothing more is
+ * written. */
+static void emitw(smtpd *s, char const *p, size_t n, size_t wire)
 {
-  static char const name[] = "received:";
-  for (size_t i = 0; i < n && s->inhead; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (s->hbol) {
-      if (c == '\n') { s->inhead = 0; break; }   /* the empty line: the body begins */
-      s->hmatch = 0;
-    }
-    s->hbol = c == '\n';
-    if (s->hmatch < 0) continue;
-    if ((c | 0x20) != (unsigned char)name[s->hmatch]) { s->hmatch = -1; continue; }   /* letters and ":" only */
-    if (!name[++s->hmatch]) {
-      s->hmatch = -1;
-      if (++s->hops > HOPS_MAX) s->bflags |= B_HOPS;
-    }
-  }
-}
-
-/* n octets of message content, counted against the size limit; once the
- * message is known bad nothing more is written. */
-static void emit(smtpd *s, char const *p, size_t n)
-{
-  if (s->inhead) hops_scan(s, p, n);
-  s->msgbytes += n;
+  if (s->inhead) head_scan(s, p, n);
+  s->msgbytes += wire;
   if (s->msgbytes > s->databytes) s->bflags |= B_BIG;
   if (s->bflags || !n) return;
   s->lastc = p[n - 1];
@@ -65,6 +46,8 @@ static void emit(smtpd *s, char const *p, size_t n)
   }
 }
 
+static void emit(smtpd *s, char const *p, size_t n) { emitw(s, p, n, n); }
+
 /* One octet of text inside a line. */
 static void text(smtpd *s, int c)
 {
@@ -73,7 +56,7 @@ static void text(smtpd *s, int c)
   s->bstate = D_TEXT;
   if (c == '\n') { s->bflags |= B_BARE; return; }   /* bare LF: never a line end */
   if (!c) s->bflags |= B_NUL;
-  if (++s->tlen > TEXT_MAX - 2) s->bflags |= B_LONG;
+  if (++s->tlen > BODYLINE_MAX) s->bflags |= B_LONG;
   emit(s, &ch, 1);
 }
 
@@ -93,7 +76,7 @@ static int step(smtpd *s, int c, int dots)
     s->bflags |= B_BARE;
     break;
   case D_CR:
-    if (c == '\n') { emit(s, "\n", 1); s->bstate = D_BOL; return 0; }
+    if (c == '\n') { emitw(s, "\n", 1, 2); s->bstate = D_BOL; return 0; }
     s->bflags |= B_BARE;
     break;
   }
@@ -112,7 +95,7 @@ static size_t fast(smtpd *s, size_t max)
   while (q < end && *q != '\r' && *q != '\n' && *q) q++;
   n = (size_t)(q - p);
   s->tlen += n;
-  if (s->tlen > TEXT_MAX - 2) s->bflags |= B_LONG;
+  if (s->tlen > BODYLINE_MAX) s->bflags |= B_LONG;
   emit(s, p, n);
   s->io.ipos += n;
   return n;
@@ -127,9 +110,7 @@ static int msg_begin(smtpd *s)
   s->qlen = 0;
   s->lastc = '\n';
   s->bstate = D_BOL;
-  s->inhead = s->hbol = 1;
-  s->hmatch = -1;
-  s->hops = 0;
+  head_start(s);
   if (!s->h->queue_open(s)) return 0;
   s->qopen = 1;
   n = received(s, s->qbuf, sizeof s->qbuf);
@@ -149,7 +130,7 @@ void msg_abort(smtpd *s)
 static void lost(smtpd *s)
 {
   msg_abort(s);
-  if (s->io.timedout) reply2(s, "421 4.4.2 Idle timeout, closing connection: ", s->me);
+  if (s->io.timedout) reply2(s, "421 4.4.2 Timeout, closing connection: ", s->me);
   s->why = s->io.timedout ? "timeout" : "eof";
   s->done = 1;
 }
@@ -159,19 +140,27 @@ static void msg_end(smtpd *s)
 {
   char qid[17] = "";
   char nb[24];
+  char const *own;
   int code;
   unsigned long long v = s->msgbytes;
   size_t k = sizeof nb - 1;
   nb[k] = 0;
   do { nb[--k] = (char)('0' + v % 10); v /= 10; } while (v);
-  if (!s->bflags && s->lastc != '\n') emit(s, "\n", 1);   /* BDAT text without final line end */
+  if (!s->bflags && s->lastc != '\n') emitw(s, "\n", 1, 0);   /* BDAT text without final line end: not on the wire */
   if (!s->bflags) qflush(s);
+  if (!(s->bflags & ~B_QUEUE) && (own = head_owned(s))) {
+    msg_abort(s);
+    slog(s, "reject", "bytes", nb + k, "reply", own, (char *)0);
+    reply(s, own);
+    txn_reset(s);
+    return;
+  }
   if (s->bflags & ~B_QUEUE) {
     char const *r = (s->bflags & B_BIG) ? "552 5.3.4 Error: message size exceeds fixed maximum message size"
       : (s->bflags & B_HOPS) ? "554 5.4.6 Error: too many hops (Received fields): mail loop"
       : (s->bflags & B_NUL) ? "554 5.6.0 Error: message refused: NUL character in message"
       : (s->bflags & B_BARE) ? "554 5.6.0 Error: message refused: bare LF or CR in message"
-      : "554 5.6.0 Error: message refused: line longer than 1000 octets";
+      : "554 5.6.0 Error: message refused: line longer than 1048576 octets";
     msg_abort(s);
     slog(s, "reject", "bytes", nb + k, "reply", r, (char *)0);
     reply(s, r);
@@ -202,6 +191,8 @@ void cmd_data(smtpd *s, char *arg)
   if (!s->nfinal) { reply(s, "554 5.5.1 Error: no valid recipients"); return; }
   if (!msg_begin(s)) { reply(s, "451 4.3.0 Error: queue unavailable, try again later"); return; }
   reply(s, "354 End data with <CR><LF>.<CR><LF>");
+  if (!io_flush(&s->io)) { lost(s); return; }
+  io_deadline(&s->io, 1);
   for (;;) {
     int c;
     while (fast(s, (size_t)-1)) ;
@@ -246,6 +237,7 @@ void cmd_bdat(smtpd *s, char *arg)
   else if (s->state == S_IDLE) err = "503 5.5.1 Error: need MAIL command";
   else if (!s->nfinal) err = "554 5.5.1 Error: no valid recipients";
   else if (s->state == S_MAIL && !msg_begin(s)) err = "451 4.3.0 Error: queue unavailable, try again later";
+  io_deadline(&s->io, 1);
   if (err) {
     for (left = size; left; left--) if (io_getc(&s->io) < 0) { lost(s); return; }
     reply(s, err);

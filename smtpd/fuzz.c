@@ -94,5 +94,6 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
   if (inmsg) abort();      /* a message left open */
   stralloc_free(&S.env);
   stralloc_free(&S.user);
+  stralloc_free(&S.hdr);
   return 0;
 }

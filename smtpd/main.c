@@ -2,6 +2,7 @@
  * tcpserver or a systemd socket. -s: submission (AUTH before MAIL). -t: idle
  * timeout (default 300). Reads the instance in $POCHTA_CONF; see pochta-smtpd(8). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 
 #include "conf.h"
 #include "connenv.h"
+#include "connlimit.h"
+#include "inqueue.h"
 #include "real.h"
 #include "smtpd.h"
 
@@ -37,6 +40,30 @@ static int loopback(char const *ip)
   return !strncmp(ip, "127.", 4) || !strcmp(ip, "::1") || !strncmp(ip, "::ffff:127.", 11);
 }
 
+/* The service's connection slots (lib/connlimit.h): a full server says so at
+ * once instead of leaving clients in the listen backlog. Clients allowed to
+ * relay (RELAYCLIENT, as Postfix's mynetworks) are not limited per source.
+ * CONNLIMIT_OK: serve; anything else: refused (the reply is written). */
+static int limit(smtpd *s)
+{
+  static connlimit cl;   /* its descriptor holds the slot while we run */
+  char const *why;
+  int r = connlimit_enter(&cl, s->submission ? "submission" : "smtp", s->remoteip,
+                          s->relayclient ? CONNLIMIT_NOSOURCE : 0, &why);
+  if (why) slog(s, r == CONNLIMIT_FAULT ? "error" : "warning", "what", why, (char *)0);
+  if (r == CONNLIMIT_OK) return r;
+  slog(s, "connlimit", "ip", s->remoteip,
+       "result", r == CONNLIMIT_FULL ? "full" : r == CONNLIMIT_SOURCE_FULL ? "source-full" : "fault", (char *)0);
+  if (r == CONNLIMIT_FAULT) io_puts(&s->io, "421 4.3.0 ");
+  else io_puts(&s->io, "421 4.7.0 ");
+  io_puts(&s->io, s->me);
+  io_puts(&s->io, r == CONNLIMIT_FAULT ? " Error: configuration fault, try again later\r\n"
+                  : r == CONNLIMIT_FULL ? " Error: too many connections, try again later\r\n"
+                  : " Error: too many connections from your address, try again later\r\n");
+  io_flush(&s->io);
+  return r;
+}
+
 static void usage(void)
 {
   static char const m[] = "usage: pochta-smtpd [-s] [-t seconds]\n";
@@ -52,7 +79,22 @@ int main(int argc, char **argv)
   int opt, i;
   smtpd *s = &S;
 
-  smtpd_init(s, &real_hooks);
+  {
+    /* The queue is written in-process unless a filter chain is named
+     * (POCHTA_QUEUE, QMAILQUEUE: the enqueue interface, see real.c). */
+    static hooks h;
+    char const *q = getenv("POCHTA_QUEUE"), *qq = getenv("QMAILQUEUE");
+    h = real_hooks;
+    if ((!q || !*q) && (!qq || !*qq)) {
+      /* the queue's directory becomes our working directory: a relative
+       * POCHTA_CONF (ours, and the children's) must not depend on it */
+      char const *c = getenv("POCHTA_CONF");
+      char abs[4096];
+      if (c && *c && *c != '/' && realpath(c, abs)) setenv("POCHTA_CONF", abs, 1);
+      inqueue_hooks(&h);
+    }
+    smtpd_init(s, &h);
+  }
   while ((opt = getopt(argc, argv, "st:")) != -1) {
     char *end;
     switch (opt) {
@@ -85,6 +127,15 @@ int main(int argc, char **argv)
   s->io.timeout = (unsigned)timeout;
   s->io.rd = io_fd_read;
   s->io.wr = io_fd_write;
+  io_nonblock(1);
+  {
+    unsigned long rate;
+    if (conf_ulong(&rate, "mindatarate", MINRATE_DEFAULT) < 0 || rate > 1000000000UL) {
+      slog(s, "error", "what", "mindatarate is not a number of octets per second; the default is used", (char *)0);
+      rate = MINRATE_DEFAULT;
+    }
+    s->io.minrate = (unsigned)rate;
+  }
 
   if (conf_line(&me, "me") > 0 && me.len) s->me = me.s;
   else {
@@ -106,6 +157,11 @@ int main(int argc, char **argv)
   s->cantls = tls_ctlfd >= 0 && tls_rfd >= 0 && tls_wfd >= 0;
   if (getenv("SSL_PROTOCOL") && !s->cantls) s->tls = 1;
 
+  switch (limit(s)) {
+  case CONNLIMIT_OK: break;
+  case CONNLIMIT_FAULT: return 111;
+  default: return 0;
+  }
   if (users_open(&s->u) < 0) {
     /* A configuration fault is ours, never the sender's: 421, not 5xx. */
     slog(s, "error", "what", "cannot use users.cdb", "conf", conf_dir(), "error", users_why(errno), (char *)0);

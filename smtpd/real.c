@@ -219,6 +219,7 @@ static int tls_start(smtpd *s)
   }
   s->io.rfd = tls_rfd;
   s->io.wfd = tls_wfd;
+  io_nonblock(tls_wfd);
   return 1;
 }
 

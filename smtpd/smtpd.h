@@ -14,7 +14,10 @@
 
 #define CMD_MAX 512      /* RFC 5321 4.5.3.1.4: command line, CRLF included */
 #define AUTH_LINE_MAX 1000 /* AUTH lines may be longer (RFC 4954 4): ours fit in this */
-#define TEXT_MAX 1000    /* RFC 5321 4.5.3.1.6: text line, CRLF included */
+/* RFC 5321 4.5.3.1.6 asks every server to take text lines of 1000 octets with
+ * their CRLF, and to avoid limits where it can: real mail (badly wrapped HTML)
+ * has longer ones, and nothing on our side holds a line in memory. */
+#define BODYLINE_MAX 1048576UL   /* octets of one message line, CRLF excluded */
 #define RCPT_MAX 100     /* RFC 5321 4.5.3.1.8: recipients per transaction */
 #define ERR_MAX 10       /* 5xx replies before the session is closed */
 #define ADDR_MAX 254     /* RFC 5321 4.5.3.1.3: 256-octet path minus the brackets */
@@ -22,11 +25,22 @@
 #define HELO_MAX 255
 #define DATABYTES_DEFAULT 26214400UL
 #define TIMEOUT_DEFAULT 300
+#define MINRATE_DEFAULT 500UL  /* octets per second, as Postfix's smtpd_min_data_rate */
 
+/* Deadlines (pochta-smtpd(8), TIMEOUTS): a command line must arrive whole
+ * within timeout seconds of the prompt, and every flush of our replies must be
+ * taken whole within timeout: a client that trickles a byte now and then, or
+ * reads a byte now and then, is closed all the same. A message (DATA, BDAT)
+ * starts with the same deadline, and each octet that arrives moves it on by
+ * 1/minrate seconds (at most to timeout from now): a client slower than
+ * minrate octets per second runs out of time. */
 typedef struct io_s io;
 struct io_s {
   int rfd, wfd;
-  unsigned timeout;        /* seconds of silence before a read fails; 0: none */
+  unsigned timeout;        /* seconds; 0: no deadlines at all */
+  unsigned minrate;        /* octets per second a message must keep up; 0: the timeout is per read */
+  int inmsg;               /* reading a message: the deadline moves with what arrives */
+  long long deadline;      /* monotonic ms by which the current read must end; 0: none */
   ssize_t (*rd)(io *, char *, size_t);   /* >0 bytes, 0 EOF, -1 error or timeout */
   int (*wr)(io *, char const *, size_t); /* 1 all written, 0 error */
   void *ctx;
@@ -36,6 +50,7 @@ struct io_s {
   char obuf[4096];
 };
 
+void io_deadline(io *, int inmsg);    /* a command (0) or a message (1) starts now */
 int io_fill(io *);                    /* flush, then read: 1 data, 0 EOF, -1 error */
 int io_flush(io *);
 int io_put(io *, char const *, size_t);
@@ -47,6 +62,7 @@ static inline int io_getc(io *x)      /* next input octet, -1 on EOF/error */
   return (unsigned char)x->ibuf[x->ipos++];
 }
 ssize_t io_fd_read(io *, char *, size_t);
+void io_nonblock(int fd);
 int io_fd_write(io *, char const *, size_t);
 
 typedef struct smtpd_s smtpd;
@@ -84,6 +100,7 @@ enum { S_INIT, S_IDLE, S_MAIL, S_BDAT };   /* before HELO, no transaction, MAIL 
 #define B_QUEUE 16   /* the enqueue program stopped reading */
 #define B_HOPS 32    /* too many Received fields: a mail loop */
 #define HOPS_MAX 100 /* RFC 5321 6.3: a large threshold, at least 100 */
+#define HDR_MAX 16384 /* octets of From: and Sender: fields checked on submission */
 
 struct smtpd_s {
   io io;
@@ -109,11 +126,16 @@ struct smtpd_s {
   /* message being received */
   int qopen;
   int bflags, bstate;
-  unsigned long msgbytes;
+  unsigned long msgbytes;  /* as RFC 1870 counts them: CRLF included, stuffing dots not */
   char lastc;             /* last octet given to the queue */
-  size_t tlen;            /* octets in the current text line */
-  int inhead, hbol, hmatch;  /* header scan: in the header, at a line start, octets of "received:" matched */
+  unsigned long tlen;     /* octets in the current text line */
+  /* header scan (header.c) */
+  int inhead, hbol, hstate;  /* in the header, at a line start, where in a field */
+  char hname[16];         /* the field name so far */
+  size_t hnlen;
   unsigned hops;          /* Received fields in the header */
+  int hcollect, hbig;     /* From:/Sender: are collected (submission); they overflowed */
+  stralloc hdr;           /* F<from field>\0 S<sender field>\0 ..., unfolded */
   pid_t qpid;
   int qmsgfd, qenvfd, qidfd;
   size_t qlen;
@@ -139,6 +161,10 @@ int utf8_valid(char const *, size_t);
 void cmd_data(smtpd *, char *arg);
 void cmd_bdat(smtpd *, char *arg);
 void msg_abort(smtpd *);
+/* header.c */
+void head_start(smtpd *);
+void head_scan(smtpd *, char const *p, size_t n);
+char const *head_owned(smtpd *);   /* NULL, or the reply refusing the message */
 /* received.c */
 int received(smtpd *, char *buf, size_t len);   /* header into buf: length, 0 if too small */
 /* auth.c */

@@ -1,4 +1,4 @@
-/* spam/real.c — the real effects behind the hooks: DNS through dnsnet.c, clamd
+/* spam/real.c — the real effects behind the hooks: DNS through dns/, clamd
  * through clamdnet.c, the system clocks, and the state of greylisting and rate
  * limits under <statedir>/spam, kept without a daemon and safe under any number
  * of pochta-smtpd processes at once:
@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dns.h"
 #include "spam-int.h"
 
 #define RATE_BUCKETS 4096
@@ -34,8 +35,8 @@
 #define RATE_SLOT 32
 
 typedef struct {
-  struct sockaddr_storage dns;
-  socklen_t dnslen;
+  dns_resolver dns;
+  dns_result *res;     /* about 100 KB: one, on the heap */
   int dnsok;
   char state[4096];   /* <statedir>/spam, "" when there is no statedir */
   spam_conf const *conf;
@@ -51,12 +52,21 @@ static int64_t real_now_ms(void *ctx)
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* One question through dns/, within timeout_ms (the deadline bounds every try and
+ * retry); NXDOMAIN and a name that cannot be asked are "not listed". */
 static int real_dns_a(void *ctx, char const *name, unsigned timeout_ms, unsigned char ip[][4], unsigned max, unsigned *n)
 {
   real_ctx *r = ctx;
   *n = 0;
   if (!r->dnsok) return SPAM_DNS_TEMP;
-  return spam_dns_ask(&r->dns, r->dnslen, name, timeout_ms, ip, max, n);
+  r->dns.deadline_ms = dns_now_ms() + timeout_ms;
+  int st = dns_lookup(&r->dns, name, DNS_T_A, r->res);
+  r->dns.deadline_ms = 0;
+  if (st == DNS_NXDOMAIN || st == DNS_BADNAME) return SPAM_DNS_NX;
+  if (st != DNS_OK) return SPAM_DNS_TEMP;
+  for (unsigned i = 0; i < r->res->n && *n < max; i++)
+    if (r->res->rr[i].type == DNS_T_A) memcpy(ip[(*n)++], r->res->rr[i].ip, 4);
+  return SPAM_DNS_OK;
 }
 
 static void real_clamd(void *ctx, char const *addr, unsigned timeout_s, char const *msg, size_t len, spam_clamd *res)
@@ -216,7 +226,9 @@ int spam_open(spam *s, char *err, size_t errlen)
   real_ctx *r = calloc(1, sizeof *r);
   if (!r) { spam_conf_free(&s->conf); snprintf(err, errlen, "out of memory"); return 0; }
   r->conf = &s->conf;
-  r->dnsok = spam_dns_server(&r->dns, &r->dnslen);
+  r->res = malloc(sizeof *r->res);
+  /* a broken dnsservers is no reason to refuse mail: the lists say nothing then */
+  r->dnsok = r->res && dns_conf_load(&r->dns) == DNS_OK;
   int k = conf_line(&sa, "statedir");
   if (k > 0 && sa.len && sa.s[0] == '/') snprintf(r->state, sizeof r->state, "%s/spam", sa.s);
   if (conf_line(&sa, "me") > 0) snprintf(s->me, sizeof s->me, "%s", sa.s);
@@ -228,6 +240,8 @@ int spam_open(spam *s, char *err, size_t errlen)
 
 void spam_close(spam *s)
 {
+  real_ctx *r = s->ctx;
+  if (r) free(r->res);
   free(s->ctx);
   spam_conf_free(&s->conf);
   s->ctx = 0;

@@ -5,7 +5,6 @@
 #define POCHTA_SPAM_INT_H
 
 #include <regex.h>
-#include <sys/socket.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <skalibs/stralloc.h>
@@ -233,24 +232,6 @@ uint64_t spam_rate_key(char const *prefix);
 void spam_clamd_reply(spam_clamd *r, char const *s, size_t len);
 /* Effect (clamdnet.c): scan through the socket at addr. */
 void spam_clamd_scan(char const *addr, unsigned timeout_s, char const *msg, size_t len, spam_clamd *r);
-
-/* ---------------------------------------------------------------- DNS (dnsa.c, dnsnet.c) */
-
-#define SPAM_DNS_PKT 1500
-/* A question for the A records of name with id. Length, 0 if name is not valid. */
-size_t spam_dns_query(unsigned char *buf, size_t max, uint16_t id, char const *name);
-/* Parse an answer to (id, name): SPAM_DNS_OK with the A records of the answer
- * section (*n), SPAM_DNS_NX, SPAM_DNS_TEMP (error codes, truncation, a malformed
- * or unrelated packet). */
-int spam_dns_answer(unsigned char const *pkt, size_t len, uint16_t id, char const *name,
-                    unsigned char ip[][4], unsigned max, unsigned *n);
-/* Effect: the nameserver to ask: the first of $POCHTA_DNS ("ip", "ip#port",
- * "[ip6]:port"), <confdir>/dnsservers or /etc/resolv.conf, else 127.0.0.1. 1 ok,
- * 0 a nameserver line that is not an address. */
-int spam_dns_server(struct sockaddr_storage *ss, socklen_t *sl);
-/* Effect: ask it over UDP (a second try at half the timeout). */
-int spam_dns_ask(struct sockaddr_storage const *ss, socklen_t sl, char const *name, unsigned timeout_ms,
-                 unsigned char ip[][4], unsigned max, unsigned *n);
 
 /* ---------------------------------------------------------------- files (effects) */
 

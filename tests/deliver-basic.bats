@@ -225,3 +225,12 @@ PY
   done
   [ "$(ls "$MD/new" | wc -l)" -eq 2 ]
 }
+
+@test "deliver: stale files in tmp/ (36 hours untouched) are removed, nothing else" {
+  stale_tmp "$MD"
+  printf 'Subject: x\n\ny\n' | pochta-deliver "$MD"
+  run tmp_left "$MD"
+  assert_output '3.M3P3Q3.host 4.M4P4Q4.host olddir oldlink '
+  [ -e /etc/passwd ]
+  [ "$(ls "$MD/new" | wc -l)" = 1 ]
+}

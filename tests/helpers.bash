@@ -21,7 +21,15 @@ instance_new() {
   pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null
   # Failed logins answer at once in tests (the delay has its own tests).
   echo "delay=0" >"$POCHTA_CONF/authfail"
+  run_dir
   export INST QUEUE MAILROOT
+}
+
+# run_dir: the instance's rundir (connection-limit lock files, pochta-remote's
+# state) under $INST/run (the default, /run/pochta, would be shared by every test).
+run_dir() {
+  mkdir -p "$INST/run"
+  echo "$INST/run" >"$POCHTA_CONF/rundir"
 }
 
 # maildir_of ADDR: the user's Maildir path.
@@ -38,12 +46,14 @@ bg() {
 }
 
 # start_tcpserver NAME VAR CMD...: run CMD under tcpserver on a free loopback port;
-# the port lands in variable VAR. tcpserver -1 prints the port it bound.
+# the port lands in variable VAR. tcpserver -1 prints the port it bound. As the
+# run scripts: a listen backlog of 1024 (-b) and room above the connection limits
+# of connlimits (-c), so that a full service can still say so.
 start_tcpserver() {
   local name=$1 var=$2; shift 2
   local portfile="$BATS_TEST_TMPDIR/$name.port"
   rm -f "$portfile"
-  tcpserver -1 -HR -c 100 -l localhost 127.0.0.1 0 "$@" >"$portfile" 2>>"$BATS_TEST_TMPDIR/$name.log" &
+  tcpserver -1 -HR -b 1024 -c 400 -l localhost 127.0.0.1 0 "$@" >"$portfile" 2>>"$BATS_TEST_TMPDIR/$name.log" &
   echo $! >"$BATS_TEST_TMPDIR/$name.pid"
   local i=0
   while [ ! -s "$portfile" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
@@ -128,6 +138,7 @@ pop3_instance() {
     echo mx.example.test >"$POCHTA_CONF/me"
     echo "$(id -u):$(id -g)" >"$POCHTA_CONF/owner"
     echo loopback >"$POCHTA_CONF/plainauth"
+    run_dir
     MD_ALICE=$MAILROOT/example.test/alice/Maildir; MD_BOB=$MAILROOT/example.test/bob/Maildir
     mkdir -p "$MD_ALICE"/{tmp,new,cur} "$MD_BOB"/{tmp,new,cur}
     printf 'alice@example.test:secret:%s\nbob@example.test:secret:%s\n' "$MD_ALICE" "$MD_BOB" >"$POCHTA_CONF/test-passwords"
@@ -150,6 +161,21 @@ SH
   fi
   export INST MD_ALICE MD_BOB
 }
+
+# stale_tmp MAILDIR: in tmp/, two files untouched for 40 hours (what killed
+# deliveries leave), one read 2 hours ago, one written now, and a
+# 40-hour-old directory and symlink that are not ours to remove
+stale_tmp() {
+  local t=$1/tmp
+  printf 'killed\n' >"$t/1.M1P1Q1.host"; touch -d '40 hours ago' "$t/1.M1P1Q1.host"
+  printf 'killed\n' >"$t/2.M2P2Q2.host"; touch -d '37 hours ago' "$t/2.M2P2Q2.host"
+  printf 'read\n' >"$t/3.M3P3Q3.host"; touch -m -d '40 hours ago' "$t/3.M3P3Q3.host"; touch -a -d '2 hours ago' "$t/3.M3P3Q3.host"
+  printf 'writing\n' >"$t/4.M4P4Q4.host"
+  mkdir "$t/olddir"; touch -d '40 hours ago' "$t/olddir"
+  ln -s /etc/passwd "$t/oldlink"; touch -h -d '40 hours ago' "$t/oldlink"
+}
+# the names left in tmp/, sorted, space separated
+tmp_left() { ls "$1/tmp" | sort | tr '\n' ' '; }
 
 # start_pop3d [ARGS...]: pochta-pop3d under tcpserver; port in POP3_PORT.
 start_pop3d() { start_tcpserver pop3d POP3_PORT pochta-pop3d "$@"; }

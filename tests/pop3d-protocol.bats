@@ -419,3 +419,13 @@ p.quit(); q.quit()'
   assert_line --index 2 "b'-ERR [IN-USE] Mailbox is in use by another POP3 session'"
   assert_line --index 3 "(3, 130)"
 }
+
+@test "pop3d: a login removes stale files from the Maildir's tmp/, and says so" {
+  stale_tmp "$MD_ALICE"
+  run python3 -c "
+import poplib; p = poplib.POP3('127.0.0.1', $POP3_PORT); p.user('alice@example.test'); p.pass_('secret'); print(p.stat()); p.quit()"
+  assert_output '(0, 0)'
+  run tmp_left "$MD_ALICE"
+  assert_output '3.M3P3Q3.host 4.M4P4Q4.host olddir oldlink '
+  grep -q 'event=tmp-swept user=alice@example.test .*files=2' "$BATS_TEST_TMPDIR/pop3d.log"
+}

@@ -36,6 +36,27 @@ print('headers-subject', email.message_from_string(parts[2].get_payload()).get('
 PY
 }
 
+@test "bounce: Remote-MTA (RFC 3464 2.3.5) from the host that answered; none where no host did, or the field is not one" {
+  printf 'bad@x.test\tD\t550 5.1.1 no such user\tmx.x.test[192.0.2.7]\nlit@x.test\tD\t550 5.7.1 go away\t[192.0.2.8]\nslow@y.test\tZ\t4.4.1 y.test [10.0.0.1]: connect: Connection refused\nodd@x.test\tD\t550 5.1.1 gone\tnot a host\n' >"$FAIL"
+  run bounce_run s@a.test
+  assert_success
+  run dsn_check
+  python3 - "$BATS_TEST_TMPDIR/fq.msg" <<'PY'
+import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'))
+blocks = m.get_payload()[1].get_payload()[1:]
+got = [(b['Final-Recipient'], b['Remote-MTA'], b['Diagnostic-Code']) for b in blocks]
+assert got == [
+  ('rfc822; bad@x.test', 'dns; mx.x.test', 'smtp; 550 5.1.1 no such user'),
+  ('rfc822; lit@x.test', 'dns; [192.0.2.8]', 'smtp; 550 5.7.1 go away'),
+  ('rfc822; slow@y.test', None, 'x-pochta; 4.4.1 y.test [10.0.0.1]: connect: Connection refused'),
+  ('rfc822; odd@x.test', None, 'smtp; 550 5.1.1 gone\tnot a host'),
+], got
+text = m.get_payload()[0].get_payload()
+assert '<bad@x.test>: host mx.x.test[192.0.2.7] said: 550 5.1.1 no such user' in text, text
+PY
+}
+
 @test "bounce: one DSN for all failures, to the sender, from <>" {
   printf 'bad@x.test\tD\t550 5.1.1 no such user\nslow@y.test\tZ\t4.4.1 y.test [10.0.0.1]: connect: Connection refused\n' >"$FAIL"
   run bounce_run s@a.test

@@ -31,7 +31,7 @@ remote_on() {
   local h=$1; shift
   local conf; conf=$(eval echo "\${CONF_$h:-}")
   [ -n "$conf" ] || { conf="$BATS_TEST_TMPDIR/rconf-$h"; mkdir -p "$conf"; echo "mx.$h.test" >"$conf/me"; }
-  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" DNSCACHEIP=10.77.0.53 pochta-remote "$@" <"$MSG" \
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" POCHTA_DNS=10.77.0.53 pochta-remote "$@" <"$MSG" \
     2>>"$BATS_TEST_TMPDIR/remote-$h.err"
 }
 
@@ -39,7 +39,7 @@ remote_on() {
   pr_pochta b mx.b.test b.test
   run remote_on a b.test alice@a.test alice@b.test
   assert_success
-  assert_output --regexp $'^Kalice@b.test\t250 2.0.0 Ok: queued as [0-9a-f]{16}$'
+  assert_output --regexp $'^Kalice@b.test\t250 2.0.0 Ok: queued as [0-9a-f]{16}\tmx.b.test\\[10.77.0.2\\]$'
   run cat "$BATS_TEST_TMPDIR/remote-a.err"
   assert_line --partial 'event=connect host=mx.b.test ip=10.77.0.2 port=25 result=ok'
   assert_line --partial 'event=tls host=mx.b.test ip=10.77.0.2 result=ok protocol=TLSv1.2'
@@ -119,6 +119,8 @@ remote_on() {
   assert_line 'Final-Recipient: rfc822; nobody@b.test'
   assert_line 'Action: failed'
   assert_line --regexp '^Status: 5\.1\.1$'
+  assert_line 'Remote-MTA: dns; mx.b.test'
+  assert_line --partial '<nobody@b.test>: host mx.b.test[10.77.0.2] said: 550 5.1.1'
   refute_line 'Final-Recipient: rfc822; alice@b.test'
 }
 
@@ -169,4 +171,16 @@ remote_on() {
   sleep 4
   assert_equal "$(pr_count a postmaster@a.test)" 1
   POCHTA_CONF=$CONF_a wait_for 20 queue_empty
+}
+
+@test "netns: each address record of an MX host is asked for once (AAAA once, A once)" {
+  pr_pochta b mx.b.test b.test
+  run remote_on a b.test alice@a.test alice@b.test
+  assert_success
+  assert_output --regexp $'^Kalice@b.test\t250 '
+  log="$BATS_TEST_TMPDIR/dnsmasq/log"
+  grep 'query\[' "$log" >&3 || true
+  [ "$(grep -c 'query\[MX\] b.test from' "$log")" = 1 ]
+  [ "$(grep -c 'query\[A\] mx.b.test from' "$log")" = 1 ]
+  [ "$(grep -c 'query\[AAAA\] mx.b.test from' "$log")" = 1 ]
 }

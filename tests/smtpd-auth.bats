@@ -123,6 +123,50 @@ EOF
   sed -n 2p "$FAKEQ_DIR"/*.msg | grep -q 'with ESMTPA id'
 }
 
+# submit_as_alice HEADER-LINES (printf format, CRLF given): a submission by
+# alice with that header; prints the reply codes
+submit_as_alice() {
+  talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<friend@remote.test>\r\nDATA\r\n${1}\r\nbody\r\n.\r\nQUIT\r\n" | smtpd_codes
+}
+
+@test "smtpd auth: submission: From: and Sender: must be addresses the user owns (553 5.7.1 at the end of DATA)" {
+  pochta -C "$POCHTA_CONF" alias add sales@example.test alice@example.test >/dev/null
+  start_smtpd -s
+  ok="220 250 235 250 250 354 250 221" no="220 250 235 250 250 354 553 221"
+  for h in 'From: alice@example.test' 'From: Alice <Alice@Example.TEST>' 'From: "bob@example.test (not)" <alice@example.test> (me)' \
+           'From: sales@example.test' 'From: alice@example.test\r\nSender: sales@example.test' 'FROM : alice@example.test' \
+           'From: Alice\r\n <alice@example.test>' 'Subject: no From at all'; do
+    run submit_as_alice "$h\r\n"
+    assert_output "$ok"
+  done
+  for h in 'From: bob@example.test' 'From: Bob <bob@example.test>' 'From: alice@example.test, bob@example.test' \
+           'From: alice@example.test\r\nSender: bob@example.test' 'From: Alice\r\n\t<bob@example.test>' \
+           'From: alice@example.test\r\nFrom: bob@example.test' 'From: someone@remote.test' 'From: undisclosed:;' \
+           'From: "alice@example.test"' 'Sender: bob@example.test'; do
+    run submit_as_alice "$h\r\n"
+    assert_output "$no"
+  done
+  [ "$(smtpd_queued)" = 8 ]
+  run talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<friend@remote.test>\r\nDATA\r\nFrom: bob@example.test\r\n\r\nx\r\n.\r\nQUIT\r\n"
+  assert_line "553 5.7.1 Error: From: address not owned by the authenticated user"
+  chunk='From: alice@example.test\r\nSender: bob@example.test\r\n\r\n'
+  run talk "EHLO c.test\r\nAUTH PLAIN $(b64 '\0alice@example.test\0secret')\r\nMAIL FROM:<alice@example.test>\r\nRCPT TO:<friend@remote.test>\r\nBDAT $(printf "$chunk" | wc -c) LAST\r\n${chunk}QUIT\r\n"
+  assert_line "553 5.7.1 Error: Sender: address not owned by the authenticated user"
+  grep -q 'event=reject .*field=From address=bob@example.test user=alice@example.test' "$BATS_TEST_TMPDIR/smtpd.log"
+  # hostile: a From: folded over 20,000 octets is refused, not cut short
+  long=$(for i in $(seq 1000); do printf ' x%016d,\\r\\n' $i; done)
+  run submit_as_alice "From: alice@example.test,\r\n${long} alice@example.test\r\n"
+  assert_output "$no"
+  grep -q 'reply="553 5.7.1 Error: From: or Sender: too long to check"' "$BATS_TEST_TMPDIR/smtpd.log"
+  [ "$(smtpd_queued)" = 8 ]
+}
+
+@test "smtpd auth: From: is not checked on port 25, nor for relay clients" {
+  start_smtpd
+  run talk "EHLO c.test\r\nMAIL FROM:<x@remote.test>\r\nRCPT TO:<alice@example.test>\r\nDATA\r\nFrom: bob@example.test\r\n\r\nx\r\n.\r\nQUIT\r\n"
+  assert_line --regexp '^250 2.0.0 Ok: queued as'
+}
+
 @test "smtpd auth: the first user may not send as the implicit postmaster, root, abuse or mailer-daemon, nor through a catch-all" {
   pochta -C "$POCHTA_CONF" catchall example.test alice@example.test >/dev/null
   start_smtpd -s

@@ -97,16 +97,15 @@ HEAD='EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r
   [ "$(smtpd_queued)" = 0 ]
 }
 
-@test "smtpd hostile: NUL and a 1001-octet line in DATA are refused at the end" {
+@test "smtpd hostile: NUL and a line over 1 MiB in DATA are refused at the end" {
   start_smtpd
   run talk "${HEAD}DATA\r\nab\0cd\r\n.\r\nQUIT\r\n"
   assert_line "554 5.6.0 Error: message refused: NUL character in message"
-  long=$(head -c 999 /dev/zero | tr '\0' y)
-  run talk "${HEAD}DATA\r\n$long\r\n.\r\nQUIT\r\n"
-  assert_line "554 5.6.0 Error: message refused: line longer than 1000 octets"
+  run smtpd_raw "$SMTP_PORT" < <(printf "${HEAD}DATA\r\n"; head -c 1048577 /dev/zero | tr '\0' y; printf '\r\n.\r\nQUIT\r\n')
+  assert_line "554 5.6.0 Error: message refused: line longer than 1048576 octets"
   [ "$(smtpd_queued)" = 0 ]
-  ok=$(head -c 998 /dev/zero | tr '\0' y)   # 998 + CRLF = 1000: the limit itself is fine
-  run talk "${HEAD}DATA\r\n$ok\r\n.\r\nQUIT\r\n"
+  # the limit itself is fine
+  run smtpd_raw "$SMTP_PORT" < <(printf "${HEAD}DATA\r\n"; head -c 1048576 /dev/zero | tr '\0' y; printf '\r\n.\r\nQUIT\r\n')
   assert_line --regexp '^250 2.0.0 Ok: queued as'
   [ "$(smtpd_queued)" = 1 ]
 }
@@ -133,6 +132,22 @@ HEAD='EHLO c.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r
   run smtpd_codes <<<"$output"
   assert_output "220 250 250 250 250 552 250"
   [ "$(smtpd_queued)" = 0 ]
+}
+
+@test "smtpd hostile: the size limit counts octets with CRLF, as RFC 1870 does" {
+  echo 1000 >"$POCHTA_CONF/databytes"
+  start_smtpd
+  # 20 lines of 49 octets: 1,000 with LF line ends, 1,020 on the wire
+  over=$(for i in $(seq 20); do printf '%049d\\r\\n' 0; done)
+  run talk "${HEAD}DATA\r\n${over}.\r\nQUIT\r\n"
+  assert_line "552 5.3.4 Error: message size exceeds fixed maximum message size"
+  [ "$(smtpd_queued)" = 0 ]
+  # 20 lines of 48: exactly 1,000 on the wire (the stuffing dot does not count)
+  fits=$(for i in $(seq 19); do printf '%048d\\r\\n' 0; done; printf '..%047d\\r\\n' 0)
+  run talk "${HEAD}DATA\r\n${fits}.\r\nQUIT\r\n"
+  assert_line --regexp '^250 2.0.0 Ok: queued as'
+  [ "$(smtpd_queued)" = 1 ]
+  grep -q 'event=queued .* bytes=1000$' "$BATS_TEST_TMPDIR/smtpd.log"
 }
 
 @test "smtpd hostile: BDAT sizes huge, negative or missing" {
@@ -236,7 +251,7 @@ while True:
     out += d
 print(out.decode().replace("\r\n", "\n"), end="")
 EOF
-  assert_line "421 4.4.2 Idle timeout, closing connection: mx.example.test"
+  assert_line "421 4.4.2 Timeout, closing connection: mx.example.test"
   [ "$(smtpd_queued)" = 0 ]
   wait_for 5 grep -q 'event=close .*reason=timeout' "$BATS_TEST_TMPDIR/smtpd.log"
 }

@@ -5,7 +5,7 @@ $(O)/bin/pochta-tlsd: $(call objs,$(TLSD_SRC)) $(LIBPOCHTA)
 	$(call link,$(LIBPOCHTA) $(SKALIBS) $(BEARSSL))
 
 # Client side: plain libc + BearSSL, no skalibs, so pochta-remote (libowfat) can link it.
-TLSCLIENT_SRC := tls/tlsclient.c tls/pemfile.c tls/tlsnames.c
+TLSCLIENT_SRC := tls/tlsclient.c tls/pemfile.c tls/tlsnames.c tls/x509san.c
 TLSCLIENT := $(O)/tls/libtlsclient.a
 $(TLSCLIENT): $(call objs,$(TLSCLIENT_SRC))
 	@mkdir -p $(dir $@)
@@ -21,3 +21,8 @@ $(O)/bin/pochta-tlsprobe: $(call objs,tls/tlsprobe.c) $(TLSCLIENT)
 FUZZERS += $(O)/fuzz/fuzz-pem
 $(O)/fuzz/fuzz-pem: $(O)/fuzzobj/tls/fuzz-pem.o $(O)/fuzzobj/tls/pemfile.o
 	$(call fuzzlink,$(BEARSSL))
+
+# Fuzz target: the subjectAltName walk that matches a smarthost's address.
+FUZZERS += $(O)/fuzz/fuzz-x509san
+$(O)/fuzz/fuzz-x509san: $(O)/fuzzobj/tls/fuzz-x509san.o $(O)/fuzzobj/tls/x509san.o
+	$(call fuzzlink,)

@@ -1,4 +1,5 @@
 /* tlsclient: see tlsclient.h. Plain libc + BearSSL only (no skalibs, no libowfat). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,9 @@
 #include "pemfile.h"
 #include "tlsclient.h"
 #include "tlsnames.h"
+#include "x509san.h"
+
+#define EE_MAX 16384   /* an end-entity certificate larger than this cannot match an address */
 
 /* The X.509 engine we give BearSSL: br_x509_minimal does the real validation and
  * we record its verdict; unless verification is required we then accept the chain
@@ -26,6 +30,14 @@ struct xwrap {
   int ncert;
   int require;
   unsigned int verdict; /* 0 verified, else BR_ERR_X509_* */
+  /* the server is an address (minimal checks DNS names only): the end-entity
+   * certificate is kept to look for it among its iPAddress names */
+  unsigned char ip[16];
+  size_t iplen;          /* 4 or 16; 0: a host name, or none (then nothing verifies) */
+  int named;             /* a host name was given to minimal */
+  unsigned char eeder[EE_MAX];
+  size_t eelen;
+  int eebig;
 };
 
 /* Trust anchors from the CA bundle, owned by the session. */
@@ -59,6 +71,8 @@ static void xw_start_chain(br_x509_class const **ctx, char const *server_name)
 {
   xwrap *x = (xwrap *)ctx;
   x->ncert = 0;
+  x->eelen = 0;
+  x->eebig = 0;
   x->verdict = BR_ERR_X509_EMPTY_CHAIN;
   (*x->inner->vtable->start_chain)(&x->inner->vtable, server_name);
 }
@@ -73,7 +87,13 @@ static void xw_start_cert(br_x509_class const **ctx, uint32_t length)
 static void xw_append(br_x509_class const **ctx, unsigned char const *buf, size_t len)
 {
   xwrap *x = (xwrap *)ctx;
-  if (!x->ncert) br_x509_decoder_push(&x->ee, buf, len);
+  if (!x->ncert) {
+    br_x509_decoder_push(&x->ee, buf, len);
+    if (x->iplen && !x->eebig) {
+      if (len > sizeof x->eeder - x->eelen) x->eebig = 1;
+      else { memcpy(x->eeder + x->eelen, buf, len); x->eelen += len; }
+    }
+  }
   (*x->inner->vtable->append)(&x->inner->vtable, buf, len);
 }
 
@@ -84,10 +104,20 @@ static void xw_end_cert(br_x509_class const **ctx)
   (*x->inner->vtable->end_cert)(&x->inner->vtable);
 }
 
+static int x_ip_match(xwrap const *x)
+{
+  return x509_san_has_ip(x->eeder, x->eelen, x->ip, x->iplen);
+}
+
 static unsigned xw_end_chain(br_x509_class const **ctx)
 {
   xwrap *x = (xwrap *)ctx;
   x->verdict = (*x->inner->vtable->end_chain)(&x->inner->vtable);
+  /* minimal checked no name: an address must be among the iPAddress names,
+   * and without any name nothing verifies (a chain that is merely trusted
+   * says nothing about whom we talk to) */
+  if (!x->verdict && !x->named)
+    if (!x->iplen || x->eebig || x_ip_match(x) != 1) x->verdict = BR_ERR_X509_BAD_SERVER_NAME;
   if (x->verdict && x->require) return x->verdict;
   /* opportunistic: go on if we at least have the server's key */
   if (x->verdict && !br_x509_decoder_get_pkey(&x->ee)) return BR_ERR_X509_EMPTY_CHAIN;
@@ -311,6 +341,10 @@ tlsclient *tlsclient_start(int fd, char const *servername, char const *cafile,
     explicit_bzero(seed, sizeof seed);
   }
   if (servername && !*servername) servername = NULL;
+  /* an address is no name for SNI (RFC 6066 3), nor for minimal's check */
+  if (servername && inet_pton(AF_INET, servername, t->xw.ip) == 1) { t->xw.iplen = 4; servername = NULL; }
+  else if (servername && inet_pton(AF_INET6, servername, t->xw.ip) == 1) { t->xw.iplen = 16; servername = NULL; }
+  t->xw.named = servername != NULL;
   if (!br_ssl_client_reset(&t->cc, servername, 0)) {
     snprintf(reason, sizeof reason, "reset: %s", tls_error_name(br_ssl_engine_last_error(eng)));
     *why = reason;

@@ -33,8 +33,10 @@
 typedef struct tlsclient tlsclient;
 
 /* Do a TLS handshake on the connected socket fd (already past the SMTP STARTTLS
- * "220"). servername: SNI and name to verify (an MX host name; NULL or "" sends no
- * SNI and can never verify). cafile: PEM bundle of trust anchors, NULL for the
+ * "220"). servername: SNI and name to verify (an MX host name); an IPv4 or IPv6
+ * address in text form (a smarthost given as [192.0.2.1]) sends no SNI and
+ * verifies only when the certificate names that address in an iPAddress
+ * subjectAltName; NULL or "" sends no SNI and can never verify. cafile: PEM bundle of trust anchors, NULL for the
  * default; an unreadable bundle counts as "nothing verifies" (and so fails only
  * with TLSC_REQUIRE_VERIFY). timeout_ms: for the whole handshake (0: 60000).
  * Returns a session on success; NULL on failure (errno set; *why, if why is not NULL,

@@ -1,6 +1,6 @@
-/* pochta-tlsd [-i] [-t seconds] [-u user] [-e user] PROG...: the TLS engine between
- * the socket (fd 0/1) and a protocol daemon, UCSPI-TLS style (doc/CONTRACTS.md,
- * pochta-tlsd(8)).
+/* pochta-tlsd [-i] [-t seconds] [-w seconds] [-u user] [-e user] PROG...: the TLS
+ * engine between the socket (fd 0/1) and a protocol daemon, UCSPI-TLS style
+ * (doc/CONTRACTS.md, pochta-tlsd(8)).
  *
  * The daemon is forked first and exec'ed in the child; only afterwards does this
  * process (the engine) read the private key, so no daemon process ever held it.
@@ -37,7 +37,7 @@
 #include "tlsd_io.h"
 #include "tlsnames.h"
 
-#define USAGE "pochta-tlsd [-i] [-t seconds] [-u daemon-user] [-e engine-user] prog..."
+#define USAGE "pochta-tlsd [-i] [-t seconds] [-w seconds] [-u daemon-user] [-e engine-user] prog..."
 #define ENVMAX 1024 /* the KEY=value block: protocol, cipher, SNI (at most 255) */
 
 char const *PROG = "pochta-tlsd";
@@ -174,6 +174,16 @@ static void coe(int fd, int on)
     strerr_diefu1sys(111, "fcntl");
 }
 
+/* A number of seconds, 1 to 86400; dies with the usage otherwise. */
+static unsigned long seconds(char const *arg)
+{
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 10);
+  if (errno || *end || !*arg || !v || v > 86400) strerr_dieusage(100, USAGE);
+  return v;
+}
+
 /* The account named by an option, looked up before anything else happens. */
 static void need_account(account *a, char const *name)
 {
@@ -194,23 +204,18 @@ int main(int argc, char const *const *argv)
 {
   int implicit = 0, have_daemon = 0, have_engine = 0;
   account daemon_acct, engine_acct;
-  unsigned long timeout = 30;
+  unsigned long timeout = 30, wtimeout = 60;
   subgetopt l = SUBGETOPT_ZERO;
   connenv_init();   /* TCPREMOTEIP for us and the daemon, under systemd too */
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "it:u:e:", &l);
+    int opt = subgetopt_r(argc, argv, "it:w:u:e:", &l);
     if (opt == -1) break;
     switch (opt) {
       case 'i': implicit = 1; break;
       case 'u': need_account(&daemon_acct, l.arg); have_daemon = 1; break;
       case 'e': need_account(&engine_acct, l.arg); have_engine = 1; break;
-      case 't': {
-        char *end;
-        errno = 0;
-        timeout = strtoul(l.arg, &end, 10);
-        if (errno || *end || !*l.arg || !timeout || timeout > 86400) strerr_dieusage(100, USAGE);
-        break;
-      }
+      case 't': timeout = seconds(l.arg); break;
+      case 'w': wtimeout = seconds(l.arg); break;
       default: strerr_dieusage(100, USAGE);
     }
   }
@@ -329,7 +334,7 @@ int main(int argc, char const *const *argv)
   close(ctl[0]);
   logline("event=handshake result=ok mode=%s protocol=%s cipher=%s sni=%s",
           implicit ? "implicit" : "starttls", proto, cipher, *sni ? sni : "-");
-  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], &why) < 0)
+  if (tlsd_relay(&sc.eng, 0, 1, fromapp[0], toapp[1], (unsigned int)wtimeout * 1000, &why) < 0)
     logline("event=close result=fail reason=%s", q(why, qb, sizeof qb));
   tlsd_creds_free(&creds);
   explicit_bzero(&sc, sizeof sc);

@@ -32,7 +32,10 @@ static int send_records(br_ssl_engine_context *eng, int fd)
 {
   size_t len;
   unsigned char *buf = br_ssl_engine_sendrec_buf(eng, &len);
-  ssize_t w = write(fd, buf, len);
+  /* never a blocking write: poll's "writable" may mean room for less than
+   * len, and a blocking send would then wait past every deadline */
+  ssize_t w = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (w < 0 && errno == ENOTSOCK) w = write(fd, buf, len);   /* a pipe (tests) */
   if (w < 0) return errno == EINTR || errno == EAGAIN ? 0 : -1;
   br_ssl_engine_sendrec_ack(eng, (size_t)w);
   return 1;
@@ -91,12 +94,17 @@ int tlsd_handshake(br_ssl_engine_context *eng, int net_in, int net_out,
 }
 
 int tlsd_relay(br_ssl_engine_context *eng, int net_in, int net_out,
-               int app_in, int app_out, char const **why)
+               int app_in, int app_out, unsigned int write_ms, char const **why)
 {
   int ret = 0, net_eof = 0, closing = 0;
+  long long wdeadline = 0;   /* records waiting for the peer must be taken by then */
   *why = "";
   for (;;) {
     unsigned int st = br_ssl_engine_current_state(eng);
+    /* a deadline per write, not per poll: a peer that keeps a zero window,
+     * or takes a few octets now and then, is dropped all the same */
+    if (!(st & BR_SSL_SENDREC)) wdeadline = 0;
+    else if (!wdeadline && write_ms) wdeadline = now_ms() + write_ms;
     if (st == BR_SSL_CLOSED) {
       int e = br_ssl_engine_last_error(eng);
       if (e != BR_ERR_OK) { *why = tls_error_name(e); ret = -1; }
@@ -122,12 +130,19 @@ int tlsd_relay(br_ssl_engine_context *eng, int net_in, int net_out,
        * peer is gone and we have nothing more to send */
       break;
     }
-    int r = poll(p, n, -1);
+    int wait = -1;
+    if (wdeadline) {
+      long long left = wdeadline - now_ms();
+      if (left <= 0) { *why = "write timeout"; ret = -1; break; }
+      wait = left > 86400000 ? 86400000 : (int)left;
+    }
+    int r = poll(p, n, wait);
     if (r < 0) {
       if (errno == EINTR) continue;
       *why = sysreason("poll"); ret = -1;
       break;
     }
+    if (!r) continue;   /* the deadline: seen at the top */
     for (unsigned int i = 0; i < n; i++) {
       if (!p[i].revents) continue;
       int fd = p[i].fd;

@@ -16,9 +16,11 @@ int tlsd_handshake(br_ssl_engine_context *eng, int net_in, int net_out,
 /* Relay until the session ends: records between the socket and the engine,
  * plaintext between the engine and the daemon (app_out: it reads; app_in: it writes).
  * EOF from the daemon sends close_notify; close_notify or EOF from the peer closes
- * app_out so that the daemon sees EOF. Closes app_in and app_out, half-closes the
- * socket for writing. 0 clean end; -1 abnormal end (*why set). */
+ * app_out so that the daemon sees EOF. Records for the peer must be taken whole
+ * within write_ms of being ready (0: no limit), else the session ends ("write
+ * timeout"). Closes app_in and app_out, half-closes the socket for writing.
+ * 0 clean end; -1 abnormal end (*why set). */
 int tlsd_relay(br_ssl_engine_context *eng, int net_in, int net_out,
-               int app_in, int app_out, char const **why);
+               int app_in, int app_out, unsigned int write_ms, char const **why);
 
 #endif

@@ -32,12 +32,15 @@ static struct { char const *name; int (*run)(int, char const *const *); } const 
   { "catchall", cmd_catchall },
   { "compile", cmd_compile },
   { "queue", cmd_queue },
+  { "dkim", cmd_dkim },
+  { "dns", cmd_dns },
+  { "check", cmd_check },
   { "learn", cmd_learn },
   { "spam", cmd_spam },
   { 0, 0 }
 };
 
-#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue|learn|spam ... (see pochta(8))"
+#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue|dkim|dns|check|learn|spam ... (see pochta(8))"
 
 int main(int argc, char const *const *argv)
 {

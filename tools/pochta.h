@@ -124,6 +124,24 @@ void system_modes(char const *conf, char const *queue, char const *mail, char co
 /* cmd_alias.c: warn (stderr) about the aliases and catch-alls that name addr. */
 void alias_warn_naming(char const *addr);
 
+int cmd_dkim(int argc, char const *const *argv);
+int cmd_dns(int argc, char const *const *argv);
+int cmd_check(int argc, char const *const *argv);
+
+/* cmd_dkim.c: the keys under confdir/dkim/<domain>/ (see pochta-config(5)). */
+/* For each <selector>.key of domain, sorted: fn(domain, dir, selector, ctx).
+ * 0 if the domain has no key directory. */
+typedef void keyfn(char const *domain, char const *dir, char const *sel, void *ctx);
+int dkim_each_key(char const *domain, keyfn *fn, void *ctx);
+/* Print the DKIM TXT record of each key of domain as zone lines on stdout. */
+void dkim_print_records(char const *domain);
+
+/* cmd_dns.c: the addresses the MX name should have: --ip4/--ip6 given, else this
+ * host's global addresses. Fills up to max; returns how many. */
+#include <sys/socket.h>
+struct hostaddr { int family; unsigned char ip[16]; };
+unsigned host_addrs(struct hostaddr *a, unsigned max, char const *ip4, char const *ip6);
+
 /* cmd_domain.c: is d (lowercase) in the domains file? */
 int domain_is_local(char const *d);
 

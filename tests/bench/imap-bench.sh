@@ -11,6 +11,9 @@ b=$(mktemp -d /tmp/pochta-imap-bench.XXXXXX)
 trap 'kill $(cat "$b"/*.pid 2>/dev/null) 2>/dev/null; rm -rf "$b"' EXIT
 POCHTA_CONF=$b/etc; export POCHTA_CONF
 pochta -C "$POCHTA_CONF" init --queue "$b/queue" --mail "$b/mail" --hostname mx.example.test >/dev/null
+# connection limits above the load, with lock files of our own (pochta-config(5))
+mkdir -p "$b/run"; echo "$b/run" >"$POCHTA_CONF/rundir"
+printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
 pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
 for u in alice bob carol; do pochta -C "$POCHTA_CONF" user add $u@example.test --password secret >/dev/null; done
 echo loopback >"$POCHTA_CONF/plainauth"

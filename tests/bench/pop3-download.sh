@@ -19,6 +19,9 @@ trap cleanup EXIT INT TERM
 
 POCHTA_CONF=$work/etc; export POCHTA_CONF
 pochta -C "$POCHTA_CONF" init --queue "$work/queue" --mail "$work/mail" --hostname mx.example.test >/dev/null
+# connection limits above the load, with lock files of our own (pochta-config(5))
+mkdir -p "$work/run"; echo "$work/run" >"$POCHTA_CONF/rundir"
+printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
 pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
 pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null 2>&1
 for u in bob u3 u4 u5 u6 u7 u8 u9 u10; do

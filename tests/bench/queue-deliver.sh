@@ -27,6 +27,9 @@ instance() {   # instance DIR: a fresh pochta instance with alice@example.test
   local d=$1
   export POCHTA_CONF=$d/etc
   pochta -C "$POCHTA_CONF" init --queue "$d/queue" --mail "$d/mail" --hostname mx.example.test >/dev/null 2>&1
+  # connection limits above the load, with lock files of our own (pochta-config(5))
+  mkdir -p "$d/run"; echo "$d/run" >"$POCHTA_CONF/rundir"
+  printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
   pochta -C "$POCHTA_CONF" domain add example.test >/dev/null 2>&1
   pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null 2>&1
   echo 20 >"$POCHTA_CONF/concurrencylocal"

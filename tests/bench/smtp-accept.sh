@@ -27,7 +27,10 @@ export POCHTA_CONF=$tmp/etc
 pochta -C "$POCHTA_CONF" init --queue "$tmp/queue" --mail "$tmp/mail" --hostname mx.example.test >/dev/null
 pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
 pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null
-tcpserver -1 -HR -c 300 -b 200 -l localhost 127.0.0.1 0 pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
+# connection limits above the load, with lock files of our own (pochta-config(5))
+mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/rundir"
+printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
+tcpserver -1 -HR -c 300 -b 1024 -l localhost 127.0.0.1 0 pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(tr -d '[:space:]' <"$tmp/port")

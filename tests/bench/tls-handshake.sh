@@ -19,6 +19,9 @@ trap cleanup EXIT
 export POCHTA_CONF=$tmp/etc
 mkdir -p "$POCHTA_CONF/tls"
 echo mx.example.test >"$POCHTA_CONF/me"
+# connection limits above the load, with lock files of our own (pochta-config(5))
+mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/rundir"
+printf '%s 1000 1000\n' smtp submission pop3 imap >"$POCHTA_CONF/connlimits"
 mkcert() {
   local key=(-newkey rsa:2048)
   [ "$1" = ec ] && key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256)

@@ -22,11 +22,11 @@ p.add_argument('--data', default='354 go ahead')
 p.add_argument('--dot', default='250 2.0.0 queued')
 p.add_argument('--raw-dot', help='octets sent as the final-dot reply')
 p.add_argument('--tls', nargs=2, metavar=('CERT', 'KEY'))
-p.add_argument('--sleep', action='append', default=[], help='STAGE=SECS (greeting, mail, rcpt, data, dot)')
-p.add_argument('--close-at', help='stage at which to drop the connection')
+p.add_argument('--sleep', action='append', default=[], help='STAGE=SECS (greeting, mail, rcpt, data, after354, dot)')
+p.add_argument('--close-at', help='stage at which to drop the connection (greeting, mail, rcpt, data, after354, dot)')
 p.add_argument('--auth', help='USER:PASS accepted by AUTH PLAIN/LOGIN')
 p.add_argument('--max-conn', type=int, default=0)
-p.add_argument('--bind', default='127.0.0.1:0', help='ADDR:PORT to listen on')
+p.add_argument('--bind', default='127.0.0.1:0', help='ADDR:PORT to listen on ([ADDR]:PORT for IPv6)')
 a = p.parse_args()
 
 rcpt_replies = dict(r.split('=', 1) for r in a.rcpt)
@@ -120,6 +120,7 @@ def serve(conn):
             peer.reply(a.data)
             if not a.data.startswith('354'):
                 continue
+            stage('after354', peer)
             n = 0
             while True:
                 d = peer.line()
@@ -141,9 +142,10 @@ def serve(conn):
         else:
             peer.reply('500 5.5.2 what')
 
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 host, port = a.bind.rsplit(':', 1)
+host = host.strip('[]')   # [fd77::2]:25 for IPv6
+srv = socket.socket(socket.AF_INET6 if ':' in host else socket.AF_INET, socket.SOCK_STREAM)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((host, int(port)))
 srv.listen(16)
 print(srv.getsockname()[1], flush=True)

@@ -59,10 +59,11 @@ EOT
 
 # ---- three hosts in network namespaces (root only) ----
 # pr_net_up: namespaces $PR-sw (a bridge and dnsmasq at 10.77.0.53),
-# $PR-a (10.77.0.1), $PR-b (10.77.0.2 and 10.77.0.4), $PR-c (10.77.0.3).
+# $PR-a (10.77.0.1, fd77::1), $PR-b (10.77.0.2 and 10.77.0.4, fd77::2),
+# $PR-c (10.77.0.3, fd77::3).
 # 10.77.0.99 exists nowhere (an unreachable MX). The private range lives
 # only inside these namespaces: they have no route anywhere else.
-# Sets PR (the prefix, unique per test) and DNSCACHEIP for libowfat.
+# Sets PR (the prefix, unique per test) and POCHTA_DNS for dns/.
 pr_need_root() {
   [ "$(id -u)" = 0 ] || skip "needs root for ip netns"
   command -v ip >/dev/null || skip "iproute2 missing"
@@ -85,6 +86,9 @@ pr_net_up() {
     ip -n "$PR-sw" link set "v$h" master br0 up
     ip -n "$PR-$h" link set lo up
     ip -n "$PR-$h" addr add "10.77.0.$n/24" dev eth0
+    # IPv6 too (fd77::N, a unique-local range as private as 10.77/24), usable
+    # at once (nodad)
+    ip -n "$PR-$h" addr add "fd77::$n/64" dev eth0 nodad
     ip -n "$PR-$h" link set eth0 up
     # Postfix uses the C library's resolver: ip netns exec bind-mounts this
     mkdir -p "/etc/netns/$PR-$h"
@@ -92,7 +96,7 @@ pr_net_up() {
     printf '127.0.0.1 localhost\n' >"/etc/netns/$PR-$h/hosts"
   done
   ip -n "$PR-b" addr add 10.77.0.4/24 dev eth0
-  export DNSCACHEIP=10.77.0.53 PR
+  export POCHTA_DNS=10.77.0.53 PR
 }
 
 # pr_dns: dnsmasq in $PR-sw answering for the test domains only
@@ -118,6 +122,10 @@ host-record=temp.b.test,10.77.0.4
 host-record=dead.down.test,10.77.0.99
 host-record=dead.unreach.test,10.77.0.99
 host-record=amx.test,10.77.0.2
+host-record=dual.b.test,10.77.0.2,fd77::2
+host-record=v6.b.test,fd77::2
+mx-host=dual.test,dual.b.test,10
+mx-host=v6.test,v6.b.test,10
 mx-host=a.test,mx.a.test,10
 mx-host=b.test,mx.b.test,10
 mx-host=c.test,mx.c.test,10
@@ -177,7 +185,7 @@ pr_pochta() {
   ip netns exec "$PR-$h" env POCHTA_CONF="$conf" tcpserver -HR "$ip" 25 pochta-tlsd pochta-smtpd \
     2>>"$BATS_TEST_TMPDIR/$h-smtpd.log" &
   echo $! >"$BATS_TEST_TMPDIR/$h-smtpd.pid"
-  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" DNSCACHEIP=10.77.0.53 pochta-send \
+  ip netns exec "$PR-$h" env POCHTA_CONF="$conf" POCHTA_DNS=10.77.0.53 pochta-send \
     2>>"$BATS_TEST_TMPDIR/$h-send.log" &
   echo $! >"$BATS_TEST_TMPDIR/$h-send.pid"
   local i=0

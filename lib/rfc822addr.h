@@ -1,7 +1,7 @@
-/* Addresses out of RFC 5322 address-list header fields (To, Cc, Bcc), for
- * sendmail -t. */
-#ifndef POCHTA_TOOLS_RFC822ADDR_H
-#define POCHTA_TOOLS_RFC822ADDR_H
+/* Addresses out of RFC 5322 address-list header fields: To, Cc, Bcc for
+ * pochta-sendmail -t; From and Sender for pochta-smtpd's submission check. */
+#ifndef POCHTA_RFC822ADDR_H
+#define POCHTA_RFC822ADDR_H
 
 #include <stddef.h>
 #include <skalibs/stralloc.h>

@@ -1,8 +1,7 @@
-/* The one place that knows how DNS is asked (libowfat's djbdns client,
- * which reads /etc/resolv.conf or $DNSCACHEIP). Everything else in
- * pochta-remote sees plain structs. */
-#ifndef REMOTE_DNS_H
-#define REMOTE_DNS_H
+/* What pochta-remote asks of DNS, in plain structs; the asking is pochta's one DNS
+ * module (dns/). */
+#ifndef REMOTE_RDNS_H
+#define REMOTE_RDNS_H
 
 #define RDNS_NAMEMAX 255
 
@@ -20,8 +19,12 @@ struct rdns_addr {
  * no MX, or no such domain), -1 temporary failure (errno). */
 int rdns_mx(char const *domain, struct rdns_mx *out, unsigned max, unsigned *n);
 
-/* Addresses of name: AAAA first, then A, at most max. 1 answered (*n may
- * be 0), -1 temporary failure. */
-int rdns_addrs(char const *name, struct rdns_addr *out, unsigned max, unsigned *n);
+#define RDNS_V4 1
+#define RDNS_V6 2
+
+/* Addresses of name in the families asked for (RDNS_V4 | RDNS_V6): AAAA
+ * first, then A, each asked once, at most max. 1 answered (*n may be 0), -1
+ * temporary failure. */
+int rdns_addrs(char const *name, unsigned families, struct rdns_addr *out, unsigned max, unsigned *n);
 
 #endif
