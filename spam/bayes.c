@@ -36,9 +36,9 @@ void bayes_classify(bayesdb const *d, spam_tokens const *t, unsigned min, bayes_
   o->p = 0.5;
   o->used = 0;
   if (d->nspam < min || d->nham < min || !d->nspam || !d->nham) return;
-  o->opinion = 1;
   clue *c = malloc((t->n ? t->n : 1) * sizeof *c);
   if (!c) return;   /* no memory: no opinion rather than a wrong one */
+  o->opinion = 1;
   unsigned n = 0;
   for (uint32_t i = 0; i < t->n; i++) {
     unsigned s, h;

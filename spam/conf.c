@@ -235,8 +235,8 @@ static int setting(spam_conf *c, lines *l, char const *k, size_t kl, char const 
       return bad(l, "%s wants a number from %lu to %lu", keys[i].key, keys[i].lo, keys[i].hi);
     return 1;
   case T_BOOL:
-    if (word_is(v, vl, "on")) c->bayes = 1;
-    else if (word_is(v, vl, "off")) c->bayes = 0;
+    if (word_is(v, vl, "on")) *(int *)(base + keys[i].off) = 1;
+    else if (word_is(v, vl, "off")) *(int *)(base + keys[i].off) = 0;
     else return bad(l, "%s wants on or off", keys[i].key);
     return 1;
   case T_CLAMD:
