@@ -1,9 +1,14 @@
 # pochta — one Makefile; each program folder adds its own rules in build.mk.
-# make [O=build] [SAN=1]        programs into $(O)/bin
-# make fuzz                      libFuzzer targets into $(O)/fuzz (clang)
+# make [O=build] [SAN=1] [MUSL=1]  programs into $(O)/bin
+# make fuzz                        libFuzzer targets into $(O)/fuzz (clang)
+# MUSL=1: static-pie programs on musl instead of glibc, with the libraries of
+# MUSLDEPS (mk/musl-deps.sh builds them; build.sh does both). Every exec of a glibc
+# program costs ~0.7 ms here against ~0.2 ms on musl (README, "Building").
 O ?= build
 SAN ?=
+MUSL ?=
 CC ?= gcc
+HOSTCC := gcc
 FUZZCC ?= clang
 
 CPPFLAGS := -D_GNU_SOURCE -Ilib
@@ -14,7 +19,24 @@ ifeq ($(SAN),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS := -pie -Wl,-z,relro,-z,now -fsanitize=address,undefined
 else
+# (musl's headers have no fortified variants: there this defines nothing)
 CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+LDCC = $(CC)
+LDSTART :=
+LDEND :=
+ifeq ($(MUSL),1)
+MUSLDEPS ?= $(O)/musl-deps
+MUSLLIB := /usr/lib/$(shell uname -m)-linux-musl
+# musl's headers and ours first (-I wins over the -isystem of musl's specs: libxcrypt's
+# crypt.h over musl's), the kernel's headers after them
+CC := gcc -specs=$(MUSLLIB)/musl-gcc.specs
+CPPFLAGS += -I$(MUSLDEPS)/include -isystem $(MUSLDEPS)/kinclude
+# Debian's musl specs know no -static-pie: the start files and libc by hand
+LDCC := gcc
+LDFLAGS := -nostdlib -static-pie -Wl,--no-dynamic-linker -Wl,-z,relro,-z,now -L$(MUSLDEPS)/lib
+LDSTART := $(MUSLLIB)/rcrt1.o $(MUSLLIB)/crti.o $(shell gcc -print-file-name=crtbeginS.o)
+LDEND := -L$(MUSLLIB) -lc $(shell gcc -print-libgcc-file-name) $(shell gcc -print-file-name=crtendS.o) $(MUSLLIB)/crtn.o
 endif
 
 # Libraries, named by archive so that the link map shows which objects each gives.
@@ -39,14 +61,20 @@ objs = $(patsubst %.c,$(O)/%.o,$(1))
 # $(call link,LIBS)
 define link
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@.tmp $(filter %.o %.a,$^) $(1) -Wl,-Map=$@.map
+	$(LDCC) $(LDFLAGS) -o $@.tmp $(LDSTART) $(filter %.o %.a,$^) $(1) $(LDEND) -Wl,-Map=$@.map
 	sh mk/check-link $@.map
 	mv -f $@.tmp $@
 endef
 
 all: progs
 
-$(O)/%.o: %.c
+# Objects remember the flags they were made with: make them again when the flags
+# change (MUSL=1, SAN=1 into the same O), instead of linking a mixture.
+FLAGSTAMP := $(O)/.flags
+FLAGS_NOW := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDCC) $(LDFLAGS)
+$(shell mkdir -p $(O); echo '$(FLAGS_NOW)' | cmp -s - $(FLAGSTAMP) || echo '$(FLAGS_NOW)' >$(FLAGSTAMP))
+
+$(O)/%.o: %.c $(FLAGSTAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 

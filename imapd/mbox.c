@@ -476,7 +476,9 @@ static int scan_full(mbox *out, int confirm)
   free(le); free(de); stralloc_free(&ls); stralloc_free(&ds);
   /* a big scan's arrays are gone now (the view is the mapping): give their
    * memory back, or the session keeps it for as long as it lives */
-  if (nd >= 4096) malloc_trim(0);
+#ifdef __GLIBC__
+  if (nd >= 4096) malloc_trim(0);   /* (musl's allocator gives big blocks back itself) */
+#endif
   return r;
 }
 

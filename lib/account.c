@@ -153,6 +153,30 @@ int account_name(uid_t uid, char *buf, size_t len)
   return 1;
 }
 
+struct bygroup { char const *name; size_t nlen; gid_t gid; int found; };
+
+static int group_name_line(char const *line, size_t len, void *ctx)
+{
+  struct bygroup *b = ctx;
+  char const *fv[4];
+  size_t fl[4];
+  unsigned long g;
+  if (fields(line, len, fv, fl, 4) < 3 || fl[0] != b->nlen || memcmp(fv[0], b->name, b->nlen)) return 0;
+  if (!account_parse_id(fv[2], fl[2], &g)) return 0;
+  b->gid = (gid_t)g;
+  b->found = 1;
+  return 1;
+}
+
+int account_group(char const *name, gid_t *gid)
+{
+  struct bygroup b = { name, strlen(name), 0, 0 };
+  if (!b.nlen) return 0;
+  if (each_line("/etc/group", group_name_line, &b) < 0) return -1;
+  if (b.found) *gid = b.gid;
+  return b.found;
+}
+
 void account_addgroup(account *a, gid_t gid)
 {
   for (unsigned i = 0; i < a->ngroups; i++) if (a->groups[i] == gid) return;

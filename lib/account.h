@@ -31,6 +31,9 @@ int account_lookup_uid(account *a, uid_t uid, gid_t gid);
  * too long), -1 error reading the file. */
 int account_name(uid_t uid, char *buf, size_t len);
 
+/* The gid of the group name in /etc/group. 1 found, 0 not, -1 error reading it. */
+int account_group(char const *name, gid_t *gid);
+
 /* Add gid to a's groups (if not there yet and there is room). */
 void account_addgroup(account *a, gid_t gid);
 

@@ -1,7 +1,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* (the system call itself: musl has no wrapper) */
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE 1
+#endif
 
 #include <skalibs/djbunix.h>
 
@@ -31,7 +37,7 @@ int maildir_commit(char const *dir, char const *tmpname, char const *sub, char c
    * (renameat2 RENAME_NOREPLACE keeps the no-overwrite rule). */
   if (link(from, to) < 0) {
     if (errno != EPERM && errno != ENOSYS && errno != EOPNOTSUPP) return 0;
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) return 0;
+    if (syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) < 0) return 0;
     return maildir_syncdir(dir, sub) && maildir_syncdir(dir, "tmp");
   }
   /* The commit point: the new name is durable once its directory is synced. */

@@ -920,6 +920,9 @@ int main(int argc, char **argv)
     qcheck_report rep;
     qcheck_run(&rep, 1, 0);
   }
+  /* what an earlier run left to free, then the janitor for what this one removes */
+  qtrash_empty();
+  if (!qjanitor_start()) logsys("start the janitor (removed files are freed at the next start)");
   users_refresh();
   scan_all();
   logid("start", 0); fprintf(stderr, " messages=%zu pid=%d", msgs_count(), (int)getpid()); logend();

@@ -30,6 +30,9 @@
 #include "worker.h"
 
 #define REQ_MAX 1024
+#ifndef W_EXITCODE   /* (glibc has it, musl not) */
+#define W_EXITCODE(ret, sig) ((ret) << 8 | (sig))
+#endif
 #define RUNNING_MAX 2048
 
 /* ---------- the runner's side ---------- */

@@ -5,9 +5,11 @@
  * bare CR never counts as a line end, it marks the message bad, and the message
  * is then read to its real end and refused). Lines starting with a dot are
  * unstuffed; CRLF becomes LF on the way to the queue (doc/CONTRACTS.md). BDAT
- * chunks go through the same machine without the dot rules. The message is
- * streamed to the enqueue program as it arrives; a message found bad is aborted
- * (the program never gets an envelope, so nothing is queued). */
+ * chunks go through the same machine without the dot rules. The message is held
+ * (hold hooks) as it arrives; once it is whole and clean, the inspect hook says
+ * what becomes of it (checks, signature, our fields) and only then is it queued,
+ * behind our Received field and the fields the inspection added. A message found
+ * bad never reaches the queue. */
 #include <string.h>
 #include <strings.h>
 
@@ -20,7 +22,7 @@ enum { D_BOL, D_TEXT, D_CR, D_DOT, D_DOTCR };
 
 static void qflush(smtpd *s)
 {
-  if (s->qlen && !(s->bflags & B_QUEUE) && !s->h->queue_write(s, s->qbuf, s->qlen)) s->bflags |= B_QUEUE;
+  if (s->qlen && !(s->bflags & B_QUEUE) && !s->h->hold_write(s, s->qbuf, s->qlen)) s->bflags |= B_QUEUE;
   s->qlen = 0;
 }
 
@@ -101,21 +103,17 @@ static size_t fast(smtpd *s, size_t max)
   return n;
 }
 
-/* Start the enqueue program and give it the Received header. 1 ok, 0 failed. */
+/* Open the hold for a new message. 1 ok, 0 failed. */
 static int msg_begin(smtpd *s)
 {
-  size_t n;
   s->bflags = 0;
   s->msgbytes = 0;
   s->qlen = 0;
   s->lastc = '\n';
   s->bstate = D_BOL;
   head_start(s);
-  if (!s->h->queue_open(s)) return 0;
+  if (!s->h->hold_open(s)) return 0;
   s->qopen = 1;
-  n = received(s, s->qbuf, sizeof s->qbuf);
-  if (!n) { msg_abort(s); return 0; }
-  s->qlen = n;
   return 1;
 }
 
@@ -124,7 +122,25 @@ void msg_abort(smtpd *s)
   if (!s->qopen) return;
   s->qopen = 0;
   s->qlen = 0;
-  s->h->queue_close(s, 0, 0);
+  s->h->hold_close(s);
+}
+
+/* The held message behind our Received field and the inspection's fields, into
+ * the queue, leaving out the fields the inspection dropped. The queue's exit
+ * code (0 queued), qid set. */
+static int enqueue(smtpd *s, char const *m, size_t len, char *qid)
+{
+  verdict const *v = &s->v;
+  size_t n = received(s, s->qbuf, sizeof s->qbuf), pos = 0;
+  int ok;
+  if (!n || !s->h->queue_open(s)) return -1;
+  ok = s->h->queue_write(s, s->qbuf, n) && (!v->add.len || s->h->queue_write(s, v->add.s, v->add.len));
+  for (unsigned i = 0; ok && i <= v->ndrop; i++) {
+    size_t end = i < v->ndrop ? v->drop[2 * i] : len;
+    if (end > pos) ok = s->h->queue_write(s, m + pos, end - pos);
+    if (i < v->ndrop) pos = v->drop[2 * i + 1];
+  }
+  return s->h->queue_close(s, ok, qid);
 }
 
 static void lost(smtpd *s)
@@ -167,9 +183,23 @@ static void msg_end(smtpd *s)
     txn_reset(s);
     return;
   }
-  s->qopen = 0;
-  code = s->h->queue_close(s, !(s->bflags & B_QUEUE), qid);
-  if (!code && !(s->bflags & B_QUEUE)) {
+  {
+    char const *m;
+    size_t len;
+    verdict *v = &s->v;
+    v->action = V_ACCEPT; v->reply[0] = 0; v->add.len = 0; v->ndrop = 0;
+    if ((s->bflags & B_QUEUE) || !s->h->hold_map(s, &m, &len)) code = -1;
+    else if (!s->h->inspect(s, m, len, v)) code = -1;
+    else if (v->action != V_ACCEPT) {
+      msg_abort(s);
+      slog(s, "reject", "bytes", nb + k, "reply", v->reply, (char *)0);
+      reply(s, v->reply);
+      txn_reset(s);
+      return;
+    } else code = enqueue(s, m, len, qid);
+    msg_abort(s);   /* the hold is done with */
+  }
+  if (!code) {
     slog(s, "queued", "qid", qid[0] ? qid : s->sid, "bytes", nb + k, (char *)0);
     reply2(s, "250 2.0.0 Ok: queued as ", qid[0] ? qid : s->sid);
   } else {

@@ -19,17 +19,18 @@
 static qwrite w = { .fd = -1 };
 static int entered;   /* we are in the queue directory */
 
+int inqueue_enter(void)
+{
+  if (!entered && qdir_enter() > 0) entered = 1;
+  return entered;
+}
+
 static int q_open(smtpd *s)
 {
   int r;
-  if (!entered) {
-    /* conf_dir() may be relative: make it absolute before leaving this directory */
-    r = qdir_enter();
-    if (r <= 0) {
-      slog(s, "queue-failed", "error", r < 0 ? strerror(errno) : "no queuedir in the configuration", (char *)0);
-      return 0;
-    }
-    entered = 1;
+  if (!inqueue_enter()) {
+    slog(s, "queue-failed", "error", errno ? strerror(errno) : "no queuedir in the configuration", (char *)0);
+    return 0;
   }
   if ((r = qwrite_begin(&w))) {
     slog(s, "queue-failed", "error", strerror(errno), "what", "create message file", (char *)0);

@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "connenv.h"
 #include "connlimit.h"
+#include "hold.h"
 #include "inqueue.h"
 #include "real.h"
 #include "smtpd.h"
@@ -85,6 +86,7 @@ int main(int argc, char **argv)
     static hooks h;
     char const *q = getenv("POCHTA_QUEUE"), *qq = getenv("QMAILQUEUE");
     h = real_hooks;
+    hold_hooks(&h);
     if ((!q || !*q) && (!qq || !*qq)) {
       /* the queue's directory becomes our working directory: a relative
        * POCHTA_CONF (ours, and the children's) must not depend on it */
@@ -92,6 +94,7 @@ int main(int argc, char **argv)
       char abs[4096];
       if (c && *c && *c != '/' && realpath(c, abs)) setenv("POCHTA_CONF", abs, 1);
       inqueue_hooks(&h);
+      if (inqueue_enter()) hold_in_queue("tmp");   /* messages held on the queue's disk */
     }
     smtpd_init(s, &h);
   }

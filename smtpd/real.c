@@ -13,6 +13,7 @@
 
 #include "exitcodes.h"
 #include "smtpd.h"
+#include "inspect.h"
 #include "real.h"
 
 extern char **environ;
@@ -223,4 +224,7 @@ static int tls_start(smtpd *s)
   return 1;
 }
 
-hooks const real_hooks = { q_open, q_write, q_close, auth_check, tls_start };
+hooks const real_hooks = {
+  .queue_open = q_open, .queue_write = q_write, .queue_close = q_close,
+  .auth_check = auth_check, .tls_start = tls_start, .inspect = real_inspect
+};

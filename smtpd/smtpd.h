@@ -67,9 +67,33 @@ int io_fd_write(io *, char const *, size_t);
 
 typedef struct smtpd_s smtpd;
 
+/* What becomes of a whole message (inspect hook): answered how, with which header
+ * fields above it (after our Received), without which of its own. */
+#define VERDICT_DROP_MAX 64
+enum { V_ACCEPT, V_REJECT, V_TEMPFAIL };
+typedef struct verdict_s verdict;
+struct verdict_s {
+  int action;                 /* V_* */
+  char reply[256];            /* the SMTP reply for V_REJECT and V_TEMPFAIL, no CRLF */
+  stralloc add;               /* fields to put first, LF line ends */
+  size_t drop[2 * VERDICT_DROP_MAX];   /* [start, end) of the message's fields to leave out */
+  unsigned ndrop;
+};
+
 /* Side effects. Return conventions are written on each. */
 typedef struct hooks_s hooks;
 struct hooks_s {
+  /* A place to hold the message until it is whole (the checks, the signing and our
+   * own fields need all of it before the queue gets a byte). 1 ok, 0 failed. */
+  int (*hold_open)(smtpd *);
+  /* Octets of the held message (LF line ends). 1 ok, 0 failed (temporary). */
+  int (*hold_write)(smtpd *, char const *, size_t);
+  /* The held message as one array, valid until hold_close. 1 ok, 0 failed. */
+  int (*hold_map)(smtpd *, char const **, size_t *);
+  void (*hold_close)(smtpd *);
+  /* Look at the whole message (msg, len): sender authentication, our own fields,
+   * the signature of submitted mail. Fills v. 1 ok, 0 failed (temporary). */
+  int (*inspect)(smtpd *, char const *msg, size_t len, verdict *v);
   /* Start the enqueue program. 1 ok, 0 failed (temporary). */
   int (*queue_open)(smtpd *);
   /* Message octets (LF line ends). 1 ok, 0 the program stopped reading. */
@@ -124,7 +148,8 @@ struct smtpd_s {
   int utf8;               /* MAIL had SMTPUTF8 */
   char rcpt1[ADDR_MAX + 1];   /* the first RCPT as given, for Received "for" */
   /* message being received */
-  int qopen;
+  int qopen;              /* the hold is open */
+  verdict v;
   int bflags, bstate;
   unsigned long msgbytes;  /* as RFC 1870 counts them: CRLF included, stuffing dots not */
   char lastc;             /* last octet given to the queue */

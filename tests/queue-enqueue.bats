@@ -110,7 +110,7 @@ W
   assert_output --partial 'messages=1000 problems=0'
 }
 
-@test "enqueue: fsync order: data, then its directory, envelope, rename, then new/" {
+@test "enqueue: fsync order: data and envelope written, both fsynced, the data's directory, rename, then new/" {
   command -v strace >/dev/null || skip "strace missing"
   printf 'Subject: s\n\nx\n' >"$BATS_TEST_TMPDIR/m"
   pochta-queuectl check >/dev/null   # lay the queue out first: only the enqueue is traced
@@ -126,7 +126,7 @@ W
     /fsync\(/ { print "fsync"; next }
   ' "$BATS_TEST_TMPDIR/trace" | tr '\n' ' ' >"$BATS_TEST_TMPDIR/order"
   run cat "$BATS_TEST_TMPDIR/order"
-  assert_output "create-mess fsync open-messdir fsync create-tmp fsync rename open-newdir fsync "
+  assert_output "create-mess create-tmp fsync fsync open-messdir fsync rename open-newdir fsync "
 }
 
 @test "enqueue: SIGKILL at random moments leaves no visible message, only debris check removes" {

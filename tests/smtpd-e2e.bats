@@ -52,8 +52,8 @@ EOF2
   stop smtpd
   run grep -c 'execve(' "$BATS_TEST_TMPDIR/trace"
   assert_output 1   # pochta-smtpd itself, nothing after it
-  # the stages of pochta-queue(5): data fsynced, its directory, the envelope, the
-  # rename into new/ (the commit), new/ fsynced
+  # the stages of pochta-queue(5): data and envelope fsynced, the data's directory,
+  # the rename into new/ (the commit), new/ fsynced
   run grep -oE 'fsync|rename\("tmp/[0-9a-f]+", "new/[0-9a-f]+"\)' "$BATS_TEST_TMPDIR/trace"
   assert_output "$(printf 'fsync\nfsync\nfsync\nrename("tmp/%s", "new/%s")\nfsync' "$id" "$id")"
 }

@@ -7,7 +7,6 @@
  * made per "base": BASE-rsa and BASE-ed, signed with side by side. */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
 
+#include "account.h"
 #include "checks.h"
 #include "pochta.h"
 
@@ -53,9 +53,9 @@ static gid_t signing_group(char const *opt)
     unsigned long v = strtoul(g, &end, 10);
     if (*g && !*end) gid = (gid_t)v;
     else {
-      struct group *gr = getgrnam(g);
-      if (!gr) strerr_dief(USAGE_EXIT, "no such group: ", g);
-      gid = gr->gr_gid;
+      int r = account_group(g, &gid);   /* /etc/group itself: the program is static */
+      if (r < 0) strerr_diefu1sys(TEMP_EXIT, "read /etc/group");
+      if (!r) strerr_dief(USAGE_EXIT, "no such group: ", g);
     }
   }
   stralloc_free(&sa);

@@ -136,6 +136,8 @@ int cmd_init(int argc, char const *const *argv)
     system_ids("pochta", &qu, &qg);
     snprintf(gb, sizeof gb, "%lu", (unsigned long)qg);
     fact("group", gb, gb, &tmp);
+    /* the group of the signing step: pochta dkim gives it the keys */
+    fact("dkimgroup", 0, "pochta-dkim", &tmp);
   }
 
   /* the admin tool alone reads the lists (programs read the compiled cdbs) */

@@ -32,7 +32,7 @@ static struct { char const *name, *comment, *groups; } const users[] = {
   { "pochta-log", "pochta loggers", 0 },
   { 0, 0, 0 }
 };
-static char const *const groups[] = { "pochta-auth", "pochta-drop", 0 };
+static char const *const groups[] = { "pochta-auth", "pochta-drop", "pochta-dkim", 0 };
 
 /* Run one of the system's account tools for name; die if it fails. */
 static void run(char const *const *argv, char const *name)
@@ -46,24 +46,9 @@ static void run(char const *const *argv, char const *name)
 
 static int group_gid(char const *name, gid_t *gid)
 {
-  stralloc sa = STRALLOC_ZERO;
-  size_t pos = 0, len, nl = strlen(name);
-  char const *line;
-  int found = 0;
-  if (!openslurpclose(&sa, "/etc/group")) strerr_diefu1sys(TEMP_EXIT, "read /etc/group");
-  while (!found && tf_next(&sa, &pos, &line, &len)) {
-    char const *c1 = memchr(line, ':', len), *c2, *c3;
-    unsigned long g;
-    if (!c1 || (size_t)(c1 - line) != nl || memcmp(line, name, nl)) continue;
-    c2 = memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line));
-    if (!c2) continue;
-    c3 = memchr(c2 + 1, ':', len - (size_t)(c2 + 1 - line));
-    if (!c3 || !account_parse_id(c2 + 1, (size_t)(c3 - c2 - 1), &g)) continue;
-    *gid = (gid_t)g;
-    found = 1;
-  }
-  stralloc_free(&sa);
-  return found;
+  int r = account_group(name, gid);
+  if (r < 0) strerr_diefu1sys(TEMP_EXIT, "read /etc/group");
+  return r;
 }
 
 static int in_group(account const *a, gid_t g)
@@ -162,14 +147,24 @@ static int give_one(char const *path, struct stat const *st, int flag, struct FT
   return 0;
 }
 
+/* root:gid, directories 0750, files 0640 (the DKIM keys' layout) */
+static int give_key(char const *path, struct stat const *st, int flag, struct FTW *f)
+{
+  (void)f;
+  if (flag == FTW_SL) return 0;
+  if (lchown(path, 0, tree_gid) < 0 || chmod(path, S_ISDIR(st->st_mode) ? 0750 : 0640) < 0)
+    strerr_diefu2sys(TEMP_EXIT, "set the owner and mode of ", path);
+  return 0;
+}
+
 static void give_tree(char const *dir, uid_t uid, gid_t gid)
 {
   tree_uid = uid; tree_gid = gid;
   if (nftw(dir, give_one, 16, FTW_PHYS) < 0 && errno != ENOENT) strerr_diefu2sys(TEMP_EXIT, "walk ", dir);
 }
 
-/* The two privileged programs beside this one (as make install puts them). */
-static void programs(gid_t auth, gid_t drop)
+/* The three privileged programs beside this one (as make install puts them). */
+static void programs(gid_t auth, gid_t drop, gid_t dkim)
 {
   char self[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -182,12 +177,25 @@ static void programs(gid_t auth, gid_t drop)
   fixin(self, "pochta-checkpassword", S_IFREG, 04750, 0, auth, 0);
   /* any local user may drop a message, into drop/ only */
   fixin(self, "pochta-postdrop", S_IFREG, 02755, 0, drop, 0);
+  /* the one step that reads the DKIM keys (any local user's mail is signed anyway) */
+  fixin(self, "pochta-dkimsign", S_IFREG, 02755, 0, dkim, 0);
+}
+
+/* The DKIM keys: readable by the signing step's group alone (pochta dkim makes them
+ * so too; this repairs what an earlier layout or a hand left). */
+static void dkim_keys(char const *conf, gid_t dkim)
+{
+  stralloc p = STRALLOC_ZERO;
+  if (!stralloc_cats(&p, conf) || !stralloc_cats(&p, "/dkim") || !stralloc_0(&p)) strerr_diefu1sys(TEMP_EXIT, "allocate");
+  tree_uid = 0; tree_gid = dkim;
+  if (nftw(p.s, give_key, 16, FTW_PHYS) < 0 && errno != ENOENT) strerr_diefu2sys(TEMP_EXIT, "walk ", p.s);
+  stralloc_free(&p);
 }
 
 void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid)
 {
   uid_t quid, tuid;
-  gid_t qgid, tgid, auth = system_gid("pochta-auth"), drop = system_gid("pochta-drop");
+  gid_t qgid, tgid, auth = system_gid("pochta-auth"), drop = system_gid("pochta-drop"), dkim = system_gid("pochta-dkim");
   system_ids("pochta", &quid, &qgid);
   system_ids("pochta-tls", &tuid, &tgid);
 
@@ -228,5 +236,6 @@ void system_modes(char const *conf, char const *queue, char const *mail, char co
   fixin(state, "remote", S_IFDIR, 0700, quid, qgid, 1);
   /* greylisting and rate limits (pochta-spam(5)): pochta-smtpd's */
   fixin(state, "spam", S_IFDIR, 0700, quid, qgid, 1);
-  programs(auth, drop);
+  dkim_keys(conf, dkim);
+  programs(auth, drop, dkim);
 }

@@ -6,10 +6,10 @@ PROGS += $(O)/bin/pochta-wait
 WAIT_CFLAGS := -std=gnu11 -O2 -Wall -Wextra -Werror -fPIE -ffreestanding -fno-stack-protector -fno-asynchronous-unwind-tables
 $(O)/wait/wait.o: wait/wait.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WAIT_CFLAGS) -c -o $@ $<
+	$(HOSTCC) $(WAIT_CFLAGS) -c -o $@ $<
 $(O)/bin/pochta-wait: $(O)/wait/wait.o
 	@mkdir -p $(dir $@)
-	$(CC) -static-pie -nostdlib -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@.tmp $< -Wl,-Map=$@.map
+	$(HOSTCC) -static-pie -nostdlib -Wl,-z,relro,-z,now -Wl,-z,noexecstack -o $@.tmp $< -Wl,-Map=$@.map
 	sh mk/check-link $@.map
 	mv -f $@.tmp $@
 endif

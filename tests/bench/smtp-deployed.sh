@@ -9,8 +9,10 @@
 #            are in the Maildir (pochta-send's worker; Postfix's qmgr + virtual)
 #   rss      memory of one idle SMTP connection (pochta-tlsd + pochta-smtpd;
 #            Postfix's smtpd), from ../shared/peers/conn-rss.py
-# Needs ../shared/peers (the steering checkout) for Postfix; without it only pochta
-# is measured. Prints figures, asserts nothing. Root, loopback only.
+# CHECKS=on measures pochta with its sender checks (DNS through the system's resolver;
+# Postfix has no milter then); the default is off. Needs ../shared/peers (the steering
+# checkout) for Postfix; without it only pochta is measured. Prints figures, asserts
+# nothing. Root, loopback only.
 set -uo pipefail
 M=2000 R=3 SESS="10 50" L=2048
 while getopts "m:r:s:" o; do
@@ -44,6 +46,7 @@ mkdir -p "$POCHTA_CONF/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$POCHTA_CONF/tls/key.pem" \
   -out "$POCHTA_CONF/tls/cert.pem" -days 2 -subj /CN=mx.example.test 2>/dev/null
 MD=$tmp/mail/example.test/alice/Maildir
+echo "${CHECKS:-off}" >"$POCHTA_CONF/checks"
 
 tcpserver -1 -HR -c 300 -b 1024 -l mx.example.test 127.0.0.1 0 pochta-tlsd pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!); tcpserver_pid=$!
@@ -84,7 +87,7 @@ accept_plain() {   # without ../shared/peers
 }
 count() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
 
-echo "# smtp-deployed: messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
+echo "# smtp-deployed: bin=$BIN ($(file -b "$BIN/pochta-smtpd" | grep -o 'static-pie linked' || echo '?'); $(strings "$BIN/pochta-smtpd" | grep -qi musl && echo musl || echo glibc)) checks=${CHECKS:-off} messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 for s in $SESS; do
   oa=() od=() pa=() pd=()
   for r in $(seq "$R"); do
