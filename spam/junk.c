@@ -73,7 +73,8 @@ int spam_deliver_decide(char const *maildir, char const *msg, size_t len, spam_j
     snprintf(j->why, sizeof j->why, "%.190s", err);
     return 0;
   }
-  if (!(j->scored = spam_header_score(msg, len, &j->score, &forced))) {
+  int found = spam_header_score(msg, len, &j->score, &forced);
+  if (!(j->scored = found || forced)) {
     snprintf(j->why, sizeof j->why, "spam=unscored");
     spam_conf_free(&c);
     return 1;
@@ -84,7 +85,7 @@ int spam_deliver_decide(char const *maildir, char const *msg, size_t len, spam_j
   if (r < 0) snprintf(bad, sizeof bad, "cannot read pochta-spam: %s", strerror(errno));
   unsigned badlines = spam_user_parse(&u, &c, r > 0 ? text.s : "", r > 0 ? text.len : 0);
   if (badlines) snprintf(bad, sizeof bad, "pochta-spam: %u lines not understood", badlines);
-  if (u.bayes && opinion(home.s, &c, msg, len, &o, bad, sizeof bad) && o.opinion) {
+  if (found && u.bayes && opinion(home.s, &c, msg, len, &o, bad, sizeof bad) && o.opinion) {
     j->p = o.p;
     j->bayes = bayes_points(o.p, c.bayes_spam, c.bayes_ham);
   }
@@ -99,7 +100,7 @@ int spam_deliver_decide(char const *maildir, char const *msg, size_t len, spam_j
   snprintf(bs, sizeof bs, "%+.2f", j->bayes);
   if (u.junk < SPAM_OFF) spam_fmt_score(th, sizeof th, u.junk); else snprintf(th, sizeof th, "off");
   snprintf(j->why, sizeof j->why, "spam=%s score=%s bayes=%s p=%.4f threshold=%s%s%s%s%s",
-           j->junk ? "junk" : "inbox", sc, bs, j->p, th, forced ? " forced=yes" : "",
+           j->junk ? "junk" : "inbox", sc, bs, j->p, th, forced ? " x-pochta-junk=yes" : "",
            bad[0] ? " problem=\"" : "", bad, bad[0] ? "\"" : "");
 done:
   stralloc_free(&home);

@@ -1,6 +1,6 @@
 /* spam/report.c — the header fields of the score: what the SMTP-time check writes
- * (X-Spam-Score, X-Spam-Status, pochta-spam(5)), removing fields of those names
- * that came from outside, and reading ours back at delivery. */
+ * (X-Spam-Score, X-Spam-Status, pochta-spam(5)), finding fields of those names
+ * that came from outside (to be dropped), and reading ours back at delivery. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -25,19 +25,18 @@ void spam_fmt_score(char *buf, size_t len, double x)
   snprintf(buf, len, "%.1f", x);
 }
 
-int spam_report_headers(stralloc *out, spam_conf const *c, spam_score const *s, int forced)
+int spam_report_headers(stralloc *out, spam_conf const *c, spam_score const *s)
 {
   char sc[32], req[32], w[32];
   size_t col;
   spam_fmt_score(sc, sizeof sc, s->total);
   spam_fmt_score(req, sizeof req, c->junk >= SPAM_OFF ? 0 : c->junk);
-  int yes = forced || (c->junk < SPAM_OFF && s->total >= c->junk);
+  int yes = c->junk < SPAM_OFF && s->total >= c->junk;
   if (!stralloc_cats(out, "X-Spam-Score: ") || !stralloc_cats(out, sc) || !stralloc_cats(out, "\n")) return 0;
   size_t start = out->len;
   if (!stralloc_cats(out, "X-Spam-Status: ") || !stralloc_cats(out, yes ? "Yes" : "No")
       || !stralloc_cats(out, ", score=") || !stralloc_cats(out, sc)
       || !stralloc_cats(out, " required=") || !stralloc_cats(out, req)
-      || (forced && !stralloc_cats(out, " junk=forced"))
       || !stralloc_cats(out, " tests=")) return 0;
   col = out->len - start;
   if (!s->n && !stralloc_cats(out, "none")) return 0;
@@ -70,16 +69,13 @@ static int field_at(char const *msg, size_t len, size_t *pos, mime_field *f, siz
   return 1;
 }
 
-int spam_strip(char const *msg, size_t len, int (*put)(void *, char const *, size_t), void *ctx)
+int spam_drops(char const *msg, size_t len, int (*drop)(void *ctx, size_t start, size_t end), void *ctx)
 {
-  size_t pos = 0, b, keep = 0;
+  size_t pos = 0, b;
   mime_field f;
-  while (field_at(msg, len, &pos, &f, &b)) {
-    if (f.novalue || !spam_header_ours(f.name, f.namelen)) continue;
-    if (b > keep && !put(ctx, msg + keep, b - keep)) return 0;
-    keep = pos;
-  }
-  return len > keep ? put(ctx, msg + keep, len - keep) : 1;
+  while (field_at(msg, len, &pos, &f, &b))
+    if (!f.novalue && spam_header_ours(f.name, f.namelen) && !drop(ctx, b, pos)) return 0;
+  return 1;
 }
 
 static int parse_score(char const *s, size_t n, double *x)
@@ -98,22 +94,32 @@ static int parse_score(char const *s, size_t n, double *x)
   return 1;
 }
 
+/* The fields pochta-smtpd's inspection writes behind its Received field. */
+static int inspection_field(mime_field const *f)
+{
+  static char const *const names[] = { "Authentication-Results", "X-Pochta-Junk", "DKIM-Signature",
+    "ARC-Seal", "ARC-Message-Signature", "ARC-Authentication-Results", 0 };
+  if (spam_header_ours(f->name, f->namelen)) return 1;
+  for (unsigned i = 0; names[i]; i++) if (mime_name_is(f, names[i])) return 1;
+  return 0;
+}
+
 int spam_header_score(char const *msg, size_t len, double *score, int *forced)
 {
   size_t pos = 0, b;
   mime_field f;
-  int found = 0, received = 0;
-  double x = 0;
-  int force = 0;
+  int received = 0, found = 0;
+  *score = 0;
+  *forced = 0;
+  /* the first Received field is ours; the block of inspection fields right
+     behind it is what our smtpd wrote; the first other field ends it */
   while (field_at(msg, len, &pos, &f, &b)) {
-    if (f.novalue) continue;
-    if (mime_name_is(&f, "Received")) { received = 1; break; }
-    if (!found && mime_name_is(&f, "X-Spam-Score") && parse_score(f.value, f.valuelen, &x)) found = 1;
-    if (mime_name_is(&f, "X-Spam-Status") && memmem(f.value, f.valuelen, "junk=forced", 11)) force = 1;
+    if (f.novalue) { if (received) break; continue; }
+    if (!received) { received = mime_name_is(&f, "Received"); continue; }
+    if (!inspection_field(&f)) break;
+    if (!found && mime_name_is(&f, "X-Spam-Score") && parse_score(f.value, f.valuelen, score)) found = 1;
+    if (mime_name_is(&f, "X-Pochta-Junk")) *forced = 1;
   }
-  /* without a Received field below them, nothing says our smtpd wrote them */
-  if (!found || !received) return 0;
-  *score = x;
-  *forced = force;
-  return 1;
+  if (!found) *score = 0;
+  return found;
 }

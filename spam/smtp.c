@@ -155,7 +155,7 @@ int spam_smtp_data(spam *s, spam_env const *e, char const *msg, size_t len, spam
   if (sc.total >= c->reject) {
     v->action = SPAM_REJECT;
     snprintf(v->reply, sizeof v->reply, "550 5.7.1 Message refused as spam (score %s)", num);
-  } else if (!spam_report_headers(&v->headers, c, &sc, e->quarantine) || !stralloc_cats(&v->headers, virus)) goto end;
+  } else if (!spam_report_headers(&v->headers, c, &sc) || !stralloc_cats(&v->headers, virus)) goto end;
   ok = logend(v);
 end:
   spam_view_free(&view);

@@ -185,7 +185,7 @@ static int score(int argc, char **argv)
   if (!spam_conf_rules(&s.conf, rules.s, rules.len, err, sizeof err)) { fprintf(stderr, "spam-bench: %s\n", err); return 111; }
   s.h = &zero_hooks;
   strcpy(s.me, "mx.example.test");
-  spam_env e = { "192.0.2.1", "mail.example.test", "a@example.test", "mx.example.test; spf=pass; dkim=pass", 0, 1 };
+  spam_env e = { "192.0.2.1", "mail.example.test", "a@example.test", "mx.example.test; spf=pass; dkim=pass", 1 };
   spam_verdict v = SPAM_VERDICT_ZERO;
   for (int i = 2; i < argc; i++) {
     file f = load(argv[i]);

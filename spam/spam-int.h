@@ -190,10 +190,10 @@ int spam_dnsbl_run(spam const *sp, char const *ip, spam_view const *v, spam_scor
 int spam_dnsbl_name(char *out, size_t outlen, char const *ip, char const *zone);
 
 /* Headers (report.c). */
-int spam_report_headers(stralloc *out, spam_conf const *c, spam_score const *s, int forced);
+int spam_report_headers(stralloc *out, spam_conf const *c, spam_score const *s);
 /* Score as the headers write it: one decimal. */
 void spam_fmt_score(char *buf, size_t len, double x);
-/* Is name one of the fields spam_strip removes? */
+/* Is name one of the fields spam_drops finds? */
 int spam_header_ours(char const *name, size_t len);
 
 /* ---------------------------------------------------------------- addresses */

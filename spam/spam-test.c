@@ -618,7 +618,15 @@ static void t_authres(void)
   spam_conf_free(&c);
 }
 
-static int put_sa(void *ctx, char const *s, size_t n) { return stralloc_catb(ctx, s, n); }
+struct spans { size_t (*at)[2]; unsigned *n; };
+static int collect(void *ctx, size_t start, size_t end)
+{
+  struct spans *s = ctx;
+  if (*s->n == 8) return 0;
+  s->at[*s->n][0] = start;
+  s->at[(*s->n)++][1] = end;
+  return 1;
+}
 
 static void t_report(void)
 {
@@ -628,7 +636,7 @@ static void t_report(void)
   spam_conf_init(&c);
   memset(&s, 0, sizeof s);
   for (int i = 0; i < 12; i++) { char n[40]; snprintf(n, sizeof n, "SOME_LONG_RULE_NAME_%d", i); spam_score_add(&s, n, 0.5); }
-  spam_report_headers(&h, &c, &s, 0);
+  spam_report_headers(&h, &c, &s);
   stralloc_0(&h);
   CHECK(!strncmp(h.s, "X-Spam-Score: 6.0\nX-Spam-Status: Yes, score=6.0 required=5.0 tests=SOME_LONG_RULE_NAME_0=0.5,", 89),
         "report: X-Spam-Score and X-Spam-Status");
@@ -638,31 +646,43 @@ static void t_report(void)
   h.len = 0;
   memset(&s, 0, sizeof s);
   spam_score_add(&s, "A", -0.04);
-  spam_report_headers(&h, &c, &s, 1);
+  spam_report_headers(&h, &c, &s);
   stralloc_0(&h);
-  CHECK(!strcmp(h.s, "X-Spam-Score: 0.0\nX-Spam-Status: Yes, score=0.0 required=5.0 junk=forced tests=A=0.0\n"), "report: forced Junk, no -0.0");
+  CHECK(!strcmp(h.s, "X-Spam-Score: 0.0\nX-Spam-Status: No, score=0.0 required=5.0 tests=A=0.0\n"), "report: no -0.0");
   stralloc_free(&h);
   spam_conf_free(&c);
 
   char const *m = "X-Spam-Score: -50\nReceived: from x\nx-spam-status: Yes,\n forged\nSubject: s\nX-Virus-Status: Clean\n\nX-Spam-Score: body\n";
   stralloc o = STRALLOC_ZERO;
-  spam_strip(m, strlen(m), put_sa, &o);
+  size_t spans[8][2];
+  unsigned nspans = 0;
+  spam_drops(m, strlen(m), collect, &(struct spans){ spans, &nspans });
+  for (unsigned i = 0, at = 0; i <= nspans; i++) {
+    size_t end = i < nspans ? spans[i][0] : strlen(m);
+    stralloc_catb(&o, m + at, end - at);
+    if (i < nspans) at = spans[i][1];
+  }
   stralloc_0(&o);
-  CHECK(!strcmp(o.s, "Received: from x\nSubject: s\n\nX-Spam-Score: body\n"), "report: strip removes our fields (folded too) from the header only");
+  CHECK(nspans == 3 && !strcmp(o.s, "Received: from x\nSubject: s\n\nX-Spam-Score: body\n"), "report: our fields (folded too) found in the header only, to be dropped");
   stralloc_free(&o);
 
   double x;
   int forced;
-  char const *ok = "X-Spam-Score: 7.3\nX-Spam-Status: Yes, score=7.3 required=5.0 junk=forced tests=\n\tA=7.3\nReceived: from us\nX-Spam-Score: -100\n\nb\n";
-  CHECK(spam_header_score(ok, strlen(ok), &x, &forced) && fabs(x - 7.3) < 1e-9 && forced, "report: our score above the first Received field");
-  char const *below = "Received: from us\nX-Spam-Score: -100\nReceived: from them\n\nb\n";
-  CHECK(!spam_header_score(below, strlen(below), &x, &forced), "report: a score below a Received field is not ours");
-  char const *none = "X-Spam-Score: -100\nSubject: x\n\nReceived: in the body\n";
+  char const *ok = "X-Spam-Score: -100\nReceived: from us\nAuthentication-Results: mx; spf=pass\nX-Spam-Score: 7.3\n"
+                   "X-Spam-Status: Yes, score=7.3 required=5.0 tests=\n\tA=7.3\nX-Pochta-Junk: dmarc=quarantine\nSubject: s\nX-Spam-Score: -100\n\nb\n";
+  CHECK(spam_header_score(ok, strlen(ok), &x, &forced) && fabs(x - 7.3) < 1e-9 && forced, "report: our score in the block right behind the first Received field");
+  char const *after = "Received: from us\nSubject: x\nX-Spam-Score: -100\nX-Pochta-Junk: yes\n\nb\n";
+  CHECK(!spam_header_score(after, strlen(after), &x, &forced) && !forced, "report: a field of the message ends our block");
+  char const *second = "Received: from us\nReceived: from them\nX-Spam-Score: -100\n\nb\n";
+  CHECK(!spam_header_score(second, strlen(second), &x, &forced), "report: a score behind another Received field is not ours");
+  char const *none = "X-Spam-Score: -100\nSubject: x\n\nReceived: in the body\nX-Spam-Score: 1\n";
   CHECK(!spam_header_score(none, strlen(none), &x, &forced), "report: without a Received field, no score is ours");
-  char const *junk = "X-Spam-Score: 1e9\nReceived: x\n\n";
+  char const *junk = "Received: x\nX-Spam-Score: 1e9\n\n";
   CHECK(!spam_header_score(junk, strlen(junk), &x, &forced), "report: a value that is not a plain number is no score");
-  char const *neg = "X-Spam-Score: -2.5\r\nReceived: x\r\n\r\n";
+  char const *neg = "Received: x\r\nX-Spam-Score: -2.5\r\n\r\n";
   CHECK(spam_header_score(neg, strlen(neg), &x, &forced) && x == -2.5 && !forced, "report: negative, CRLF");
+  char const *forcedonly = "Received: x\nX-Pochta-Junk: dmarc=quarantine\n\n";
+  CHECK(!spam_header_score(forcedonly, strlen(forcedonly), &x, &forced) && forced, "report: X-Pochta-Junk without a score");
 }
 
 static void t_dnsbl(void)
@@ -795,7 +815,7 @@ static void t_smtp(void)
   spam s;
   fake f;
   spam_verdict v = SPAM_VERDICT_ZERO;
-  spam_env e = { "192.0.2.10", "mail.sender.test", "a@sender.test", "mx.example.test; spf=pass smtp.mailfrom=sender.test", 0, 0 };
+  spam_env e = { "192.0.2.10", "mail.sender.test", "a@sender.test", "mx.example.test; spf=pass smtp.mailfrom=sender.test", 0 };
   char const *ham = "From: a@sender.test\nTo: b@example.test\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <1@sender.test>\nSubject: hi\n\nhello\n";
   char const *gtube = "From: a@sender.test\nSubject: test\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n";
   fake_dns const listed[] = { { "10.2.0.192.zen.test", SPAM_DNS_OK, 1, { { 127, 0, 0, 2 } } } };

@@ -6,7 +6,8 @@
  *  - pochta-smtpd, port 25: spam_smtp_rcpt() at each RCPT (greylisting) and
  *    spam_smtp_data() at the end of DATA/BDAT (rate limit, clamd, rules, HELO,
  *    sender-authentication results, DNSBL/DNSWL; the score). Their verdicts are
- *    SMTP replies; on accept, the header fields to put above our Received field.
+ *    SMTP replies; on accept, the header fields to add behind our Received field.
+ *    On every message (submission too): spam_drops().
  *  - pochta-send's delivery worker, per local recipient: spam_deliver_decide() adds
  *    the user's Bayes opinion to the SMTP-time score and says INBOX or .Junk.
  *  - learning (pochta learn, pochta-imapd on moves into and out of Junk):
@@ -167,7 +168,6 @@ struct spam_env_s {
   char const *helo;          /* HELO/EHLO argument ("" if none; NULL: not known, not checked) */
   char const *sender;        /* MAIL FROM ("" for <>) */
   char const *authres;       /* this host's Authentication-Results value, or NULL */
-  int quarantine;            /* the checks say Junk (DMARC p=quarantine) */
   int dryrun;                /* count and remember nothing (pochta spam check) */
 };
 
@@ -190,24 +190,29 @@ void spam_verdict_free(spam_verdict *v);
  * lets the recipient through (logged in v->log), as greylisting is advisory. */
 int spam_smtp_rcpt(spam *s, spam_env const *e, char const *rcpt, spam_verdict *v);
 
-/* At the end of DATA/BDAT of port 25 mail: msg is the whole message as received
- * (LF or CRLF line ends), before our Received field. In this order: the rate
- * limit (451 4.7.1), clamd (554 5.7.1 infected; failure: 451 4.3.0 or accept with
+/* At the end of DATA/BDAT of port 25 mail (pochta-smtpd's inspect hook): msg is the
+ * whole message as received (LF or CRLF line ends). In this order: the rate limit
+ * (451 4.7.1), clamd (554 5.7.1 infected; failure: 451 4.3.0 or accept with
  * X-Virus-Status, as configured), the score (550 5.7.1 at or above `reject`).
  * Accepted: v->headers holds X-Spam-Score and X-Spam-Status (and X-Virus-Status
- * when clamd is on), to be written above our Received field; the message's own
- * fields of those names are removed with spam_strip(). 1 ok, 0 ENOMEM. */
+ * when clamd is on), to be added with the inspection's other fields right behind
+ * our Received field (verdict.add); the message's own fields of those names are
+ * dropped (spam_drops). 1 ok, 0 ENOMEM. */
 int spam_smtp_data(spam *s, spam_env const *e, char const *msg, size_t len, spam_verdict *v);
 
-/* Write msg through put without the top-level header fields X-Spam-Score,
- * X-Spam-Status, X-Spam-Flag, X-Spam-Level, X-Spam-Bayes and X-Virus-Status.
- * Returns 1, or 0 when put did (put's errno). */
-int spam_strip(char const *msg, size_t len, int (*put)(void *ctx, char const *s, size_t n), void *ctx);
+/* Call drop(ctx, start, end) for each top-level header field of msg named
+ * X-Spam-Score, X-Spam-Status, X-Spam-Flag, X-Spam-Level, X-Spam-Bayes or
+ * X-Virus-Status ([start, end): the whole field with its line end), in order:
+ * what pochta-smtpd leaves out of every message it receives (verdict.drop), port
+ * 25 and submission alike. Returns 1, or 0 when drop did (too many). */
+int spam_drops(char const *msg, size_t len, int (*drop)(void *ctx, size_t start, size_t end), void *ctx);
 
-/* The SMTP-time result this host wrote into a message: the fields above the first
- * Received field (pochta-smtpd writes its fields there; every way into the queue
- * prepends a Received field, so nobody else can). 1 found (*score, *forced set),
- * 0 none. */
+/* What this host's smtpd wrote into a message: the block of fields right behind
+ * the first Received field that its inspection writes (Authentication-Results,
+ * X-Pochta-Junk, X-Spam-*, X-Virus-Status, DKIM-Signature, ARC-*; any other field
+ * ends it). pochta-smtpd drops incoming fields of those names, and every way into
+ * the queue prepends a Received field. *score: the X-Spam-Score there (1 found,
+ * 0 none); *forced: X-Pochta-Junk there (the checks' DMARC quarantine). */
 int spam_header_score(char const *msg, size_t len, double *score, int *forced);
 
 /* ---------------------------------------------------------------- delivery */
@@ -215,7 +220,7 @@ int spam_header_score(char const *msg, size_t len, double *score, int *forced);
 typedef struct spam_junk_s spam_junk;
 struct spam_junk_s {
   int junk;                  /* deliver into the Junk folder */
-  int scored;                /* the message carried our X-Spam-Score */
+  int scored;                /* the message carried our X-Spam-Score or X-Pochta-Junk */
   double score, bayes, threshold, p;
   char header[48];           /* "X-Spam-Bayes: ...\n" of fixed length, or "" */
   char why[200];             /* one line for the delivery's log */
@@ -223,8 +228,8 @@ struct spam_junk_s {
 
 /* For one recipient whose Maildir is maildir (home = its parent directory): the
  * message's SMTP-time score (spam_header_score) plus the user's Bayes opinion,
- * against the user's threshold. A message without our score is never filed as
- * Junk (submission, local mail). Nothing here fails a delivery: an unreadable
+ * against the user's threshold; X-Pochta-Junk files it whatever the score. A
+ * message with neither is never filed as Junk (submission, local mail). Nothing here fails a delivery: an unreadable
  * token database or user file counts as no opinion and is said in why.
  * 1 decided, 0 the configuration (<confdir>/spam) is broken: a temporary failure. */
 int spam_deliver_decide(char const *maildir, char const *msg, size_t len, spam_junk *j);

@@ -39,28 +39,33 @@ delivered() { inbox_has "$1" "$2" && junk_has "$1" "$3"; }
   grep -q 'rcpt="bob@example.test" spam=inbox score=7.5 .* threshold=8.0' "$BATS_TEST_TMPDIR/send.log"
 }
 
-@test "deliver: a score that is not ours (below a Received field, or no Received at all) is never believed" {
-  printf 'Received: from mail.sender.test by mx.example.test\nX-Spam-Score: 50\nX-Spam-Status: Yes, score=50 junk=forced\nReceived: from elsewhere\nSubject: forged\n\nb\n' >"$BATS_TEST_TMPDIR/below"
-  printf 'X-Spam-Score: 50\nSubject: no received\n\nb\n' >"$BATS_TEST_TMPDIR/none"
-  enqueue "$BATS_TEST_TMPDIR/below" alice@example.test
+@test "deliver: a score that is not ours (behind a field of the message, behind another Received field, or no Received at all) is never believed" {
+  printf 'Received: from mail.sender.test by mx.example.test\nSubject: forged\nX-Spam-Score: 50\nX-Pochta-Junk: yes\n\nb\n' >"$BATS_TEST_TMPDIR/after"
+  printf 'Received: from mail.sender.test by mx.example.test\nReceived: from elsewhere\nX-Spam-Score: 50\nSubject: forged\n\nb\n' >"$BATS_TEST_TMPDIR/second"
+  printf 'X-Spam-Score: 50\nX-Pochta-Junk: yes\nSubject: no received\n\nb\n' >"$BATS_TEST_TMPDIR/none"
+  enqueue "$BATS_TEST_TMPDIR/after" alice@example.test
+  enqueue "$BATS_TEST_TMPDIR/second" alice@example.test
   enqueue "$BATS_TEST_TMPDIR/none" alice@example.test
   start_send
   wait_for 20 queue_empty
-  wait_for 5 delivered alice@example.test 2 0
+  wait_for 5 delivered alice@example.test 3 0
   # and nothing about spam was said (unscored mail is none of its business)
   run grep -c "event=spam" "$BATS_TEST_TMPDIR/send.log"
   assert_output 0
 }
 
-@test "deliver: junk=forced files into Junk whatever the score; a user's 'junk off' keeps everything in INBOX" {
-  scored_msg -3.0 "quarantined" " junk=forced" >"$BATS_TEST_TMPDIR/forced"
+@test "deliver: X-Pochta-Junk (DMARC quarantine) files into Junk whatever the score; a user's 'junk off' keeps everything in INBOX" {
+  scored_msg -3.0 "quarantined" "X-Pochta-Junk: dmarc=quarantine" >"$BATS_TEST_TMPDIR/forced"
+  # the checks alone, without a spam score, too
+  printf 'Received: from x by mx.example.test\nAuthentication-Results: mx.example.test; dmarc=fail\nX-Pochta-Junk: dmarc=quarantine\nSubject: q\n\nb\n' >"$BATS_TEST_TMPDIR/checksonly"
+  enqueue "$BATS_TEST_TMPDIR/checksonly" alice@example.test
   scored_msg 40 "very spammy" >"$BATS_TEST_TMPDIR/spammy"
   enqueue "$BATS_TEST_TMPDIR/forced" alice@example.test bob@example.test
   pochta spam user bob@example.test junk off >/dev/null
   enqueue "$BATS_TEST_TMPDIR/spammy" bob@example.test
   start_send
   wait_for 20 queue_empty
-  wait_for 5 delivered alice@example.test 0 1
+  wait_for 5 delivered alice@example.test 0 2
   delivered bob@example.test 2 0
 }
 
@@ -87,8 +92,8 @@ delivered() { inbox_has "$1" "$2" && junk_has "$1" "$3"; }
   run pochta learn ham alice@example.test
   assert_output --partial "ham: 15 learned"
   # score 0 from smtpd: the classifier alone files the spammy one
-  printf 'X-Spam-Score: 0.0\nReceived: from x by mx.example.test\nFrom: y@deals.test\nSubject: cheap pills offer\nMessage-ID: <new1@deals.test>\n\nbest offer: buy cheap pills now\n' >"$BATS_TEST_TMPDIR/spammy"
-  printf 'X-Spam-Score: 0.0\nReceived: from x by mx.example.test\nFrom: anna@work.test\nSubject: project meeting\nMessage-ID: <new2@work.test>\n\nagenda of the project meeting: schedule and budget\n' >"$BATS_TEST_TMPDIR/hammy"
+  printf 'Received: from x by mx.example.test\nX-Spam-Score: 0.0\nFrom: y@deals.test\nSubject: cheap pills offer\nMessage-ID: <new1@deals.test>\n\nbest offer: buy cheap pills now\n' >"$BATS_TEST_TMPDIR/spammy"
+  printf 'Received: from x by mx.example.test\nX-Spam-Score: 0.0\nFrom: anna@work.test\nSubject: project meeting\nMessage-ID: <new2@work.test>\n\nagenda of the project meeting: schedule and budget\n' >"$BATS_TEST_TMPDIR/hammy"
   enqueue "$BATS_TEST_TMPDIR/spammy" alice@example.test
   enqueue "$BATS_TEST_TMPDIR/hammy" alice@example.test
   start_send

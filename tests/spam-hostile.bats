@@ -108,7 +108,7 @@ field() { echo "$output" | sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p"; }
 @test "hostile token databases: truncated, zero-filled, lying counts, a directory, a symlink: no opinion, never a crash" {
   instance_new
   home=$(dirname "$(maildir_of alice@example.test)")
-  printf 'X-Spam-Score: 1.0\nReceived: from x\n\nhello\n' >"$BATS_TEST_TMPDIR/m"
+  printf 'Received: from x\nX-Spam-Score: 1.0\n\nhello\n' >"$BATS_TEST_TMPDIR/m"
   printf 'pochtaB1\x05\x00\x00\x00' >"$BATS_TEST_TMPDIR/short"
   head -c 4096 /dev/zero >"$BATS_TEST_TMPDIR/zeros"
   { printf 'pochtaB1'; printf '\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff'; head -c 40 /dev/zero; } >"$BATS_TEST_TMPDIR/lying"

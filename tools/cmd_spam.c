@@ -1,5 +1,5 @@
 /* pochta spam: look at what spam filtering does, and set a user's part of it.
- *   check [--ip A] [--helo H] [--from S] [--authres TEXT] [--quarantine] [--count] < MESSAGE
+ *   check [--ip A] [--helo H] [--from S] [--authres TEXT] [--count] < MESSAGE
  *       the verdict pochta-smtpd's end-of-DATA call gives (nothing counted or
  *       remembered unless --count, which counts the message against the rate limit)
  *   rcpt --ip A [--from S] RCPT...   greylisting as at RCPT (remembered, as the queue's owner)
@@ -21,7 +21,7 @@
 #include "pochta.h"
 #include "spam.h"
 
-#define SPAM_USAGE "pochta spam check [--ip A] [--helo H] [--from S] [--authres TEXT] [--quarantine] [--count] < MESSAGE"\
+#define SPAM_USAGE "pochta spam check [--ip A] [--helo H] [--from S] [--authres TEXT] [--count] < MESSAGE"\
   " | rcpt --ip A [--from S] RCPT... | user ADDRESS [junk N|off|default] [bayes on|off] | classify ADDRESS < MESSAGE | conf"
 #define MSG_MAX (64u << 20)
 
@@ -69,12 +69,11 @@ static void verdict(spam_verdict const *v)
 static int check(int argc, char const *const *argv)
 {
   spam s;
-  spam_env e = { 0, 0, "", 0, 0, 1 };
+  spam_env e = { 0, 0, "", 0, 1 };
   spam_verdict v = SPAM_VERDICT_ZERO;
   stralloc m = STRALLOC_ZERO;
   for (int i = 2; i < argc; i++) {
     char const *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : 0;
-    if (!strcmp(a, "--quarantine")) { e.quarantine = 1; continue; }
     if (!strcmp(a, "--count")) { e.dryrun = 0; continue; }
     if (!val) strerr_dieusage(USAGE_EXIT, SPAM_USAGE);
     if (!strcmp(a, "--ip")) e.ip = val;
@@ -99,7 +98,7 @@ static int check(int argc, char const *const *argv)
 static int rcpt(int argc, char const *const *argv)
 {
   spam s;
-  spam_env e = { 0, "", "", 0, 0, 0 };
+  spam_env e = { 0, "", "", 0, 0 };
   spam_verdict v = SPAM_VERDICT_ZERO;
   int i = 2;
   for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {

@@ -63,10 +63,11 @@ attachment_msg() {
   printf 'From: a@sender.test\nTo: alice@example.test\nSubject: with attachment\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s@sender.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nsee attached\n--zz\nContent-Type: application/octet-stream; name="x.bin"\nContent-Transfer-Encoding: base64\n\n%s\n--zz--\n' "$1" "$data"
 }
 
-# scored_msg SCORE SUBJECT [STATUS-EXTRA]: a message as pochta-smtpd queues it:
-# our fields above our Received field.
+# scored_msg SCORE SUBJECT [FIELD]: a message as pochta-smtpd queues it: our
+# Received field, then the inspection's fields (Authentication-Results, ours, and
+# FIELD if given, e.g. X-Pochta-Junk), then the message.
 scored_msg() {
-  printf 'X-Spam-Score: %s\nX-Spam-Status: No, score=%s required=5.0%s tests=none\nReceived: from mail.sender.test ([192.0.2.1])\n\tby mx.example.test (pochta) with ESMTP id 1; Mon, 1 Jan 2024 00:00:00 +0000\nFrom: a@sender.test\nTo: alice@example.test\nSubject: %s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s.%s@sender.test>\n\nHello, this is the body.\n' "$1" "$1" "${3:-}" "$2" "$RANDOM" "$RANDOM"
+  printf 'Received: from mail.sender.test ([192.0.2.1])\n\tby mx.example.test (pochta) with ESMTP id 1; Mon, 1 Jan 2024 00:00:00 +0000\nAuthentication-Results: mx.example.test; spf=pass smtp.mailfrom=sender.test\nX-Spam-Score: %s\nX-Spam-Status: No, score=%s required=5.0 tests=none\n%bFrom: a@sender.test\nTo: alice@example.test\nSubject: %s\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <%s.%s@sender.test>\n\nHello, this is the body.\n' "$1" "$1" "${3:+$3\n}" "$2" "$RANDOM" "$RANDOM"
 }
 
 # enqueue FILE RCPT...: into the instance's queue, as pochta-smtpd does.
