@@ -258,8 +258,9 @@ int mime_search_header(mime_tree const *t, char const *name, char const *needle,
 
 static int put_sa(void *ctx, char const *s, size_t n) { return stralloc_catb((stralloc *)ctx, s, n); }
 
-/* Decoded text of a leaf part into out (UTF-8). */
-static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
+/* Decoded text of a leaf part into out (UTF-8), from at most max octets of its
+ * body; *html (if not NULL) tells whether the part is text/html. */
+static int part_text(stralloc *out, mime_tree const *t, uint32_t i, size_t max, int *html)
 {
   mime_part const *p = &t->parts[i];
   mime_ct ct = MIME_CT_ZERO;
@@ -267,7 +268,9 @@ static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
   int ok = 0, cs = CS_RAW;
   char const *d = t->data + p->body_start;
   size_t len = p->body_end - p->body_start;
+  if (len > max) len = max;
   if (!mime_ct_read(&ct, t->data + p->hdr_start, p->hdr_end - p->hdr_start)) goto done;
+  if (html) *html = ct.has_type && ct.sublen == 4 && !strncasecmp(ct.sa.s + ct.sub, "html", 4);
   for (unsigned k = 0, off = ct.params; ct.has_type && k < ct.nparams; k++) {
     char const *key = ct.sa.s + off, *val = key + strlen(key) + 1;
     if (!strcasecmp(key, "charset")) cs = charset_of(val, strlen(val));
@@ -292,7 +295,7 @@ static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
       if (c == '=' && k + 2 < len && hexv(d[k + 1]) >= 0 && hexv(d[k + 2]) >= 0) { c = hexv(d[k + 1]) << 4 | hexv(d[k + 2]); k += 2; }
       if (!stralloc_catb(&raw, &c, 1)) goto done;
     }
-  } else if (!mime_crlf_feed(put_sa, &raw, t->data, p->body_start, p->body_end)) goto done;
+  } else if (!mime_crlf_feed(put_sa, &raw, t->data, p->body_start, p->body_start + len)) goto done;
   ok = to_utf8(out, cs, raw.s ? raw.s : "", raw.len);
 done:
   mime_ct_free(&ct);
@@ -311,7 +314,7 @@ static int search_bodies(mime_tree const *t, char const *needle, size_t nl, int 
     if (p->flags & (MIME_F_MULTIPART | MIME_F_MESSAGE)) continue;
     if (!(p->flags & MIME_F_TEXT)) continue;   /* attachments are not text */
     txt.len = 0;
-    if (!part_text(&txt, t, i) || !fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
+    if (!part_text(&txt, t, i, SIZE_MAX, 0) || !fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
     r = contains(f.s, f.len, fn.s, fn.len);
   }
   stralloc_free(&txt); stralloc_free(&f); stralloc_free(&fn);
@@ -328,4 +331,15 @@ int mime_search_text(mime_tree const *t, char const *needle, size_t needlelen)
 {
   if (!needlelen) return 1;
   return search_bodies(t, needle, needlelen, 1);
+}
+
+int mime_part_text(stralloc *out, mime_tree const *t, uint32_t part, size_t max, int *html)
+{
+  if (part >= t->n) { if (html) *html = 0; return 1; }
+  return part_text(out, t, part, max, html);
+}
+
+int mime_text_fold(stralloc *out, char const *s, size_t len)
+{
+  return fold(out, s, len);
 }

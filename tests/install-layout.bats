@@ -128,6 +128,7 @@ has_mail() { [ "$(mails "$1")" -ge "$2" ]; }
   [ "$(m "$I/queue/trigger")" = "pochta:pochta-drop 620" ]
   [ "$(m "$I/mail")" = "pochta-mail:pochta-mail 700" ]
   [ "$(m "$I/state/auth")" = "root:root 700" ]
+  [ "$(m "$I/state/spam")" = "pochta:pochta 700" ]
   [ "$(m "$I/bin/pochta-checkpassword")" = "root:pochta-auth 4750" ]
   [ "$(m "$I/bin/pochta-postdrop")" = "root:pochta-drop 2755" ]
   [ "$(m "$(md alice)/new")" = "pochta-mail:pochta-mail 700" ]

@@ -234,6 +234,8 @@ void system_modes(char const *conf, char const *queue, char const *mail, char co
   fix(state, S_IFDIR, 0755, 0, 0, 1);
   fixin(state, "auth", S_IFDIR, 0700, 0, 0, 1);
   fixin(state, "remote", S_IFDIR, 0700, quid, qgid, 1);
+  /* greylisting and rate limits (pochta-spam(5)): pochta-smtpd's */
+  fixin(state, "spam", S_IFDIR, 0700, quid, qgid, 1);
   dkim_keys(conf, dkim);
   programs(auth, drop, dkim);
 }
