@@ -6,8 +6,9 @@
  *     checks/ (iprev, SPF, DKIM, DMARC, ARC): a DMARC reject is answered 550 at
  *     the end of DATA, a DNS failure that matters 451, a quarantine marked for the
  *     Junk folder; an Authentication-Results field is added;
- *   - submitted mail (a login) gets Date: and Message-ID: when it has none, then
- *     the DKIM signature of pochta-dkimsign, the one step that can read the keys.
+ *   - submitted mail (a login, or a client with RELAYCLIENT) gets Date: and
+ *     Message-ID: when it has none, then the DKIM signature of pochta-dkimsign,
+ *     the one step that can read the keys.
  * Configuration ($POCHTA_CONF): checks ("off" to skip the checks; "spfreject" to
  * refuse an SPF fail without a DMARC policy), arcsealers (trusted ARC sealers, one
  * domain per line). See pochta-smtpd(8). */
@@ -33,6 +34,7 @@
 #include "inspect.h"
 #include "signer.h"
 #include "smtpd.h"
+#include "spam.h"
 
 #define SEALERS_MAX 32
 
@@ -44,6 +46,8 @@ static struct {
   unsigned nsealers;
   dns_resolver dns;
   int dns_ok;
+  spam spam;
+  int spam_state;                        /* 0 not opened, 1 open, -1 broken */
 } C;
 
 static void settings(void)
@@ -174,27 +178,16 @@ static int sign(smtpd *s, char const *m, size_t len, verdict *v)
 }
 
 /* Seal mail this host forwards (RFC 8617), in the name of the domain whose alias
- * forwards it, with our Authentication-Results payload (authres: the field we
- * added, folded). A seal that cannot be made is logged, and the mail goes on
- * unsealed: it is an offer to the next hop, not a condition of delivery. */
-static int seal(smtpd *s, char const *m, size_t len, verdict *v, int cv, char const *authres, size_t arlen)
+ * forwards it, with our Authentication-Results payload. A seal that cannot be
+ * made is logged, and the mail goes on unsealed: it is an offer to the next hop,
+ * not a condition of delivery. */
+static int seal(smtpd *s, char const *m, size_t len, verdict *v, int cv, char const *payload)
 {
   struct iovec iov[QUEUED_IOV_MAX];
-  char out[SIGNER_OUT_MAX], payload[4096];
+  char out[SIGNER_OUT_MAX];
   char const *args[] = { "-a", s->fwd, "-c", cv == CHK_PASS ? "pass" : "none", "-r", payload, 0 };
-  char const *colon = memchr(authres, ':', arlen);
-  size_t outlen, k = 0;
+  size_t outlen;
   int st, r;
-  if (!colon) return 1;
-  /* the payload unfolded: what follows "Authentication-Results:" */
-  for (char const *p = colon + 1; p < authres + arlen && k < sizeof payload - 1; p++) {
-    if (*p == '\n' || *p == '\r') continue;
-    if (*p == '\t') { if (k && payload[k - 1] != ' ') payload[k++] = ' '; continue; }
-    if (*p == ' ' && (!k || payload[k - 1] == ' ')) continue;
-    payload[k++] = *p;
-  }
-  while (k && payload[k - 1] == ' ') k--;
-  payload[k] = 0;
   r = signer_run_args(args, iov, queued_iov(m, len, v, iov), out, sizeof out, &outlen, &st);
   if (r == SIGNER_ABSENT) return 1;
   if (r == SIGNER_FAIL) { log_signer(s, "seal", st); return 1; }
@@ -204,6 +197,31 @@ static int seal(smtpd *s, char const *m, size_t len, verdict *v, int cv, char co
 }
 
 /* ---------- inbound: the sender checks ---------- */
+
+/* What the sender checks leave for the spam score and the ARC seal. */
+typedef struct {
+  int checked;            /* the checks ran (they are on, the client has an address) */
+  int arc_cv;             /* the ARC chain's state (CHK_NONE, CHK_PASS, ...) */
+  char authres[4096];     /* our Authentication-Results payload, unfolded */
+} sender_result;
+
+/* The payload of a folded Authentication-Results field (what follows its colon),
+ * on one line, into out. */
+static void payload_of(char const *field, size_t len, char *out, size_t outlen)
+{
+  char const *colon = memchr(field, ':', len);
+  size_t k = 0;
+  out[0] = 0;
+  if (!colon || !outlen) return;
+  for (char const *p = colon + 1; p < field + len && k < outlen - 1; p++) {
+    char c = *p == '\t' ? ' ' : *p;
+    if (c == '\n' || c == '\r') continue;
+    if (c == ' ' && (!k || out[k - 1] == ' ')) continue;
+    out[k++] = c;
+  }
+  while (k && out[k - 1] == ' ') k--;
+  out[k] = 0;
+}
 
 static int client_ip(smtpd *s, checks_env *e)
 {
@@ -216,7 +234,7 @@ static int client_ip(smtpd *s, checks_env *e)
   return 0;
 }
 
-static int check_sender(smtpd *s, char const *m, size_t len, verdict *v)
+static int check_sender(smtpd *s, char const *m, size_t len, verdict *v, sender_result *res)
 {
   checks_conf c = { .authserv_id = s->me, .me = s->me, .trusted_sealers = C.sealer,
                     .ntrusted = C.nsealers, .budget_ms = 0, .max_queries = 0, .spf_reject = C.spfreject };
@@ -256,11 +274,9 @@ static int check_sender(smtpd *s, char const *m, size_t len, verdict *v)
   if (!authres_write(&ar, s->me, &o, &e, "\n") || !stralloc_catb(&v->add, ar.s, ar.len)) { chk_buf_free(&ar); return 0; }
   /* DMARC quarantine: the delivery files it into Junk (pochta-send(8)) */
   if (o.verdict == CHECKS_QUARANTINE && !stralloc_cats(&v->add, "X-Pochta-Junk: dmarc=quarantine\n")) { chk_buf_free(&ar); return 0; }
-  /* forwarded, with a chain we may extend (none yet, or one that verified) */
-  if (s->fwd[0] && (o.arc.cv == CHK_NONE || o.arc.cv == CHK_PASS) && !seal(s, m, len, v, o.arc.cv, ar.s, ar.len)) {
-    chk_buf_free(&ar);
-    return 0;
-  }
+  payload_of(ar.s, ar.len, res->authres, sizeof res->authres);
+  res->arc_cv = o.arc.cv;
+  res->checked = 1;
   chk_buf_free(&ar);
   return 1;
 }
@@ -286,28 +302,119 @@ static int add_date_msgid(smtpd *s, int has_date, int has_msgid, verdict *v)
   return 1;
 }
 
+/* ---------- spam and viruses (spam/, pochta-spam(5)) ---------- */
+
+/* The spam context, opened at the first need of a session; 0 with a 451 set when
+ * its configuration is broken (nothing is scored with a half-read one). */
+static spam *spam_ctx(smtpd *s, char *reply, size_t rlen)
+{
+  char err[256];
+  if (C.spam_state == 0) {
+    C.spam_state = spam_open(&C.spam, err, sizeof err) ? 1 : -1;
+    if (C.spam_state < 0) slog(s, "spam", "error", err, (char *)0);
+  }
+  if (C.spam_state > 0) return &C.spam;
+  snprintf(reply, rlen, "451 4.3.0 Error: the spam filter's configuration is broken, try again later");
+  return 0;
+}
+
+static void spam_env_of(smtpd *s, spam_env *e, char const *authres)
+{
+  memset(e, 0, sizeof *e);
+  e->ip = s->remoteip ? s->remoteip : "";
+  e->helo = s->helo;
+  e->sender = s->env.len > 1 ? s->env.s + 1 : "";
+  e->authres = authres && *authres ? authres : 0;
+}
+
+int real_rcpt_check(smtpd *s, char const *rcpt, char *reply, size_t rlen)
+{
+  spam_verdict sv = SPAM_VERDICT_ZERO;
+  spam_env e;
+  spam *sp;
+  int ok;
+  if (s->user.len || s->relayclient || !s->remoteip) return 1;   /* greylisting: strangers only */
+  settings();
+  if (!(sp = spam_ctx(s, reply, rlen))) return 0;
+  spam_env_of(s, &e, 0);
+  if (!spam_smtp_rcpt(sp, &e, rcpt, &sv)) { spam_verdict_free(&sv); return -1; }
+  ok = sv.action == SPAM_ACCEPT;
+  if (!ok) snprintf(reply, rlen, "%s", sv.reply);
+  if (sv.log.len && stralloc_0(&sv.log)) slog(s, "grey", "rcpt", rcpt, "detail", sv.log.s, (char *)0);
+  spam_verdict_free(&sv);
+  return ok;
+}
+
+static int drop_cb(void *ctx, size_t start, size_t end) { return drop(ctx, start, end); }
+
+/* Score inbound mail; the reply when it is refused, else its fields in v->add. */
+static int check_spam(smtpd *s, char const *m, size_t len, verdict *v, char const *authres)
+{
+  spam_verdict sv = SPAM_VERDICT_ZERO;
+  spam_env e;
+  spam *sp = spam_ctx(s, v->reply, sizeof v->reply);
+  int ok = 1;
+  if (!sp) { v->action = V_TEMPFAIL; return 1; }
+  spam_env_of(s, &e, authres);
+  if (!spam_smtp_data(sp, &e, m, len, &sv)) { spam_verdict_free(&sv); return 0; }
+  if (sv.log.len && stralloc_0(&sv.log)) slog(s, "spam", "detail", sv.log.s, (char *)0);
+  switch (sv.action) {
+    case SPAM_ACCEPT: ok = stralloc_catb(&v->add, sv.headers.s ? sv.headers.s : "", sv.headers.len); break;
+    case SPAM_TEMPFAIL: refuse(v, V_TEMPFAIL, sv.reply); break;
+    default: refuse(v, V_REJECT, sv.reply); break;   /* spam, a virus */
+  }
+  spam_verdict_free(&sv);
+  return ok;
+}
+
+/* The spans to leave out in the order of the message (the queue writer walks them so). */
+static void sort_drops(verdict *v)
+{
+  for (unsigned i = 1; i < v->ndrop; i++)
+    for (unsigned j = i; j && v->drop[2 * j] < v->drop[2 * (j - 1)]; j--) {
+      size_t a = v->drop[2 * j], b = v->drop[2 * j + 1];
+      v->drop[2 * j] = v->drop[2 * (j - 1)]; v->drop[2 * j + 1] = v->drop[2 * (j - 1) + 1];
+      v->drop[2 * (j - 1)] = a; v->drop[2 * (j - 1) + 1] = b;
+    }
+}
+
 int real_inspect(smtpd *s, char const *m, size_t len, verdict *v)
 {
+  static sender_result res;   /* (4 kB: not on the stack of every call below) */
   size_t pos = 0, a, b;
   int has_date = 0, has_msgid = 0, inbound = !s->user.len && !s->relayclient;
   settings();
+  memset(&res, 0, sizeof res);
+  /* fields that would pass for ours: A-R claiming our name, our Junk mark and the
+   * spam filter's fields */
   while (next_field(m, len, &pos, &a, &b)) {
     char const *f = m + a;
     size_t n = b - a;
     if (named(f, n, "Date")) has_date = 1;
     else if (named(f, n, "Message-ID")) has_msgid = 1;
-    else if (named(f, n, "X-Pochta-Junk") || (named(f, n, "Authentication-Results") && authres_claims(f, n, s->me))) {
-      if (!drop(v, a, b)) {
-        refuse(v, V_REJECT, "554 5.7.1 Error: too many forged Authentication-Results fields");
-        return 1;
-      }
-    }
+    else if ((named(f, n, "X-Pochta-Junk") || (named(f, n, "Authentication-Results") && authres_claims(f, n, s->me)))
+             && !drop(v, a, b)) goto toomany;
   }
-  if (inbound && C.checks && !check_sender(s, m, len, v)) return 0;
-  if (v->action != V_ACCEPT) return 1;
-  if (s->user.len) {
+  if (!spam_drops(m, len, drop_cb, v)) goto toomany;
+  sort_drops(v);
+  if (inbound) {
+    if (C.checks && !check_sender(s, m, len, v, &res)) return 0;
+    if (v->action != V_ACCEPT) return 1;
+    if (!check_spam(s, m, len, v, res.authres)) return 0;
+    if (v->action != V_ACCEPT) return 1;
+    /* forwarded off this host, with a chain we may extend (none yet, or verified) */
+    if (s->fwd[0] && res.checked && (res.arc_cv == CHK_NONE || res.arc_cv == CHK_PASS) &&
+        !seal(s, m, len, v, res.arc_cv, res.authres)) return 0;
+    return 1;
+  }
+  /* ours to send: a login, or a client allowed to relay (RELAYCLIENT, as Postfix's
+   * mynetworks and OpenDKIM's InternalHosts) */
+  {
     if (!add_date_msgid(s, has_date, has_msgid, v)) return 0;
     if (!sign(s, m, len, v)) return 0;
   }
+  return 1;
+ toomany:
+  refuse(v, V_REJECT, "554 5.7.1 Error: too many header fields that only this host may write");
   return 1;
 }

@@ -237,6 +237,16 @@ void cmd_rcpt(smtpd *s, char *arg)
       reply(s, "550 5.1.1 Error: recipient address rejected: user unknown");
       goto out;
     }
+    if (s->h->rcpt_check) {
+      char why[256];
+      r = s->h->rcpt_check(s, c.s, why, sizeof why);
+      if (r < 0) { reply(s, "451 4.3.0 Error: temporary failure, try again later"); goto out; }
+      if (!r) {
+        slog(s, "rcpt", "to", a, "result", "deferred", (char *)0);
+        reply(s, why);
+        goto out;
+      }
+    }
     for (i = 0; i < t.len; i += strlen(t.s + i) + 1) {
       char const *td = strrchr(t.s + i, '@');
       if (!env_add(s, t.s + i)) goto nomem;

@@ -216,5 +216,6 @@ static int tls_start(smtpd *s)
 
 hooks const real_hooks = {
   .queue_open = q_open, .queue_write = q_write, .queue_close = q_close,
-  .auth_check = auth_check, .tls_start = tls_start, .inspect = real_inspect
+  .auth_check = auth_check, .tls_start = tls_start, .inspect = real_inspect,
+  .rcpt_check = real_rcpt_check
 };
