@@ -57,6 +57,7 @@ static spam_rule *new_rule(spam_conf *c, char const *name, int kind, double w)
 int spam_conf_init(spam_conf *c)
 {
   memset(c, 0, sizeof *c);
+  c->score = 1;
   c->reject = 15;
   c->junk = 5;
   c->bayes = 1;
@@ -192,6 +193,7 @@ static int add_net(spam_net **nets, unsigned *n, spam_net const *x)
 enum { T_SCORE, T_NUM, T_UINT, T_BOOL, T_CLAMD, T_FAIL, T_BITS, T_RATE, T_EXEMPT };
 #define OFF(f) offsetof(spam_conf, f)
 static struct { char const *key; int type; size_t off, off2; unsigned long lo, hi; } const keys[] = {
+  { "score", T_BOOL, OFF(score), 0, 0, 0 },
   { "reject", T_SCORE, OFF(reject), 0, 0, 0 },
   { "junk", T_SCORE, OFF(junk), 0, 0, 0 },
   { "bayes", T_BOOL, OFF(bayes), 0, 0, 0 },

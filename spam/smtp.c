@@ -140,6 +140,10 @@ int spam_smtp_data(spam *s, spam_env const *e, char const *msg, size_t len, spam
       snprintf(virus, sizeof virus, "X-Virus-Status: Unscanned (%.160s)\n", r.why);
     } else snprintf(virus, sizeof virus, "X-Virus-Status: Clean\n");
   }
+  if (!c->score) {   /* scoring off: the rate limit and clamd alone */
+    if (!stralloc_cats(&v->headers, virus)) return 0;
+    return logkv(v, "score", "off") && logend(v);
+  }
   if (!spam_view_make(&view, msg, len)) goto end;
   spam_rules_run(c, &view, &sc);
   if (e->helo) spam_helo_run(c, e->helo, e->ip, s->me[0] ? s->me : 0, &sc);

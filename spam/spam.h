@@ -54,6 +54,7 @@ struct spam_net_s { int v6; unsigned char ip[16]; unsigned bits; };
 typedef struct spam_conf_s spam_conf;
 struct spam_conf_s {
   /* <confdir>/spam */
+  int score;                 /* score at SMTP time (default on; off: rate limit and clamd only) */
   double reject;             /* SMTP-time score at or above: 550 5.7.1 (default 15) */
   double junk;               /* default per-user Junk threshold (default 5) */
   int bayes;                 /* classify at delivery (default on) */

@@ -125,3 +125,18 @@ to_alice() {
   to_alice --body "b"
   assert_success
 }
+
+@test "spam: score off: no rules and no X-Spam-Score, GTUBE goes through; clamd still scans" {
+  start_clamd
+  printf 'score off\nclamd unix:%s\n' "$CLAMD_SOCK" >"$POCHTA_CONF/spam"
+  start_smtpd
+  to_alice --header "Subject: test" --body "$GTUBE"
+  assert_success
+  run grep -c '^X-Spam-' "$(only_queued)"
+  assert_output 0
+  grep -q '^X-Virus-Status: Clean' "$(only_queued)"
+  attachment_msg infected | sed 's/$/\r/' >"$BATS_TEST_TMPDIR/infected"
+  to_alice --data "$BATS_TEST_TMPDIR/infected"
+  assert_failure
+  assert_output --partial "554 5.7.1"
+}

@@ -9,8 +9,9 @@
 #            are in the Maildir (pochta-send's worker; Postfix's qmgr + virtual)
 #   rss      memory of one idle SMTP connection (pochta-tlsd + pochta-smtpd;
 #            Postfix's smtpd), from ../shared/peers/conn-rss.py
-# CHECKS=on measures pochta with its sender checks (DNS through the system's resolver;
-# Postfix has no milter then); the default is off. Needs ../shared/peers (the steering
+# CHECKS=on measures pochta with its sender checks (DNS from a dnsmasq of the
+# benchmark's own on loopback; Postfix has no milter then); the default is off.
+# SPAM=off measures pochta without the spam score (it is on by default, as deployed). Needs ../shared/peers (the steering
 # checkout) for Postfix; without it only pochta is measured. Prints figures, asserts
 # nothing. Root, loopback only.
 set -uo pipefail
@@ -47,6 +48,33 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P
   -out "$POCHTA_CONF/tls/cert.pem" -days 2 -subj /CN=mx.example.test 2>/dev/null
 MD=$tmp/mail/example.test/alice/Maildir
 echo "${CHECKS:-off}" >"$POCHTA_CONF/checks"
+# SPAM=off: no spam score at SMTP time (pochta-spam(5) score off); the default scores
+[ "${SPAM:-on}" = off ] && echo "score off" >"$POCHTA_CONF/spam"
+if [ "${CHECKS:-off}" != off ]; then
+  # the checks ask a dnsmasq of our own on loopback, never the system's resolver
+  command -v dnsmasq >/dev/null || { echo "smtp-deployed: CHECKS=on needs dnsmasq"; exit 0; }
+  dport=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  cat >"$tmp/dnsmasq.conf" <<EOT
+no-resolv
+no-hosts
+no-poll
+bind-interfaces
+listen-address=127.0.0.1
+port=$dport
+user=root
+pid-file=$tmp/dnsmasq.pid
+local=/test/
+local=/in-addr.arpa/
+txt-record=example.test,"v=spf1 ip4:127.0.0.0/8 -all"
+txt-record=_dmarc.example.test,"v=DMARC1; p=reject"
+ptr-record=1.0.0.127.in-addr.arpa,localhost.example.test
+host-record=localhost.example.test,127.0.0.1
+EOT
+  dnsmasq --conf-file="$tmp/dnsmasq.conf"
+  for _ in $(seq 100); do [ -s "$tmp/dnsmasq.pid" ] && break; sleep 0.05; done
+  pids+=("$(cat "$tmp/dnsmasq.pid")")
+  export POCHTA_DNS="127.0.0.1#$dport"
+fi
 
 tcpserver -1 -HR -c 300 -b 1024 -l mx.example.test 127.0.0.1 0 pochta-tlsd pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!); tcpserver_pid=$!
@@ -87,7 +115,7 @@ accept_plain() {   # without ../shared/peers
 }
 count() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
 
-echo "# smtp-deployed: bin=$BIN ($(file -b "$BIN/pochta-smtpd" | grep -o 'static-pie linked' || echo '?'); $(strings "$BIN/pochta-smtpd" | grep -qi musl && echo musl || echo glibc)) checks=${CHECKS:-off} messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
+echo "# smtp-deployed: bin=$BIN ($(file -b "$BIN/pochta-smtpd" | grep -o 'static-pie linked' || echo '?'); $(strings "$BIN/pochta-smtpd" | grep -qi musl && echo musl || echo glibc)) checks=${CHECKS:-off} spam=${SPAM:-on} messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 for s in $SESS; do
   oa=() od=() pa=() pd=()
   for r in $(seq "$R"); do
