@@ -5,13 +5,15 @@
 # message is steadier than messages per second, which other processes' load moves
 # by 10-25 %. pochta as deployed: tcpserver -> pochta-tlsd -> pochta-smtpd (STARTTLS
 # offered), pochta-send and its worker; Postfix: master, smtpd, cleanup, qmgr,
-# virtual (../shared/peers). CHECKS=on adds pochta's sender checks; NOTLSD=1 leaves
+# virtual (../shared/peers). CHECKS=on adds pochta's sender checks (DNS from a
+# dnsmasq of its own on loopback), SPAM=off takes its spam score away; NOTLSD=1 leaves
 # pochta-tlsd out (to see what it costs). Prints figures,
 # asserts nothing. Root, cgroup v1 cpuacct, loopback only.
 set -uo pipefail
 M=2000 S=10 L=2048
 while getopts "m:s:" o; do case $o in m) M=$OPTARG ;; s) S=$OPTARG ;; *) exit 2 ;; esac; done
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.bash"
 top=$(cd "$here/../.." && pwd)
 BIN=${POCHTA_BIN:-$top/build/bin}
 export PATH="$BIN:$PATH"
@@ -39,7 +41,8 @@ export POCHTA_CONF=$tmp/etc
 pochta init --queue "$tmp/queue" --mail "$tmp/mail" --state "$tmp/state" --hostname mx.example.test --owner 0:0 >/dev/null 2>&1
 pochta domain add example.test >/dev/null
 printf 'secret\n' | pochta user add alice@example.test >/dev/null 2>&1
-echo "${CHECKS:-off}" >"$POCHTA_CONF/checks"
+bench_settings "$tmp"
+if [ "${CHECKS:-off}" != off ]; then bench_local_dns "$tmp" || exit 0; pids+=("$BENCH_DNS_PID"); fi
 mkdir -p "$POCHTA_CONF/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$POCHTA_CONF/tls/key.pem" \
   -out "$POCHTA_CONF/tls/cert.pem" -days 2 -subj /CN=mx.example.test 2>/dev/null
@@ -75,7 +78,7 @@ run() {
   awk -v n="$M" -v u="$((u1 - u0))" -v a="$t0" -v b="$t1" -v w="$name" \
     'BEGIN { printf "%s cpu=%.3f ms/msg rate=%.1f msg/s\n", w, u / 1e6 / n, n / (b - a) }'
 }
-echo "# smtp-cpu: bin=$BIN checks=${CHECKS:-off} messages=$M sessions=$S load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
+echo "# smtp-cpu: bin=$BIN checks=${CHECKS:-off} spam=${SPAM:-on} messages=$M sessions=$S load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 for r in 1 2; do
   run pochta "$port" "$tmp/mail/example.test/alice/Maildir"
   [ -n "$pf" ] && run postfix "$pf" /tmp/peers-cpu/mail/alice/Maildir

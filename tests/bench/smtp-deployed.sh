@@ -20,6 +20,7 @@ while getopts "m:r:s:" o; do
   case $o in m) M=$OPTARG ;; r) R=$OPTARG ;; s) SESS=$OPTARG ;; *) exit 2 ;; esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.bash"
 top=$(cd "$here/../.." && pwd)
 BIN=${POCHTA_BIN:-$top/build/bin}
 export PATH="$BIN:$PATH"
@@ -47,37 +48,9 @@ mkdir -p "$POCHTA_CONF/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$POCHTA_CONF/tls/key.pem" \
   -out "$POCHTA_CONF/tls/cert.pem" -days 2 -subj /CN=mx.example.test 2>/dev/null
 MD=$tmp/mail/example.test/alice/Maildir
-# connection limits above the load (all from 127.0.0.1), with lock files of our own
-mkdir -p "$tmp/run"; echo "$tmp/run" >"$POCHTA_CONF/rundir"
-printf '%s 1000 1000\n' smtp submission >"$POCHTA_CONF/connlimits"
-echo "${CHECKS:-off}" >"$POCHTA_CONF/checks"
-# SPAM=off: no spam score at SMTP time (pochta-spam(5) score off); the default scores
-[ "${SPAM:-on}" = off ] && echo "score off" >"$POCHTA_CONF/spam"
-if [ "${CHECKS:-off}" != off ]; then
-  # the checks ask a dnsmasq of our own on loopback, never the system's resolver
-  command -v dnsmasq >/dev/null || { echo "smtp-deployed: CHECKS=on needs dnsmasq"; exit 0; }
-  dport=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  cat >"$tmp/dnsmasq.conf" <<EOT
-no-resolv
-no-hosts
-no-poll
-bind-interfaces
-listen-address=127.0.0.1
-port=$dport
-user=root
-pid-file=$tmp/dnsmasq.pid
-local=/test/
-local=/in-addr.arpa/
-txt-record=example.test,"v=spf1 ip4:127.0.0.0/8 -all"
-txt-record=_dmarc.example.test,"v=DMARC1; p=reject"
-ptr-record=1.0.0.127.in-addr.arpa,localhost.example.test
-host-record=localhost.example.test,127.0.0.1
-EOT
-  dnsmasq --conf-file="$tmp/dnsmasq.conf"
-  for _ in $(seq 100); do [ -s "$tmp/dnsmasq.pid" ] && break; sleep 0.05; done
-  pids+=("$(cat "$tmp/dnsmasq.pid")")
-  export POCHTA_DNS="127.0.0.1#$dport"
-fi
+bench_settings "$tmp"
+# the checks ask a dnsmasq of our own on loopback, never the system's resolver
+if [ "${CHECKS:-off}" != off ]; then bench_local_dns "$tmp" || exit 0; pids+=("$BENCH_DNS_PID"); fi
 
 tcpserver -1 -HR -c 300 -b 1024 -l mx.example.test 127.0.0.1 0 pochta-tlsd pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!); tcpserver_pid=$!
