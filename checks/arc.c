@@ -46,17 +46,27 @@ static int verify_sig(chk_dns *dns, sig const *s, unsigned char const *hash, cha
   return CHK_PASS;
 }
 
-int arc_verify(chk_msg const *m, chk_dns *dns, time_t now, arc_out *o)
+static int set_present(chk_msg const *m, unsigned i)
+{
+  return m->aar[i] || (m->ams && m->ams[i].inst) || (m->as && m->as[i].inst);
+}
+
+unsigned arc_count(chk_msg const *m)
 {
   unsigned n = 0;
+  for (unsigned i = 0; i < ARC_MAX; i++) if (set_present(m, i)) n = i + 1;
+  return n;
+}
+
+int arc_verify(chk_msg const *m, chk_dns *dns, time_t now, arc_out *o)
+{
+  unsigned n;
   unsigned char h[32];
   char w[96];
   int r;
   (void)now;
   memset(o, 0, sizeof *o);
-  for (unsigned i = 0; i < ARC_MAX; i++)
-    if ((m->aar[i] || (m->ams && m->ams[i].inst) || (m->as && m->as[i].inst)) && i + 1 > n) n = i + 1;
-  o->n = n;
+  n = o->n = arc_count(m);
   if (!n && !m->arc_bad) return why(o, CHK_NONE, "no ARC sets");
   if (m->overflow) return why(o, CHK_FAIL, "header too large");
   if (m->arc_bad) return why(o, CHK_FAIL, "ARC fields with a bad or repeated i=");
@@ -102,7 +112,14 @@ int arc_seal(chk_msg const *m, dkim_key *key, arc_out const *in, char const *aut
       (in->cv != CHK_NONE && in->cv != CHK_PASS) || in->n >= ARC_MAX ||
       dkim_key_alg(key) != DKIM_RSA) { errno = EINVAL; return 0; }   /* 8617 defines rsa-sha256 only */
   n = in->cv == CHK_NONE ? 1 : in->n + 1;
-  if (in->cv == CHK_NONE && in->n) { errno = EINVAL; return 0; }
+  if ((in->cv == CHK_NONE) != !in->n) { errno = EINVAL; return 0; }
+  /* the sets below ours must all be there, and none above: the chain hashed below
+   * reads each of them (a caller's cv may not match the message it gives) */
+  if (m->arc_bad) { errno = EINVAL; return 0; }
+  for (unsigned i = 0; i < ARC_MAX; i++) {
+    int whole = m->aar[i] && m->ams && m->ams[i].inst && m->as && m->as[i].inst;
+    if (i + 1 < n ? !whole : set_present(m, i)) { errno = EINVAL; return 0; }
+  }
   snprintf(inst, sizeof inst, "i=%u;", n);
   /* ARC-Authentication-Results: i=n; <authres> */
   {

@@ -225,6 +225,8 @@ struct arc_out_s {
   char sealer[CHK_DOMAIN_MAX + 1];  /* d= of the newest ARC-Seal (when cv is pass) */
   char why[96];
 };
+/* The number of ARC sets msg carries (the highest i= of any ARC field), whole or not. */
+unsigned arc_count(chk_msg const *msg);
 /* Validate the ARC chain of msg (fed and ended). Returns out->cv. */
 int arc_verify(chk_msg const *msg, chk_dns *, time_t now, arc_out *out);
 /* Seal msg (fed with CHK_MSG_SIGN) as instance in->n + 1: ARC-Seal,

@@ -22,7 +22,6 @@
 
 #define SOURCE_BASE ((off_t)1 << 20)      /* above CONNLIMIT_TOTAL_MAX */
 #define SOURCE_STRIDE ((off_t)1024)       /* above CONNLIMIT_SOURCE_MAX */
-#define DIR_DEFAULT "/run/pochta"
 
 /* 1 the byte at off is ours now, 0 someone holds it, -1 error. */
 static int lock1(int fd, off_t off, short type)
@@ -81,7 +80,7 @@ static int open_lockfile(char const *service, char const **why)
   int r = conf_line(&dir, "rundir"), fd, n;
   if (r < 0) { *why = "cannot read rundir"; stralloc_free(&dir); return -2; }
   if (r && (!dir.len || dir.s[0] != '/')) { *why = "rundir is not an absolute path"; stralloc_free(&dir); return -2; }
-  n = snprintf(path, sizeof path, "%s/%s.lock", r ? dir.s : DIR_DEFAULT, service);
+  n = snprintf(path, sizeof path, "%s/%s.lock", r ? dir.s : CONNLIMIT_RUNDIR_DEFAULT, service);
   stralloc_free(&dir);
   if (n < 0 || (size_t)n >= sizeof path) { *why = "rundir: path too long"; return -2; }
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);

@@ -44,6 +44,8 @@
 
 #define CONNLIMIT_NOSOURCE 1       /* flag: this client is exempt from the per-source limit */
 
+#define CONNLIMIT_RUNDIR_DEFAULT "/run/pochta"   /* without a rundir setting */
+
 #define CONNLIMIT_TOTAL_MAX 1000000U
 #define CONNLIMIT_SOURCE_MAX 1000U
 

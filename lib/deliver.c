@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,6 +70,13 @@ static int header_safe(char const *s)
 {
   for (; *s; s++) if (*s == '\n' || *s == '\r') return 0;
   return 1;
+}
+
+/* A header field of ours: one line ending in its newline. */
+static int header_safe_field(char const *s)
+{
+  size_t n = strlen(s);
+  return n >= 2 && s[n - 1] == '\n' && !memchr(s, '\n', n - 1) && !memchr(s, '\r', n);
 }
 
 /* Output through a fixed buffer; also counts the size with CRLF line ends. */
@@ -133,6 +141,28 @@ static int key_ok(char const *k)
 
 void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt, char const *key)
 {
+  deliver_exit_opt(in, dir, sender, rcpt, key, 0);
+}
+
+/* A keyed delivery that went to the other folder before (the decision may differ
+ * now: the user learned meanwhile) is there under the same final name, since the
+ * header the worker adds has a fixed length. */
+static void delivered_elsewhere(char const *alt, char const *final)
+{
+  char p[4096];
+  struct stat st;
+  int n = snprintf(p, sizeof p, "%s/new/%s", alt, final);
+  if (n < 0 || (size_t)n >= sizeof p || lstat(p, &st) < 0) return;
+  if (!maildir_syncdir(alt, "new")) die_io("cannot fsync new/");
+  unlink(g_tmppath);
+  g_tmp_made = 0;
+  fprintf(stderr, PROG ": already delivered: %s/new/%s\n", alt, final);
+  _exit(EX_OK_);
+}
+
+void deliver_exit_opt(int in, char const *dir, char const *sender, char const *rcpt, char const *key,
+                      deliver_opt const *o)
+{
   static out_t out;
   char final[MAILDIR_NAMEMAX + 1];
 
@@ -187,6 +217,10 @@ void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt,
     out_put(&out, rcpt, strlen(rcpt));
     out_put(&out, "\n", 1);
   }
+  if (o && o->header) {
+    if (!header_safe_field(o->header)) die(EX_PERM, "permanent failure: bad header field");
+    out_put(&out, o->header, strlen(o->header));
+  }
   copy_message(&out, g_in);
   out_flush(&out);
   /* The data must be on disk before the name in new/ says it is there. */
@@ -200,6 +234,7 @@ void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt,
                    (unsigned long long)maildir_size_crlf(&out.size));
   if (n < 0 || (size_t)n >= sizeof final) { errno = ENAMETOOLONG; die_io("cannot name the message"); }
   sigprocmask(SIG_BLOCK, &block, &old);
+  if (key && o && o->alt) delivered_elsewhere(o->alt, final);
   if (!maildir_commit(g_dir, g_tmp, "new", final)) {
     if (!key || errno != EEXIST) die_io("cannot move the message into new/");
     /* Delivered before under this key by a delivery nobody recorded; its name

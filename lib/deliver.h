@@ -10,4 +10,15 @@
  * call it in a process of its own. */
 void deliver_exit(int in, char const *dir, char const *sender, char const *rcpt, char const *key) __attribute__((noreturn));
 
+/* What pochta-send's delivery worker adds (spam filing, spam/spam.h). */
+typedef struct deliver_opt_s deliver_opt;
+struct deliver_opt_s {
+  char const *header;   /* one more header field, ending in \n, written below Delivered-To */
+  char const *alt;      /* another folder the same keyed delivery may have gone to (INBOX or
+                           .Junk): a file of the final name in its new/ means delivered */
+};
+/* deliver_exit with those (o may be NULL). */
+void deliver_exit_opt(int in, char const *dir, char const *sender, char const *rcpt, char const *key,
+                      deliver_opt const *o) __attribute__((noreturn));
+
 #endif

@@ -14,28 +14,6 @@
 #define MIME_F_TRUNC   0x400   /* a multipart or message/rfc822 too deep to open: a leaf
                                   written as application/octet-stream (as Dovecot) */
 
-/* ---- header fields (mime-header.c) */
-
-/* One logical header field: name [name, name+namelen), raw value from just after the
- * colon and its leading blanks to the end of the last continuation line (line ends
- * included). A line without a colon gives namelen = whole line and novalue = 1. */
-typedef struct mime_field_s mime_field;
-struct mime_field_s {
-  char const *name;
-  size_t namelen;
-  char const *value;
-  size_t valuelen;
-  int novalue;
-};
-
-/* Iterate the fields of the header block [s, s+len): *pos starts at 0.
- * 1 a field was read, 0 end of header. */
-int mime_field_next(mime_field *f, char const *s, size_t len, size_t *pos);
-/* The value with line ends removed (Dovecot's "full value"), replacing sa's content.
- * sa is NUL-terminated after the value (not counted in len). */
-int mime_field_unfold(stralloc *sa, char const *v, size_t len);
-int mime_name_is(mime_field const *f, char const *name);
-
 /* ---- RFC 822 tokens (mime-rfc822.c), after Dovecot's lexical rules */
 typedef struct rfcp_s rfcp;
 struct rfcp_s {
@@ -82,11 +60,6 @@ struct mime_ct_s {
 #define MIME_CT_ZERO { .sa = STRALLOC_ZERO }
 int mime_ct_read(mime_ct *ct, char const *hdr, size_t len);
 void mime_ct_free(mime_ct *ct);
-
-/* ---- case folding (search-text.c): o = s with letters folded to lower case
- * (ASCII, Latin-1, Latin Extended-A, Greek, Cyrillic), the rest as it is.
- * 1 ok, 0 ENOMEM. */
-int mime_fold(stralloc *o, char const *s, size_t len);
 
 /* ---- addresses (envelope.c) */
 /* The addresses of an address header value, parsed as ENVELOPE parses them

@@ -26,7 +26,7 @@ static int last_field(mime_tree const *t, char const *name, mime_field *out)
 static int casemap(stralloc *out, char const *s, size_t len)
 {
   stralloc f = STRALLOC_ZERO;
-  int ok = mime_fold(&f, s, len);
+  int ok = mime_text_fold(&f, s, len);
   out->len = 0;
   if (ok) {
     for (size_t i = 0; i < f.len; i++) if (f.s[i] >= 'a' && f.s[i] <= 'z') f.s[i] -= 32;

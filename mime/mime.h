@@ -100,6 +100,29 @@ struct mime_tree_s {
 int mime_parse(mime_tree *t, char const *data, size_t len);
 void mime_tree_free(mime_tree *t);
 
+/* ---------------------------------------------------------------- header fields */
+
+/* One logical header field: name [name, name+namelen), raw value from just after the
+ * colon and its leading blanks to the end of the last continuation line (line ends
+ * included). A line without a colon gives namelen = whole line and novalue = 1. */
+typedef struct mime_field_s mime_field;
+struct mime_field_s {
+  char const *name;
+  size_t namelen;
+  char const *value;
+  size_t valuelen;
+  int novalue;
+};
+
+/* Iterate the fields of the header block [s, s+len): *pos starts at 0.
+ * 1 a field was read, 0 end of header. (The header of part p is
+ * [data + hdr_start, data + hdr_end).) */
+int mime_field_next(mime_field *f, char const *s, size_t len, size_t *pos);
+/* The value with line ends removed (Dovecot's "full value"), replacing sa's content.
+ * sa is NUL-terminated after the value (not counted in len). */
+int mime_field_unfold(stralloc *sa, char const *v, size_t len);
+int mime_name_is(mime_field const *f, char const *name);
+
 /* ---------------------------------------------------------------- FETCH items */
 
 /* Append the IMAP ENVELOPE of part p (0 = the message; or a MIME_F_MESSAGE part's
@@ -231,6 +254,16 @@ size_t mime_header_len(char const *d, size_t len);
 int mime_key_address(stralloc *out, mime_tree const *t, char const *field, int display);
 int mime_key_date(int64_t *utc, mime_tree const *t);
 int mime_key_ids(stralloc *msgid, stralloc *refs, mime_tree const *t);
+
+/* The text of leaf part `part` appended to out in UTF-8: its transfer encoding and
+ * charset removed as for SEARCH BODY, from at most max octets of its body (the
+ * memory a hostile part can cost is bounded by max). *html (may be NULL) is set
+ * when the part is text/html. A part number past the tree appends nothing. 1 ok,
+ * 0 ENOMEM. */
+int mime_part_text(stralloc *out, mime_tree const *t, uint32_t part, size_t max, int *html);
+/* Case-fold UTF-8 text as SEARCH does (ASCII, Latin-1, Latin Extended-A, Greek,
+ * Cyrillic), replacing out's content. 1 ok, 0 ENOMEM. */
+int mime_text_fold(stralloc *out, char const *s, size_t len);
 
 /* ---------------------------------------------------------------- dates */
 

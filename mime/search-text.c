@@ -90,7 +90,7 @@ static unsigned fold_cp(unsigned c)
   return c;
 }
 
-int mime_fold(stralloc *o, char const *s, size_t len)
+int mime_text_fold(stralloc *o, char const *s, size_t len)
 {
   o->len = 0;
   for (size_t i = 0; i < len;) {
@@ -223,7 +223,7 @@ int mime_header_decode(stralloc *out, char const *s, size_t len)
 static int match_value(char const *v, size_t vl, char const *needle, size_t nl, stralloc *a, stralloc *b, stralloc *fn)
 {
   a->len = 0;
-  if (!mime_header_decode(a, v, vl) || !mime_fold(b, a->s ? a->s : "", a->len) || !mime_fold(fn, needle, nl)) return -1;
+  if (!mime_header_decode(a, v, vl) || !mime_text_fold(b, a->s ? a->s : "", a->len) || !mime_text_fold(fn, needle, nl)) return -1;
   return contains(b->s, b->len, fn->s, fn->len);
 }
 
@@ -239,7 +239,7 @@ static int is_address_field(char const *name)
 static int match_addresses(char const *v, size_t vl, char const *needle, size_t nl, stralloc *a, stralloc *b, stralloc *fn)
 {
   a->len = 0;
-  if (!mime_address_text(a, v, vl) || !mime_fold(b, a->s ? a->s : "", a->len) || !mime_fold(fn, needle, nl)) return -1;
+  if (!mime_address_text(a, v, vl) || !mime_text_fold(b, a->s ? a->s : "", a->len) || !mime_text_fold(fn, needle, nl)) return -1;
   return contains(b->s, b->len, fn->s, fn->len);
 }
 
@@ -257,7 +257,7 @@ static int search_fields(mime_tree const *t, uint32_t p, char const *name, char 
     if (!name) {
       /* TEXT: the field name counts too */
       a.len = 0;
-      if (!mime_fold(&b, f.name, f.namelen) || !mime_fold(&fn, needle, nl)) { r = -1; break; }
+      if (!mime_text_fold(&b, f.name, f.namelen) || !mime_text_fold(&fn, needle, nl)) { r = -1; break; }
       if (contains(b.s, b.len, fn.s, fn.len)) { r = 1; break; }
     }
     /* an empty needle asks whether the field is there */
@@ -276,8 +276,9 @@ int mime_search_header(mime_tree const *t, char const *name, char const *needle,
 
 static int put_sa(void *ctx, char const *s, size_t n) { return stralloc_catb((stralloc *)ctx, s, n); }
 
-/* Decoded text of a leaf part into out (UTF-8). */
-static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
+/* Decoded text of a leaf part into out (UTF-8), from at most max octets of its
+ * body; *html (if not NULL) tells whether the part is text/html. */
+static int part_text(stralloc *out, mime_tree const *t, uint32_t i, size_t max, int *html)
 {
   mime_part const *p = &t->parts[i];
   mime_ct ct = MIME_CT_ZERO;
@@ -285,7 +286,9 @@ static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
   int ok = 0, cs = CS_RAW;
   char const *d = t->data + p->body_start;
   size_t len = p->body_end - p->body_start;
+  if (len > max) len = max;
   if (!mime_ct_read(&ct, t->data + p->hdr_start, p->hdr_end - p->hdr_start)) goto done;
+  if (html) *html = ct.has_type && ct.sublen == 4 && !strncasecmp(ct.sa.s + ct.sub, "html", 4);
   for (unsigned k = 0, off = ct.params; ct.has_type && k < ct.nparams; k++) {
     char const *key = ct.sa.s + off, *val = key + strlen(key) + 1;
     if (!strcasecmp(key, "charset")) cs = charset_of(val, strlen(val));
@@ -310,7 +313,7 @@ static int part_text(stralloc *out, mime_tree const *t, uint32_t i)
       if (c == '=' && k + 2 < len && hexv(d[k + 1]) >= 0 && hexv(d[k + 2]) >= 0) { c = hexv(d[k + 1]) << 4 | hexv(d[k + 2]); k += 2; }
       if (!stralloc_catb(&raw, &c, 1)) goto done;
     }
-  } else if (!mime_crlf_feed(put_sa, &raw, t->data, p->body_start, p->body_end)) goto done;
+  } else if (!mime_crlf_feed(put_sa, &raw, t->data, p->body_start, p->body_start + len)) goto done;
   ok = to_utf8(out, cs, raw.s ? raw.s : "", raw.len);
 done:
   mime_ct_free(&ct);
@@ -322,14 +325,14 @@ static int search_bodies(mime_tree const *t, char const *needle, size_t nl, int 
 {
   stralloc txt = STRALLOC_ZERO, f = STRALLOC_ZERO, fn = STRALLOC_ZERO;
   int r = 0;
-  if (!mime_fold(&fn, needle, nl)) return -1;
+  if (!mime_text_fold(&fn, needle, nl)) return -1;
   for (uint32_t i = 0; i < t->n && !r; i++) {
     mime_part const *p = &t->parts[i];
     if (headers && (r = search_fields(t, i, 0, needle, nl))) break;
     if (p->flags & (MIME_F_MULTIPART | MIME_F_MESSAGE)) continue;
     if (!(p->flags & MIME_F_TEXT)) continue;   /* attachments are not text */
     txt.len = 0;
-    if (!part_text(&txt, t, i) || !mime_fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
+    if (!part_text(&txt, t, i, SIZE_MAX, 0) || !mime_text_fold(&f, txt.s ? txt.s : "", txt.len)) { r = -1; break; }
     r = contains(f.s, f.len, fn.s, fn.len);
   }
   stralloc_free(&txt); stralloc_free(&f); stralloc_free(&fn);
@@ -346,4 +349,10 @@ int mime_search_text(mime_tree const *t, char const *needle, size_t needlelen)
 {
   if (!needlelen) return 1;
   return search_bodies(t, needle, needlelen, 1);
+}
+
+int mime_part_text(stralloc *out, mime_tree const *t, uint32_t part, size_t max, int *html)
+{
+  if (part >= t->n) { if (html) *html = 0; return 1; }
+  return part_text(out, t, part, max, html);
 }

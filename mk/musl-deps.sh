@@ -60,7 +60,11 @@ build() {
   cd "$d" || return 1
   case $p in
     skalibs)
-      ./configure --prefix="$DIR" --libdir="$DIR/lib" --includedir="$DIR/include" --disable-shared --enable-static CC="$CC" &&
+      # skalibs' configure takes CC as one word: given "musl-gcc -isystem ...", it
+      # quietly falls back to gcc and detects glibc's functions (arc4random)
+      CPPFLAGS="-isystem $DIR/kinclude" ./configure --prefix="$DIR" --libdir="$DIR/lib" \
+        --includedir="$DIR/include" --disable-shared --enable-static CC=musl-gcc || return 1
+      grep -q '^CC := musl-gcc$' config.mak || { echo "skalibs: configure did not take musl-gcc" >&2; return 1; }
       make -j"$JOBS" && make install || return 1 ;;
     bearssl)
       make -j"$JOBS" CC="$CC" LD="$CC" build/libbearssl.a &&

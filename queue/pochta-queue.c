@@ -16,6 +16,7 @@
 #include "qdir.h"
 #include "qfmt.h"
 #include "qwrite.h"
+#include "fdwrite.h"
 
 static qwrite w;
 
@@ -32,16 +33,6 @@ static void on_alarm(int sig)
   (void)sig;
   qwrite_abort(&w);   /* unlink only: async-signal-safe */
   _exit(QX_TIMEOUT);
-}
-
-static int writeall(int fd, char const *s, size_t len)
-{
-  while (len) {
-    ssize_t n = write(fd, s, len);
-    if (n < 0) { if (errno == EINTR) continue; return 0; }
-    s += n; len -= (size_t)n;
-  }
-  return 1;
 }
 
 int main(void)
@@ -98,7 +89,7 @@ int main(void)
       char *end;
       long qfd = strtol(q, &end, 10);
       x[QID_LEN] = '\n';
-      if (!*end && qfd >= 0 && qfd < 1024) writeall((int)qfd, x, QID_LEN + 1);
+      if (!*end && qfd >= 0 && qfd < 1024) fd_write_all((int)qfd, x, QID_LEN + 1);
     }
     x[QID_LEN] = 0;
     fprintf(stderr, "pochta-queue: event=queued id=%s rcpts=%zu\n", x, e.n);

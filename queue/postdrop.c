@@ -23,6 +23,7 @@
 #include "qdir.h"
 #include "qfmt.h"
 #include "trustconf.h"
+#include "fdwrite.h"
 
 #define DROP_HEADER 17   /* 16 hex digits of the message's length and a newline */
 
@@ -45,16 +46,6 @@ static void on_alarm(int sig)
 }
 
 static int keep_nothing(char const *kv) { (void)kv; return 0; }
-
-static int writeall(int fd, char const *s, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, s, len);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    s += w; len -= (size_t)w;
-  }
-  return 1;
-}
 
 int main(void)
 {
@@ -95,7 +86,7 @@ int main(void)
   if (fchmod(fd, 0640) < 0) die(QX_QUEUEDIR, "chmod the drop file");
   memset(head, '0', DROP_HEADER - 1);
   head[DROP_HEADER - 1] = '\n';
-  if (!writeall(fd, head, DROP_HEADER)) die(QX_WRITE, "write the drop file");
+  if (!fd_write_all(fd, head, DROP_HEADER)) die(QX_WRITE, "write the drop file");
   for (;;) {
     ssize_t n = read(0, buf, sizeof buf);
     if (n < 0) { if (errno == EINTR) continue; die(QX_READ, "read message"); }
@@ -103,7 +94,7 @@ int main(void)
     len += (uint64_t)n;
     /* a local user must not fill the queue's disk with one message */
     if (len > (uint64_t)databytes + 65536) { errno = EFBIG; die(QX_PERM_REFUSED, "message larger than databytes"); }
-    if (!writeall(fd, buf, (size_t)n)) die(QX_WRITE, "write message");
+    if (!fd_write_all(fd, buf, (size_t)n)) die(QX_WRITE, "write message");
   }
   for (;;) {
     ssize_t n = read(1, buf, sizeof buf);
@@ -114,7 +105,7 @@ int main(void)
   }
   r = qenv_from_qmail(&e, env.s, env.len, (uint64_t)time(0));
   if (r) { errno = 0; die(r, r == QX_ADDR_TOO_LONG ? "address too long" : "envelope format"); }
-  if (!writeall(fd, env.s, env.len)) die(QX_WRITE, "write envelope");
+  if (!fd_write_all(fd, env.s, env.len)) die(QX_WRITE, "write envelope");
   snprintf(head, sizeof head, "%016llx\n", (unsigned long long)len);
   if (pwrite(fd, head, DROP_HEADER, 0) != DROP_HEADER) die(QX_WRITE, "write the drop file");
   if (fsync(fd) < 0 || close(fd) < 0) die(QX_WRITE, "fsync the drop file");

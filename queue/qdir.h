@@ -34,6 +34,19 @@ int qdirty_flush(void);
  * close-on-exec. -1 with errno (EPERM: not such a file). */
 int qfile_open(char const *path);
 
+/* Remove the queue file path of message id: moved into trash/ as <id>.<kind>
+ * (a rename), or unlinked when there is no trash/. 1 removed, 0 it was not there,
+ * -1 error (errno). Its directory is the caller's to fsync (qdirty_mark). */
+int qfile_drop(char const *path, uint64_t id, char kind);
+
+/* The janitor (pochta-send's child): unlinks what is in trash/, when poked and
+ * every few seconds. qjanitor_start forks it (1 ok, 0 error); qjanitor_poke tells
+ * it there is work (nothing when it does not run); qtrash_empty does the work
+ * here and now (start-up, pochta-queuectl check). */
+int qjanitor_start(void);
+void qjanitor_poke(void);
+void qtrash_empty(void);
+
 /* Read a whole queue file (at most QENV_MAX octets) into sa.
  * 1 ok, 0 absent, -1 error (errno; EFBIG when too large). */
 int qfile_read(char const *path, stralloc *sa);

@@ -233,6 +233,7 @@ static int do_retry(int have_id, uint64_t id)
 
 static int do_check(void)
 {
+  qtrash_empty();   /* what removals left to free (a runner's janitor does it as it goes) */
   qcheck_report rep;
   int lock = qlock(), fix = lock >= 0;
   if (!fix && errno != EWOULDBLOCK) die(EX_TEMP, "lock queue");

@@ -1,6 +1,6 @@
-/* See qwrite.h and pochta-queue(5): the data first (mess/hh/<id>, its id claimed
- * with O_EXCL, fsynced, its directory fsynced), then the envelope (tmp/<id>,
- * fsynced), then the one commit point (rename into new/, fsync new/). */
+/* See qwrite.h and pochta-queue(5): the data (mess/hh/<id>, its id claimed with
+ * O_EXCL) and the envelope (tmp/<id>), both fsynced, the data's directory fsynced,
+ * then the one commit point (rename into new/, fsync new/). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,16 +13,7 @@
 #include "exitcodes.h"
 #include "qdir.h"
 #include "qwrite.h"
-
-static int writeall(int fd, char const *s, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, s, len);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    s += w; len -= (size_t)w;
-  }
-  return 1;
-}
+#include "fdwrite.h"
 
 int qwrite_begin(qwrite *w)
 {
@@ -45,7 +36,7 @@ int qwrite_begin(qwrite *w)
 
 int qwrite_data(qwrite *w, char const *s, size_t len)
 {
-  return writeall(w->fd, s, len) ? 0 : QX_WRITE;
+  return fd_write_all(w->fd, s, len) ? 0 : QX_WRITE;
 }
 
 int qwrite_commit(qwrite *w, qenv const *e)
@@ -53,20 +44,22 @@ int qwrite_commit(qwrite *w, qenv const *e)
   stralloc out = STRALLOC_ZERO;
   char dir[QPATH_LEN], nw[QPATH_LEN];
   int fd, e2;
-  if (fsync(w->fd) < 0) return QX_WRITE;
-  e2 = close(w->fd);
-  w->fd = -1;
-  if (e2 < 0) return QX_WRITE;
-  qpath_messdir(dir, w->id);
-  if (!dir_sync(dir)) return QX_WRITE;
   if (!qenv_format(&out, e)) { errno = ENOMEM; return QX_NOMEM; }
+  /* The envelope is written before anything is fsynced: then the first fsync
+   * makes both files' creation durable in one journal commit, and the second has
+   * almost nothing left to do (ext4 commits all pending metadata at once). */
   qpath_tmp(w->tmp, w->id, "");
   fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) { stralloc_free(&out); return QX_QUEUEDIR; }
   w->have_tmp = 1;
-  if (!writeall(fd, out.s, out.len) || fsync(fd) < 0) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
+  if (!fd_write_all(fd, out.s, out.len)) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
   stralloc_free(&out);
-  if (close(fd) < 0) return QX_WRITE;
+  if (fsync(w->fd) < 0 || fsync(fd) < 0) { e2 = errno; close(fd); errno = e2; return QX_WRITE; }
+  e2 = close(w->fd);
+  w->fd = -1;
+  if (close(fd) < 0 || e2 < 0) return QX_WRITE;
+  qpath_messdir(dir, w->id);
+  if (!dir_sync(dir)) return QX_WRITE;
   qpath_new(nw, w->id);
   if (rename(w->tmp, nw) < 0) return QX_QUEUEDIR;
   /* From here on the message exists: never remove it again. */

@@ -70,7 +70,7 @@ void msgs_each(void (*f)(msg *))
   for (size_t i = 0; i < tabcap; i++) if (tab[i] && tab[i] != TOMB) f(tab[i]);
 }
 
-mlist ready, blocked;
+mlist ready, blocked, blocked_remote;
 
 static void list_del(mlist *l, msg *m)
 {
@@ -131,6 +131,7 @@ void sched_unplace(msg *m)
   switch (m->where) {
     case W_READY: list_del(&ready, m); break;
     case W_BLOCKED: list_del(&blocked, m); break;
+    case W_BLOCKED_REMOTE: list_del(&blocked_remote, m); break;
     case W_HEAP: heap_del(m); break;
     default: break;
   }
@@ -139,6 +140,8 @@ void sched_unplace(msg *m)
 
 void sched_ready(msg *m) { sched_unplace(m); list_add(&ready, m); m->where = W_READY; }
 void sched_blocked(msg *m) { sched_unplace(m); list_add(&blocked, m); m->where = W_BLOCKED; }
+void sched_blocked_remote(msg *m) { sched_unplace(m); list_add(&blocked_remote, m); m->where = W_BLOCKED_REMOTE; }
+void sched_wake(mlist *l, size_t n) { while (n-- && l->head) sched_ready(l->head); }
 
 void sched_heap(msg *m, uint64_t due)
 {

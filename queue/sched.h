@@ -1,7 +1,11 @@
 /* pochta-send's in-memory view of the queue: every message by id (hash),
  * the ones due now (ready list), the ones waiting for a time (heap), and the
- * ones waiting for a free delivery slot (blocked list). A message is in at
- * most one of ready, heap, blocked at a time. */
+ * ones waiting for a free delivery slot (blocked: a local slot; blocked_remote: a
+ * remote slot or its domain's). A message is in at most one of them at a time.
+ * The two waiting lists are apart so that a job's end wakes only as many of the
+ * waiting messages as there are free slots of its kind, not every one of them:
+ * with 100,000 messages waiting, waking all at each end made the runner's own
+ * work grow with the queue. */
 #ifndef POCHTA_SCHED_H
 #define POCHTA_SCHED_H
 
@@ -9,7 +13,7 @@
 #include <stdint.h>
 #include "qfmt.h"
 
-enum { W_NONE, W_READY, W_HEAP, W_BLOCKED };
+enum { W_NONE, W_READY, W_HEAP, W_BLOCKED, W_BLOCKED_REMOTE };
 
 typedef struct msg_s msg;
 struct msg_s {
@@ -43,10 +47,14 @@ size_t msgs_count(void);
 void msgs_each(void (*f)(msg *));
 
 /* Lists and heap. Each takes m out of wherever it was first. */
-extern mlist ready, blocked;
+extern mlist ready, blocked, blocked_remote;
 void sched_unplace(msg *m);
 void sched_ready(msg *m);
-void sched_blocked(msg *m);
+void sched_blocked(msg *m);          /* waits for a local slot */
+void sched_blocked_remote(msg *m);   /* waits for a remote slot or its domain's */
+/* Wake at most n waiting messages of list l, the longest waiting first (they go to
+ * the ready list; one that still cannot start goes back to the end). */
+void sched_wake(mlist *l, size_t n);
 void sched_heap(msg *m, uint64_t due);
 msg *sched_pop_ready(void);
 /* The heap's earliest message and its time (NULL if empty). */

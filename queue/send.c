@@ -393,8 +393,11 @@ static int domain_of(char const *addr, char d[256])
   return 1;
 }
 
-/* Start every job of m that is due and fits the limits.
- * Returns 1 if something due was left waiting for a free slot. */
+/* Start every job of m that is due and fits the limits. Returns what something
+ * due was left waiting for: WAIT_LOCAL (a local slot, or users.cdb), WAIT_REMOTE
+ * (a remote slot or its domain's), or 0. */
+#define WAIT_LOCAL 1
+#define WAIT_REMOTE 2
 static int start_work(msg *m)
 {
   int blockedp = 0;
@@ -404,23 +407,23 @@ static int start_work(msg *m)
     stralloc canon = STRALLOC_ZERO, md = STRALLOC_ZERO;
     int loc;
     if (r->status != 'T' || m->busy[i] || r->next > now) continue;
-    if (ucdb_bad) { blockedp = 1; continue; }   /* logged by users_refresh */
+    if (ucdb_bad) { blockedp |= WAIT_LOCAL; continue; }   /* logged by users_refresh */
     if (!domain_of(r->addr, dom)) { result(m, i, 'D', "5.1.3 bad recipient address", 27, "none"); continue; }
     loc = users_domain_local(&ucdb, dom);
-    if (loc < 0) { logsys("read users.cdb"); blockedp = 1; continue; }
+    if (loc < 0) { logsys("read users.cdb"); blockedp |= WAIT_LOCAL; continue; }
     if (loc) {
       int u;
-      if (nlocal >= cf.clocal) { blockedp = 1; continue; }
+      if (nlocal >= cf.clocal) { blockedp |= WAIT_LOCAL; continue; }
       if (!users_canon(&canon, r->addr, strlen(r->addr))) { result(m, i, 'D', "5.1.3 bad recipient address", 27, "local"); continue; }
       u = users_maildir(&ucdb, canon.s, &md);
       stralloc_free(&canon);
-      if (u < 0) { logsys("read users.cdb"); blockedp = 1; stralloc_free(&md); continue; }
+      if (u < 0) { logsys("read users.cdb"); blockedp |= WAIT_LOCAL; stralloc_free(&md); continue; }
       if (!u) { result(m, i, 'D', "5.1.1 no such user here", 23, "local"); stralloc_free(&md); continue; }
-      if (!start_local(m, i)) blockedp |= !m->deleted && r->next <= now;
+      if (!start_local(m, i) && !m->deleted && r->next <= now) blockedp |= WAIT_LOCAL;
       stralloc_free(&md);
     } else {
       size_t idx[REMOTE_RCPT_MAX], n = 0;
-      if (nremote >= cf.cremote || domain_running(dom) >= (int)cf.cdomain) { blockedp = 1; continue; }
+      if (nremote >= cf.cremote || domain_running(dom) >= (int)cf.cdomain) { blockedp |= WAIT_REMOTE; continue; }
       /* One call per message per domain: gather this domain's due recipients. */
       for (size_t k = i; k < m->e.n && n < REMOTE_RCPT_MAX; k++) {
         char d2[256];
@@ -429,10 +432,10 @@ static int start_work(msg *m)
         if (!domain_of(q->addr, d2) || strcmp(d2, dom)) continue;
         idx[n++] = k;
       }
-      if (!start_remote(m, idx, n, dom)) blockedp |= !m->deleted && r->next <= now;
+      if (!start_remote(m, idx, n, dom) && !m->deleted && r->next <= now) blockedp |= WAIT_REMOTE;
     }
   }
-  if (njobs >= sizeof jobs / sizeof *jobs) blockedp = 1;
+  if (njobs >= sizeof jobs / sizeof *jobs && !blockedp) blockedp = WAIT_LOCAL;
   return blockedp;
 }
 
@@ -578,6 +581,7 @@ static void job_done(unsigned k, int status, char *text)
 {
   job *j = &jobs[k];
   msg *m = j->m;
+  int remote = j->kind == J_REMOTE;
   if (!m->deleted) {
     if (j->kind == J_LOCAL) finish_local(j, status, text);
     else if (j->kind == J_REMOTE) finish_remote(j, status);
@@ -590,8 +594,10 @@ static void job_done(unsigned k, int status, char *text)
   free(j->idx);
   jobs[k] = jobs[--njobs];
   touch(m);
-  /* A slot is free: whatever waited for one may go now. */
-  while (blocked.head) sched_ready(blocked.head);
+  /* A slot is free: as many of the messages waiting for one of its kind may try
+   * now as there are free slots (and one more, for a domain's limit). */
+  if (remote) sched_wake(&blocked_remote, cf.cremote - nremote + 1);
+  else sched_wake(&blocked, cf.clocal - nlocal + 1);
 }
 
 static unsigned job_find(pid_t pid)
@@ -690,7 +696,7 @@ static void settle_one(msg *m)
   }
   due = next_due(m, &any);
   if (!any) sched_unplace(m);            /* everything runs: a job's end brings it back */
-  else if (due <= now) { if (m->where != W_BLOCKED) sched_ready(m); }   /* blocked waits for a slot */
+  else if (due <= now) { if (m->where != W_BLOCKED && m->where != W_BLOCKED_REMOTE) sched_ready(m); }   /* blocked waits for a slot */
   else sched_heap(m, due);
 }
 
@@ -719,9 +725,11 @@ static void run_ready(void)
   if (stopping) return;
   users_refresh();
   /* mended: what waited for it goes now, not at the next rescan */
-  if (was_bad && !ucdb_bad) while (blocked.head) sched_ready(blocked.head);
+  if (was_bad && !ucdb_bad) sched_wake(&blocked, blocked.n);
   while (njobs < sizeof jobs / sizeof *jobs && (m = sched_pop_ready())) {
-    if (start_work(m)) sched_blocked(m);
+    int w = start_work(m);
+    if (w & WAIT_LOCAL) sched_blocked(m);
+    else if (w) sched_blocked_remote(m);
     touch(m);
     settle();
   }
@@ -920,6 +928,9 @@ int main(int argc, char **argv)
     qcheck_report rep;
     qcheck_run(&rep, 1, 0);
   }
+  /* what an earlier run left to free, then the janitor for what this one removes */
+  qtrash_empty();
+  if (!qjanitor_start()) logsys("start the janitor (removed files are freed at the next start)");
   users_refresh();
   scan_all();
   logid("start", 0); fprintf(stderr, " messages=%zu pid=%d", msgs_count(), (int)getpid()); logend();
@@ -971,7 +982,8 @@ int main(int argc, char **argv)
     settle();
     if (!stopping && now >= last_scan + RESCAN_EVERY) {
       want_scan = 1;
-      while (blocked.head) sched_ready(blocked.head);
+      sched_wake(&blocked, blocked.n);   /* (a domain's limit may have left one behind) */
+      sched_wake(&blocked_remote, blocked_remote.n);
     }
     if (!stopping && (want_scan || more_new || more_drop)) {
       /* Bounded: new and dropped mail is taken in rounds between deliveries. */

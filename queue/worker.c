@@ -23,6 +23,9 @@
 
 #include "deliver.h"
 #include "exitcodes.h"
+#include "maildir.h"
+#include "mime.h"
+#include "spam.h"
 #include "users.h"
 #include "worker.h"
 
@@ -121,9 +124,43 @@ static size_t first_line(int fd, char *out, size_t cap)
   return nl ? (size_t)(nl - out) : n;
 }
 
-/* In the child: one delivery, never returns. fd 0 is the message, fd 2 the line. */
-static void deliver_one(char const *key, char const *sender, char const *rcpt) __attribute__((noreturn));
-static void deliver_one(char const *key, char const *sender, char const *rcpt)
+/* Spam filing (spam/spam.h, pochta-spam(5)): INBOX or its .Junk folder for a
+ * message our smtpd scored, the X-Spam-Bayes field, and one log line on logfd (the
+ * runner's log). Looking may fail in many ways and none fails the delivery; only a
+ * broken <confdir>/spam does, as every configuration fault (a temporary failure).
+ * *dir is where the message goes; o->alt the other folder, where a repeat of this
+ * keyed delivery may find it. */
+static void spam_stage(int logfd, char const *key, char const *rcpt, char const *md,
+                       stralloc *junk, deliver_opt *o, char const **dir)
+{
+  mime_msg m = MIME_MSG_ZERO;
+  spam_junk j;
+  *dir = md;
+  if (!mime_msg_map(&m, 0)) {
+    dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" problem=\"cannot map the message: %s\"\n", key, rcpt, strerror(errno));
+    return;
+  }
+  int ok = spam_deliver_decide(md, m.data, m.len, &j);
+  mime_msg_unmap(&m);
+  if (!ok) { dprintf(2, "4.3.0 %s\n", j.why); _exit(EX_TEMP); }
+  if (!j.scored) return;   /* not from port 25: nothing to say */
+  o->header = j.header;
+  if (j.junk) {
+    if (!spam_junk_folder(junk, md)) {
+      dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" %s problem=\"no Junk folder, INBOX instead: %s\"\n", key, rcpt, j.why, strerror(errno));
+      return;
+    }
+    *dir = junk->s;
+    o->alt = md;
+  } else if (stralloc_cats(junk, md) && stralloc_cats(junk, "/.Junk") && stralloc_0(junk) && maildir_check(junk->s))
+    o->alt = junk->s;
+  dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" %s\n", key, rcpt, j.why);
+}
+
+/* In the child: one delivery, never returns. fd 0 is the message, fd 2 the line,
+ * logfd the runner's log. */
+static void deliver_one(int logfd, char const *key, char const *sender, char const *rcpt) __attribute__((noreturn));
+static void deliver_one(int logfd, char const *key, char const *sender, char const *rcpt)
 {
   users u = USERS_ZERO;
   stralloc canon = STRALLOC_ZERO, md = STRALLOC_ZERO;
@@ -138,14 +175,20 @@ static void deliver_one(char const *key, char const *sender, char const *rcpt)
   if (r < 0) { dprintf(2, "4.3.0 cannot read users.cdb: %s\n", users_why(errno)); _exit(EX_TEMP); }
   if (!r) { dprintf(2, "5.1.1 no such user here\n"); _exit(EX_PERM); }
   users_close(&u);
+  stralloc junk = STRALLOC_ZERO;
+  deliver_opt o = { 0, 0 };
+  char const *dir;
+  spam_stage(logfd, key, rcpt, md.s, &junk, &o, &dir);
+  if (logfd >= 0) close(logfd);
   if (prog && *prog) {
-    /* A delivery program of the admin's (pochta-deliver's interface), as in qmail. */
-    char const *argv[] = { prog, "-k", key, "-f", sender, "-t", rcpt, md.s, 0 };
+    /* A delivery program of the admin's (pochta-deliver's interface), as in qmail:
+       given the folder spam filing chose. */
+    char const *argv[] = { prog, "-k", key, "-f", sender, "-t", rcpt, dir, 0 };
     execv(prog, (char *const *)argv);
     dprintf(2, "4.3.0 cannot run %s: %s\n", prog, strerror(errno));
     _exit(EX_TEMP);
   }
-  deliver_exit(0, md.s, sender, rcpt, key);
+  deliver_exit_opt(0, dir, sender, rcpt, key, &o);
 }
 
 /* Parse a request and start its delivery; answer at once if it cannot start. */
@@ -181,9 +224,11 @@ static void start(int sock, char *buf, size_t n, int msgfd, job *jobs, unsigned 
     signal(SIGCHLD, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) _exit(EX_TEMP);
+    /* the worker's stderr (the runner's log) stays reachable for a log line */
+    int logfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (dup2(msgfd, 0) < 0 || dup2(j->errfd, 2) < 0) _exit(EX_TEMP);
     close(sock);
-    deliver_one(key, sender, rcpt);
+    deliver_one(logfd, key, sender, rcpt);
   }
   close(msgfd);
   ++*njobs;

@@ -6,9 +6,10 @@ PROGS += $(O)/bin/pochta-smtpd
 SMTPD_QUEUE_OBJ := $(call objs,queue/qfmt.c queue/qdir.c queue/qwrite.c)
 $(call objs,smtpd/inqueue.c): CPPFLAGS += -Iqueue
 include checks/build.mk
-$(call objs,smtpd/inspect.c): CPPFLAGS += -Ichecks -Idns
-$(O)/bin/pochta-smtpd: $(call objs,$(SMTPD_ENGINE) smtpd/real.c smtpd/inqueue.c smtpd/hold.c smtpd/inspect.c smtpd/main.c) $(SMTPD_QUEUE_OBJ) $(LIBPOCHTA) $(CHECKS_LIB) $(DNS_LIB)
-	$(call link,$(SKALIBS) $(CHECKS_LIBS))
+include spam/build.mk
+$(call objs,smtpd/inspect.c): CPPFLAGS += -Ichecks -Idns -Ispam -Imime
+$(O)/bin/pochta-smtpd: $(call objs,$(SMTPD_ENGINE) smtpd/real.c smtpd/inqueue.c smtpd/hold.c smtpd/inspect.c smtpd/main.c) $(SMTPD_QUEUE_OBJ) $(SPAM_OBJ) $(LIBPOCHTA) $(CHECKS_LIB) $(DNS_LIB)
+	$(call link,$(SKALIBS) $(CHECKS_LIBS) $(SPAM_LIBS))
 
 FUZZERS += $(O)/fuzz/fuzz-smtpd
 # (FO is defined after the build.mk files are included, so fobjs cannot be used here)

@@ -29,6 +29,7 @@ void txn_reset(smtpd *s)
   s->nrcpt = s->nfinal = 0;
   s->utf8 = 0;
   s->rcpt1[0] = 0;
+  s->fwd[0] = 0;
   if (s->state != S_INIT) s->state = S_IDLE;
 }
 

@@ -2,6 +2,7 @@
  * (local user, relay, refuse), and build the envelope F<sender>\0T<rcpt>\0...
  * Everything put into the envelope was validated here: no control characters,
  * no NUL, no spaces outside a quoted local part (the CVE-2020-7247 class). */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -183,6 +184,7 @@ void cmd_mail(smtpd *s, char *arg)
     return;
   }
   s->nrcpt = s->nfinal = 0;
+  s->fwd[0] = 0;
   s->state = S_MAIL;
   slog(s, "mail", "from", a, (char *)0);
   reply(s, "250 2.1.0 Ok");
@@ -235,8 +237,22 @@ void cmd_rcpt(smtpd *s, char *arg)
       reply(s, "550 5.1.1 Error: recipient address rejected: user unknown");
       goto out;
     }
-    for (i = 0; i < t.len; i += strlen(t.s + i) + 1)
+    if (s->h->rcpt_check) {
+      char why[256];
+      r = s->h->rcpt_check(s, c.s, why, sizeof why);
+      if (r < 0) { reply(s, "451 4.3.0 Error: temporary failure, try again later"); goto out; }
+      if (!r) {
+        slog(s, "rcpt", "to", a, "result", "deferred", (char *)0);
+        reply(s, why);
+        goto out;
+      }
+    }
+    for (i = 0; i < t.len; i += strlen(t.s + i) + 1) {
+      char const *td = strrchr(t.s + i, '@');
       if (!env_add(s, t.s + i)) goto nomem;
+      /* a target off this host: the mail is forwarded, in dom's name */
+      if (!s->fwd[0] && td && users_domain_local(&s->u, td + 1) == 0) snprintf(s->fwd, sizeof s->fwd, "%s", dom);
+    }
   } else {
     if (!s->relayclient && !s->user.len) {
       slog(s, "rcpt", "to", a, "result", "relay-denied", (char *)0);

@@ -15,6 +15,7 @@
 #include "smtpd.h"
 #include "inspect.h"
 #include "real.h"
+#include "fdwrite.h"
 
 extern char **environ;
 
@@ -47,17 +48,6 @@ static int pipe_hi(int p[2])
     if (n < 0) { close(p[0]); close(p[1]); return 0; }
     close(p[i]);
     p[i] = n;
-  }
-  return 1;
-}
-
-static int writeall(int fd, char const *p, size_t n)
-{
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) { if (errno == EINTR) continue; return 0; }
-    p += w;
-    n -= (size_t)w;
   }
   return 1;
 }
@@ -111,7 +101,7 @@ static int q_open(smtpd *s)
 
 static int q_write(smtpd *s, char const *p, size_t n)
 {
-  return writeall(s->qmsgfd, p, n);
+  return fd_write_all(s->qmsgfd, p, n);
 }
 
 static int q_close(smtpd *s, int commit, char *qid)
@@ -124,7 +114,7 @@ static int q_close(smtpd *s, int commit, char *qid)
   /* The envelope, with its final \0, only when committing: without it the
    * program exits non-zero and queues nothing. */
   if (commit) {
-    if (!writeall(s->qenvfd, s->env.s, s->env.len) || !writeall(s->qenvfd, "", 1)) { /* its exit code tells */ }
+    if (!fd_write_all(s->qenvfd, s->env.s, s->env.len) || !fd_write_all(s->qenvfd, "", 1)) { /* its exit code tells */ }
   }
   close(s->qenvfd);
   s->qenvfd = -1;
@@ -184,7 +174,7 @@ static int auth_check(smtpd *s, char const *user, char const *pass)
     explicit_bzero(buf, sizeof buf);
     return 2;
   }
-  writeall(p[1], buf, n);   /* if it did not read, its exit code tells */
+  fd_write_all(p[1], buf, n);   /* if it did not read, its exit code tells */
   explicit_bzero(buf, sizeof buf);
   close(p[1]);
   code = reap(pid);
@@ -197,7 +187,7 @@ static int tls_start(smtpd *s)
 {
   char b[4096];
   size_t n = 0;
-  if (!writeall(tls_ctlfd, "Y", 1)) return 0;
+  if (!fd_write_all(tls_ctlfd, "Y", 1)) return 0;
   for (;;) {
     ssize_t r = read(tls_ctlfd, b + n, sizeof b - n);
     if (r < 0 && errno == EINTR) continue;
@@ -226,5 +216,6 @@ static int tls_start(smtpd *s)
 
 hooks const real_hooks = {
   .queue_open = q_open, .queue_write = q_write, .queue_close = q_close,
-  .auth_check = auth_check, .tls_start = tls_start, .inspect = real_inspect
+  .auth_check = auth_check, .tls_start = tls_start, .inspect = real_inspect,
+  .rcpt_check = real_rcpt_check
 };

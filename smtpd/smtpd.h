@@ -94,6 +94,9 @@ struct hooks_s {
   /* Look at the whole message (msg, len): sender authentication, our own fields,
    * the signature of submitted mail. Fills v. 1 ok, 0 failed (temporary). */
   int (*inspect)(smtpd *, char const *msg, size_t len, verdict *v);
+  /* A local recipient of an inbound session (greylisting); may be null. 1 pass, 0
+   * refused with the reply in reply, -1 temporary failure. */
+  int (*rcpt_check)(smtpd *, char const *rcpt, char *reply, size_t rlen);
   /* Start the enqueue program. 1 ok, 0 failed (temporary). */
   int (*queue_open)(smtpd *);
   /* Message octets (LF line ends). 1 ok, 0 the program stopped reading. */
@@ -147,6 +150,8 @@ struct smtpd_s {
   unsigned nrcpt, nfinal;
   int utf8;               /* MAIL had SMTPUTF8 */
   char rcpt1[ADDR_MAX + 1];   /* the first RCPT as given, for Received "for" */
+  char fwd[ADDR_MAX + 1];     /* the domain of the first local address that forwards off
+                                 this host (an alias to a remote address): it ARC-seals */
   /* message being received */
   int qopen;              /* the hold is open */
   verdict v;

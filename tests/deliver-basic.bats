@@ -179,7 +179,7 @@ PY
 @test "deliver: fsync(file) before link into new/, fsync(new/) after, then unlink tmp" {
   command -v strace >/dev/null || skip "no strace"
   printf 'Subject: s\n\nx\n' >"$BATS_TEST_TMPDIR/msg"
-  ASAN_OPTIONS=detect_leaks=0 strace -f -o "$BATS_TEST_TMPDIR/trace" -e trace=openat,fsync,link,rename,renameat2,unlink,close \
+  ASAN_OPTIONS=detect_leaks=0 strace -f -o "$BATS_TEST_TMPDIR/trace" -e trace=open,openat,fsync,link,rename,renameat2,unlink,close \
     pochta-deliver "$MD" <"$BATS_TEST_TMPDIR/msg"
   [ "$(ls "$MD/new" | wc -l)" -eq 1 ]
   # reduce the trace to events: fsync of the tmp file's fd, the link, fsync of new/'s fd
@@ -188,7 +188,7 @@ import re, sys
 fds = {}
 ev = []
 for line in open(sys.argv[1]):
-    m = re.search(r'openat\(AT_FDCWD, "([^"]*)".*= (\d+)$', line)
+    m = re.search(r'open(?:at)?\((?:AT_FDCWD, )?"([^"]*)".*= (\d+)$', line)
     if m: fds[m.group(2)] = m.group(1); continue
     m = re.search(r'fsync\((\d+)\)\s+= 0', line)
     if m:

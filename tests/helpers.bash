@@ -350,3 +350,14 @@ RC
   [[ "$output" == *"Subject: for mutt"* ]]
   [[ "$output" == *"mutt body text"* ]]
 }
+
+# without_ours [FILE]: a queued message (or, from stdin, one from its Received field
+# on) less what pochta-smtpd put in front of it: its Received field and the block
+# of fields its inspection writes (Authentication-Results, X-Spam-*, ...).
+without_ours() {
+  awk 'state == 2 { print; next }
+    /^[ \t]/ { next }                 # a continuation of a field left out
+    state == 0 { state = 1; next }    # our Received field
+    tolower($0) ~ /^(authentication-results|x-spam-[a-z]+|x-virus-status|x-pochta-junk|dkim-signature|arc-[a-z-]+):/ { next }
+    { state = 2; print }' "${1:--}"
+}

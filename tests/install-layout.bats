@@ -26,8 +26,10 @@ setup_file() {
   : >"$I/made"
   for a in $ACCTS; do getent passwd "$a" >/dev/null || echo "u $a" >>"$I/made"; done
   for g in $GRPS $ACCTS; do getent group "$g" >/dev/null || echo "g $g" >>"$I/made"; done
-  make -s -C "$TOP" install PREFIX="$I" O="${POCHTA_BUILD:-$TOP/build}" ${POCHTA_SAN:+SAN=1} >/dev/null
+  make -s -C "$TOP" install PREFIX="$I" O="${POCHTA_BUILD:-$TOP/build}" ${POCHTA_SAN:+SAN=1} ${POCHTA_MUSL:+MUSL=1 MUSLDEPS=$TOP/build/musl-deps} >/dev/null
   export PATH="$I/bin:$PATH" POCHTA_CONF="$I/etc"
+  # the connection limits' lock files in the test's own directory, not the host's /run/pochta
+  mkdir -p "$I/etc" && echo "$I/run" >"$I/etc/rundir"
   pochta init --system --queue "$I/queue" --mail "$I/mail" --state "$I/state" --hostname mx.example.test 2>"$I/init.log"
   pochta domain add example.test
   printf 'secret\n' | pochta user add alice@example.test
@@ -128,10 +130,18 @@ has_mail() { [ "$(mails "$1")" -ge "$2" ]; }
   [ "$(m "$I/queue/trigger")" = "pochta:pochta-drop 620" ]
   [ "$(m "$I/mail")" = "pochta-mail:pochta-mail 700" ]
   [ "$(m "$I/state/auth")" = "root:root 700" ]
+  [ "$(m "$I/state/spam")" = "pochta:pochta 700" ]
   [ "$(m "$I/bin/pochta-checkpassword")" = "root:pochta-auth 4750" ]
   [ "$(m "$I/bin/pochta-postdrop")" = "root:pochta-drop 2755" ]
   [ "$(m "$(md alice)/new")" = "pochta-mail:pochta-mail 700" ]
+  [ "$(m "$I/bin/pochta-dkimsign")" = "root:pochta-dkim 2755" ]
+  [ "$(m "$I/run")" = "root:root 755" ]
+  [ "$(m "$I/run/smtp.lock")" = "pochta:pochta 600" ]
+  [ "$(m "$I/run/submission.lock")" = "pochta:pochta 600" ]
+  [ "$(m "$I/run/pop3.lock")" = "pochta-login:pochta-login 600" ]
+  [ "$(m "$I/run/imap.lock")" = "pochta-login:pochta-login 600" ]
 }
+
 
 @test "layout: no network-facing account can read a password hash, the TLS key or a mailbox" {
   for a in pochta pochta-login; do
@@ -352,4 +362,25 @@ PY
   kill "$(cat "$I/activate.pid")" 2>/dev/null || true
   grep -q 'pochta-smtpd: event=connect .*ip=192.0.2.7' "$I/log/activate2.log"
   grep -q 'pochta-checkpassword: event=fail reason=password ip=192.0.2.7' "$I/log/activate2.log"
+}
+
+@test "layout: the connection limits hold in every daemon (no lock file missing), and the run scripts remake them" {
+  # every session of the tests above took its slots: none logged that no limit is enforced
+  run grep -h 'no connection limit enforced' "$I"/log/*/current
+  assert_output ""
+  # /run emptied (a reboot): the run scripts make the lock files again as they start
+  rm -f "$I"/run/*.lock
+  for s in pochta-smtpd pochta-pop3d; do sv restart "$I/service/$s" >/dev/null; done
+  wait_for 20 test -f "$I/run/smtp.lock"
+  wait_for 20 test -f "$I/run/pop3.lock"
+  [ "$(stat -c '%U %a' "$I/run/smtp.lock")" = "pochta 600" ]
+  [ "$(stat -c '%U %a' "$I/run/pop3.lock")" = "pochta-login 600" ]
+  # systemd-tmpfiles makes the same from the shipped tmpfiles.d file
+  if command -v systemd-tmpfiles >/dev/null; then
+    sed "s|/run/pochta|$I/tmpfiles|" "$TOP/etc/systemd/pochta.tmpfiles" >"$I/pochta.tmpfiles"
+    run systemd-tmpfiles --create "$I/pochta.tmpfiles"
+    assert_success
+    [ "$(stat -c '%U:%G %a' "$I/tmpfiles/smtp.lock")" = "pochta:pochta 600" ]
+    [ "$(stat -c '%U:%G %a' "$I/tmpfiles/imap.lock")" = "pochta-login:pochta-login 600" ]
+  fi
 }

@@ -322,14 +322,14 @@ print(q.user("alice@example.test").decode(), q.pass_("secret").decode()); q.quit
   mail3
   # the session alone, on pipes, under strace (MAILDIR as checkpassword sets it)
   printf 'DELE 1\r\nDELE 3\r\nQUIT\r\n' >"$BATS_TEST_TMPDIR/in"
-  MAILDIR=$MD_ALICE ASAN_OPTIONS=detect_leaks=0 strace -f -s 256 -o "$BATS_TEST_TMPDIR/trace" -e trace=openat,unlink,fsync,write \
+  MAILDIR=$MD_ALICE ASAN_OPTIONS=detect_leaks=0 strace -f -s 256 -o "$BATS_TEST_TMPDIR/trace" -e trace=open,openat,unlink,fsync,write \
     pochta-pop3d -m <"$BATS_TEST_TMPDIR/in" >"$BATS_TEST_TMPDIR/out" 2>/dev/null
   grep -q '+OK Bye, 2 messages deleted' "$BATS_TEST_TMPDIR/out"
   run python3 - "$BATS_TEST_TMPDIR/trace" <<'PY'
 import re, sys
 fds, ev = {}, []
 for line in open(sys.argv[1]):
-    m = re.search(r'openat\(AT_FDCWD, "([^"]*)".*= (\d+)$', line)
+    m = re.search(r'open(?:at)?\((?:AT_FDCWD, )?"([^"]*)".*= (\d+)$', line)
     if m: fds[m.group(2)] = m.group(1); continue
     if re.search(r'unlink\("new/', line): ev.append("unlink")
     m = re.search(r'fsync\((\d+)\)', line)

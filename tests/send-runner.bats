@@ -225,12 +225,12 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   wait_for 30 queue_empty
 }
 
-@test "send: a finished message loses its envelope, then the envelope's directory is fsynced, then its data goes" {
+@test "send: a finished message loses its envelope, then the envelope's directory is fsynced, then its data goes (into trash/, freed by the janitor)" {
   command -v strace >/dev/null || skip "strace missing"
   q_enqueue 'Fbob@example.test\0Talice@example.test\0\0'
   id=$(find "$QUEUE/new" -type f -printf '%f\n')
   # only the runner itself (no -f): its unlinks and fsyncs, descriptors shown as paths
-  PATH="$SB:$PATH" ASAN_OPTIONS=detect_leaks=0 strace -y -o "$BATS_TEST_TMPDIR/trace" -e trace=unlink,unlinkat,fsync \
+  PATH="$SB:$PATH" ASAN_OPTIONS=detect_leaks=0 strace -y -o "$BATS_TEST_TMPDIR/trace" -e trace=unlink,unlinkat,rename,fsync \
     pochta-send 2>>"$BATS_TEST_TMPDIR/send.log" &
   echo $! >"$BATS_TEST_TMPDIR/strace.pid"
   wait_for 30 n_mail alice@example.test 1
@@ -239,10 +239,12 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   kill -TERM "$(grep -o 'event=start .*pid=[0-9]*' "$BATS_TEST_TMPDIR/send.log" | grep -o '[0-9]*$')"
   wait_for 20 grep -q event=exit "$BATS_TEST_TMPDIR/send.log"
   run awk -v id="$id" '
-    index($0, "\"new/" id "\"") && / = 0$/ { env = NR; dir = "/new>" }
+    index($0, "\"new/" id "\"") && / = 0$/ && !env { env = NR; dir = "/new>" }
     index($0, "\"state/") && index($0, "/" id "\"") && / = 0$/ { env = NR; match($0, /"state\/[0-9a-f][0-9a-f]/); dir = "/" substr($0, RSTART + 1, RLENGTH - 1) ">" }
     /^fsync\(/ && env && !sync && index($0, dir) { sync = NR }
     index($0, "\"mess/") && index($0, "/" id "\"") { data = NR }
     END { print (env && sync > env && data > sync) ? "ordered" : "env=" env " sync=" sync " data=" data }' "$BATS_TEST_TMPDIR/trace"
   assert_output ordered
+  # the janitor frees what was removed
+  wait_for 10 bash -c "[ -z \"\$(ls '$QUEUE/trash')\" ]"
 }

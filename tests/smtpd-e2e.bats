@@ -38,7 +38,7 @@ EOF2
   f=$(find "$md/new" "$md/cur" -type f | head -n1)
   grep -q '^Received: from c.test (\[127.0.0.1\])$' "$f"
   printf 'From: x@remote.test\nTo: alice@example.test\nSubject: e2e\n\nend to end\n..dot\n' >"$BATS_TEST_TMPDIR/want"
-  sed '1,/^Received: from c.test/d' "$f" | sed '1,2d' | cmp - "$BATS_TEST_TMPDIR/want"
+  sed -n '/^Received: from c.test/,$p' "$f" | without_ours | cmp - "$BATS_TEST_TMPDIR/want"
 }
 
 @test "smtpd e2e: without POCHTA_QUEUE the queue is written in-process (no exec per message), durably" {
@@ -52,8 +52,8 @@ EOF2
   stop smtpd
   run grep -c 'execve(' "$BATS_TEST_TMPDIR/trace"
   assert_output 1   # pochta-smtpd itself, nothing after it
-  # the stages of pochta-queue(5): data fsynced, its directory, the envelope, the
-  # rename into new/ (the commit), new/ fsynced
+  # the stages of pochta-queue(5): data and envelope fsynced, the data's directory,
+  # the rename into new/ (the commit), new/ fsynced
   run grep -oE 'fsync|rename\("tmp/[0-9a-f]+", "new/[0-9a-f]+"\)' "$BATS_TEST_TMPDIR/trace"
   assert_output "$(printf 'fsync\nfsync\nfsync\nrename("tmp/%s", "new/%s")\nfsync' "$id" "$id")"
 }
@@ -108,7 +108,7 @@ EOF2
   wait_for 20 maildir_has "$md" 1
   f=$(find "$md/new" "$md/cur" -type f | head -n1)
   # the Maildir file: Return-Path, Delivered-To, Received (2 lines), then the message
-  sed '1,/^Received: from c.test/d' "$f" | sed '1,2d' | cmp - "$BATS_TEST_TMPDIR/orig"
+  sed -n '/^Received: from c.test/,$p' "$f" | without_ours | cmp - "$BATS_TEST_TMPDIR/orig"
   python3 - "$IMAP_PORT" "$POP3_PORT" "$BATS_TEST_TMPDIR/orig" <<'EOF2'
 import imaplib, poplib, sys
 want = open(sys.argv[3], "rb").read().replace(b"\n", b"\r\n")
@@ -136,7 +136,6 @@ EOF2
   assert_success
   assert_output --regexp $'^Kbob@example.test\t250 '
   q=$(find "$FAKEQ_DIR" -name '*.msg' | head -n1)
-  # the peer's Received field (folded over tab-indented lines), then the message
-  awk 'NR == 1 && /^Received:/ { skip = 1; next } skip && /^\t/ { next } { skip = 0; print }' "$q" \
-    | cmp - "$BATS_TEST_TMPDIR/orig"
+  # the peer's Received field and inspection fields, then the message
+  without_ours "$q" | cmp - "$BATS_TEST_TMPDIR/orig"
 }

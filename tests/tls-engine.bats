@@ -263,7 +263,7 @@ except ConnectionResetError:
 @test "the key is read only by the engine, after the daemon was forked (strace)" {
   command -v strace >/dev/null || skip "no strace"
   strace -f -qq -e trace=openat,execve -o "$BATS_TEST_TMPDIR/st" true 2>/dev/null || skip "ptrace not permitted here"
-  start_tcpserver tlsd PORT strace -f -qq -e trace=openat,execve,clone,clone3,fork,vfork -o "$BATS_TEST_TMPDIR/st" \
+  start_tcpserver tlsd PORT strace -f -qq -e trace=open,openat,execve,clone,clone3,fork,vfork -o "$BATS_TEST_TMPDIR/st" \
     pochta-tlsd "$PY" "$TESTD" smtp
   run sc 'EHLO x\r\nQUIT\r\n' -starttls smtp -quiet
   assert_success
@@ -280,7 +280,7 @@ except ConnectionResetError:
   run bash -c "grep key.pem '$BATS_TEST_TMPDIR/st' | awk '{print \$1}' | sort -u"
   assert_output "$eng"
   keyline=$(grep -n 'key.pem' "$BATS_TEST_TMPDIR/st" | head -1 | cut -d: -f1)
-  forkline=$(grep -n "^$eng .*clone.* = $dmn" "$BATS_TEST_TMPDIR/st" | head -1 | cut -d: -f1)
+  forkline=$(grep -En "^$eng .*(clone|fork).* = $dmn" "$BATS_TEST_TMPDIR/st" | head -1 | cut -d: -f1)
   [ -n "$forkline" ] && [ "$forkline" -lt "$keyline" ]
 }
 

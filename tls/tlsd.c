@@ -36,6 +36,7 @@
 #include "tlsd_creds.h"
 #include "tlsd_io.h"
 #include "tlsnames.h"
+#include "fdwrite.h"
 
 #define USAGE "pochta-tlsd [-i] [-t seconds] [-w seconds] [-u daemon-user] [-e engine-user] prog..."
 #define ENVMAX 1024 /* the KEY=value block: protocol, cipher, SNI (at most 255) */
@@ -94,17 +95,6 @@ static void clean_sni(char const *in, char *out, size_t len)
   return;
 bad:
   out[0] = 0;
-}
-
-/* Write all of buf; 0 ok, -1 error. */
-static int writeall(int fd, char const *buf, size_t len)
-{
-  while (len) {
-    ssize_t w = write(fd, buf, len);
-    if (w < 0) { if (errno == EINTR) continue; return -1; }
-    buf += w; len -= (size_t)w;
-  }
-  return 0;
 }
 
 /* Wait for the daemon and exit as it did. */
@@ -325,7 +315,7 @@ int main(int argc, char const *const *argv)
   char envb[ENVMAX], sni[256];
   char const *proto, *cipher;
   size_t envlen = make_env(&sc.eng, envb, sizeof envb, &proto, &cipher, sni, sizeof sni);
-  if (!envlen || writeall(ctl[0], envb, envlen) < 0) {
+  if (!envlen || !fd_write_all(ctl[0], envb, envlen)) {
     logline("event=handshake result=fail reason=\"daemon gone\"");
     close(ctl[0]);
     shutdown(1, SHUT_WR);

@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "cpsetuid.h"
+#include "selfdir.h"
 #include "trustconf.h"
 
 #define CP_TEMP 111
@@ -48,20 +49,13 @@ void cpsetuid_sanitize(void)
 
 int cpsetuid_prog(stralloc *prog, char const *arg, int setuid_mode)
 {
-  char self[PATH_MAX];
+  char path[PATH_MAX];
   char const *base = strrchr(arg, '/');
-  ssize_t n;
-  char *slash;
   prog->len = 0;
   if (!strcmp(arg, "true")) return stralloc_0(prog) && (prog->len = 0, 1);
   if (!setuid_mode) return stralloc_cats(prog, arg) && stralloc_0(prog);
   base = base ? base + 1 : arg;
   if (strncmp(base, "pochta-", 7) || !base[7] || strlen(base) > 64) return 0;
-  n = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return 0;
-  self[n] = 0;
-  slash = strrchr(self, '/');
-  if (!slash) return 0;
-  slash[1] = 0;
-  return stralloc_cats(prog, self) && stralloc_cats(prog, base) && stralloc_0(prog);
+  if (!self_sibling(path, sizeof path, base)) return 0;
+  return stralloc_cats(prog, path) && stralloc_0(prog);
 }

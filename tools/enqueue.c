@@ -14,23 +14,7 @@
 
 #include "conf.h"
 #include "enqueue.h"
-
-/* name in the directory of the running program, when it is there: a sendmail
- * run from cron with a short PATH still finds its queue. */
-static int beside_me(char *out, size_t len, char const *name)
-{
-  char self[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  char *slash;
-  size_t nl = strlen(name);
-  if (n <= 0) return 0;
-  self[n] = 0;
-  slash = strrchr(self, '/');
-  if (!slash || (size_t)(slash - self) + nl + 2 > len) return 0;
-  memcpy(out, self, (size_t)(slash + 1 - self));
-  memcpy(out + (slash + 1 - self), name, nl + 1);
-  return access(out, X_OK) == 0;
-}
+#include "selfdir.h"
 
 /* Who writes the queue for us: pochta-queue when we may write it ourselves (root,
  * the queue's account), else pochta-postdrop, the setgid step for local users. */
@@ -40,7 +24,9 @@ static char const *queue_program(char *path, size_t len)
   char const *name = "pochta-queue";
   if (conf_line(&q, "queuedir") > 0 && access(q.s, W_OK) < 0 && errno == EACCES) name = "pochta-postdrop";
   stralloc_free(&q);
-  return beside_me(path, len, name) ? path : name;
+  /* beside us when it is there: a sendmail run from cron with a short PATH
+   * still finds its queue */
+  return self_sibling(path, len, name) && access(path, X_OK) == 0 ? path : name;
 }
 
 int enqueue(char const *msg, size_t mlen, char const *env, size_t elen)

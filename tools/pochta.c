@@ -35,10 +35,12 @@ static struct { char const *name; int (*run)(int, char const *const *); } const 
   { "dkim", cmd_dkim },
   { "dns", cmd_dns },
   { "check", cmd_check },
+  { "learn", cmd_learn },
+  { "spam", cmd_spam },
   { 0, 0 }
 };
 
-#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue|dkim|dns|check ... (see pochta(8))"
+#define USAGE "pochta [-C confdir] init|domain|user|apppass|alias|catchall|compile|queue|dkim|dns|check|learn|spam ... (see pochta(8))"
 
 int main(int argc, char const *const *argv)
 {

@@ -20,6 +20,15 @@ int cmd_apppass(int argc, char const *const *argv);
 int cmd_alias(int argc, char const *const *argv);
 int cmd_catchall(int argc, char const *const *argv);
 int cmd_compile(int argc, char const *const *argv);
+int cmd_learn(int argc, char const *const *argv);
+int cmd_spam(int argc, char const *const *argv);
+
+/* spamuser.c: for pochta learn and pochta spam. */
+/* The Maildir of a user (users.cdb) into md, NUL-terminated. Dies if none. */
+void spamuser_maildir(char const *addr, stralloc *md);
+/* Run as root: become the Maildir owner / the queue directory's owner. */
+void spamuser_become_owner(void);
+void spamuser_become_queue(void);
 
 /* tf.c: the text files of the configuration directory. */
 /* Take the instance's exclusive lock (confdir/.lock) for the whole run: admin

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "enqueue.h"
 #include "exitcodes.h"
 #include "rfc822addr.h"
+#include "signer.h"
 #include "users.h"
 
 char const *PROG = "pochta-sendmail";
@@ -272,6 +274,18 @@ int main(int argc, char const *const *argv)
   for (size_t k = 0; k < rcpts.len; k += strlen(rcpts.s + k) + 1)
     if (!stralloc_catb(&env, "T", 1) || !stralloc_catb(&env, rcpts.s + k, strlen(rcpts.s + k) + 1)) nomem();
   if (!stralloc_0(&env)) nomem();
+
+  /* DKIM: the signature fields go in front (nothing when the From: domain does not
+   * sign, or pochta-dkimsign is not installed). */
+  {
+    char sig[SIGNER_OUT_MAX];
+    struct iovec iov = { .iov_base = hdr.s, .iov_len = hdr.len };
+    size_t siglen;
+    int st;
+    if (signer_run(&iov, 1, sig, sizeof sig, &siglen, &st) == SIGNER_FAIL)
+      strerr_dief(SX_TEMPFAIL, "cannot sign the message now (pochta-dkimsign failed; see its message above)");
+    if (siglen && !stralloc_insertb(&hdr, 0, sig, siglen)) nomem();
+  }
 
   int r = enqueue(hdr.s, hdr.len, env.s, env.len);
   if (r == 0) return 0;

@@ -19,6 +19,7 @@
 #include <skalibs/stralloc.h>
 
 #include "account.h"
+#include "connlimit.h"
 #include "pochta.h"
 
 extern char **environ;
@@ -110,14 +111,19 @@ gid_t system_gid(char const *name)
 }
 
 /* Owner and mode of path, which must exist as kind (S_IFDIR, S_IFREG, S_IFIFO);
- * a missing path is made (directories and FIFOs) when make is set. */
+ * a missing path is made (empty, for a file) when make is set. */
 static void fix(char const *path, unsigned kind, unsigned mode, uid_t uid, gid_t gid, int make)
 {
   struct stat st;
   if (lstat(path, &st) < 0) {
+    int made;
     if (errno != ENOENT) strerr_diefu2sys(TEMP_EXIT, "stat ", path);
     if (!make) return;
-    if (kind == S_IFDIR ? mkdir(path, 0700) : mkfifo(path, 0600)) strerr_diefu2sys(TEMP_EXIT, "create ", path);
+    if (kind == S_IFREG) {
+      int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      made = fd >= 0 && close(fd) == 0;
+    } else made = (kind == S_IFDIR ? mkdir(path, 0700) : mkfifo(path, 0600)) == 0;
+    if (!made) strerr_diefu2sys(TEMP_EXIT, "create ", path);
     if (lstat(path, &st) < 0) strerr_diefu2sys(TEMP_EXIT, "stat ", path);
   }
   if ((st.st_mode & S_IFMT) != kind) strerr_dief(TEMP_EXIT, path, " is not what pochta expects there (a symlink?): refusing to touch it");
@@ -192,6 +198,37 @@ static void dkim_keys(char const *conf, gid_t dkim)
   stralloc_free(&p);
 }
 
+/* The connection limits' lock files (lib/connlimit.h), each its service's
+ * account's: they are made here, for what runs now, and again at boot by the
+ * run scripts or systemd-tmpfiles (/run is emptied then). */
+static void run_dir(char const *conf)
+{
+  static struct { char const *file, *account; } const locks[] = {
+    { "smtp.lock", "pochta" }, { "submission.lock", "pochta" },
+    { "pop3.lock", "pochta-login" }, { "imap.lock", "pochta-login" }, { 0, 0 }
+  };
+  stralloc dir = STRALLOC_ZERO, f = STRALLOC_ZERO;
+  char buf[4096];
+  ssize_t n;
+  if (!stralloc_cats(&f, conf) || !stralloc_cats(&f, "/rundir") || !stralloc_0(&f)) strerr_diefu1sys(TEMP_EXIT, "allocate");
+  n = openreadnclose(f.s, buf, sizeof buf - 1);
+  if (n < 0 && errno != ENOENT) strerr_diefu2sys(TEMP_EXIT, "read ", f.s);
+  buf[n > 0 ? n : 0] = 0;
+  buf[strcspn(buf, "\n")] = 0;   /* the first line, as conf_line reads it */
+  if (!stralloc_copys(&dir, buf[0] ? buf : CONNLIMIT_RUNDIR_DEFAULT) || !stralloc_0(&dir))
+    strerr_diefu1sys(TEMP_EXIT, "allocate");
+  stralloc_free(&f);
+  if (dir.s[0] != '/') strerr_dief(TEMP_EXIT, "rundir is not an absolute path: ", dir.s);
+  fix(dir.s, S_IFDIR, 0755, 0, 0, 1);
+  for (size_t i = 0; locks[i].file; i++) {
+    uid_t u;
+    gid_t g;
+    system_ids(locks[i].account, &u, &g);
+    fixin(dir.s, locks[i].file, S_IFREG, 0600, u, g, 1);
+  }
+  stralloc_free(&dir);
+}
+
 void system_modes(char const *conf, char const *queue, char const *mail, char const *state, uid_t muid, gid_t mgid)
 {
   uid_t quid, tuid;
@@ -234,6 +271,9 @@ void system_modes(char const *conf, char const *queue, char const *mail, char co
   fix(state, S_IFDIR, 0755, 0, 0, 1);
   fixin(state, "auth", S_IFDIR, 0700, 0, 0, 1);
   fixin(state, "remote", S_IFDIR, 0700, quid, qgid, 1);
+  /* greylisting and rate limits (pochta-spam(5)): pochta-smtpd's */
+  fixin(state, "spam", S_IFDIR, 0700, quid, qgid, 1);
   dkim_keys(conf, dkim);
   programs(auth, drop, dkim);
+  run_dir(conf);
 }

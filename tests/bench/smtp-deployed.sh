@@ -9,14 +9,18 @@
 #            are in the Maildir (pochta-send's worker; Postfix's qmgr + virtual)
 #   rss      memory of one idle SMTP connection (pochta-tlsd + pochta-smtpd;
 #            Postfix's smtpd), from ../shared/peers/conn-rss.py
-# Needs ../shared/peers (the steering checkout) for Postfix; without it only pochta
-# is measured. Prints figures, asserts nothing. Root, loopback only.
+# CHECKS=on measures pochta with its sender checks (DNS from a dnsmasq of the
+# benchmark's own on loopback; Postfix has no milter then); the default is off.
+# SPAM=off measures pochta without the spam score (it is on by default, as deployed). Needs ../shared/peers (the steering
+# checkout) for Postfix; without it only pochta is measured. Prints figures, asserts
+# nothing. Root, loopback only.
 set -uo pipefail
 M=2000 R=3 SESS="10 50" L=2048
 while getopts "m:r:s:" o; do
   case $o in m) M=$OPTARG ;; r) R=$OPTARG ;; s) SESS=$OPTARG ;; *) exit 2 ;; esac
 done
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.bash"
 top=$(cd "$here/../.." && pwd)
 BIN=${POCHTA_BIN:-$top/build/bin}
 export PATH="$BIN:$PATH"
@@ -44,6 +48,9 @@ mkdir -p "$POCHTA_CONF/tls"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$POCHTA_CONF/tls/key.pem" \
   -out "$POCHTA_CONF/tls/cert.pem" -days 2 -subj /CN=mx.example.test 2>/dev/null
 MD=$tmp/mail/example.test/alice/Maildir
+bench_settings "$tmp"
+# the checks ask a dnsmasq of our own on loopback, never the system's resolver
+if [ "${CHECKS:-off}" != off ]; then bench_local_dns "$tmp" || exit 0; pids+=("$BENCH_DNS_PID"); fi
 
 tcpserver -1 -HR -c 300 -b 1024 -l mx.example.test 127.0.0.1 0 pochta-tlsd pochta-smtpd >"$tmp/port" 2>"$tmp/smtpd.log" &
 pids+=($!); tcpserver_pid=$!
@@ -66,7 +73,8 @@ if [ -x "$peers/up.sh" ]; then
   fi
 fi
 
-median() { sort -g | awk '{a[NR]=$1} END {if (!NR) print "n/a"; else if (NR%2) printf "%.1f", a[(NR+1)/2]; else printf "%.1f", (a[NR/2]+a[NR/2+1])/2}'; }
+# (a round that timed out says so, and is left out of the median)
+median() { grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END {if (!NR) print "n/a"; else if (NR%2) printf "%.1f", a[(NR+1)/2]; else printf "%.1f", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 > 0) printf "%.2f", a/b; else print "n/a" }'; }
 
 # accept PORT SESSIONS MAILDIR -> "accepted delivered" msg/s (through peers' script)
@@ -84,7 +92,7 @@ accept_plain() {   # without ../shared/peers
 }
 count() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
 
-echo "# smtp-deployed: messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
+echo "# smtp-deployed: bin=$BIN ($(file -b "$BIN/pochta-smtpd" | grep -o 'static-pie linked' || echo '?'); $(strings "$BIN/pochta-smtpd" | grep -q 'Fatal glibc error' && echo glibc || echo musl)) checks=${CHECKS:-off} spam=${SPAM:-on} messages=$M runs=$R cpus=$(nproc) load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 for s in $SESS; do
   oa=() od=() pa=() pd=()
   for r in $(seq "$R"); do
@@ -107,6 +115,8 @@ for s in $SESS; do
 done
 
 # queue -> Maildir: fill while delivery is held, then release and time it
+# (these set QRATE rather than print it: in a $(...) the runner would be started in
+# a subshell, and the next round's runner_stop could not stop it)
 queue_pochta() {
   local n0 t0 t1
   runner_stop
@@ -115,7 +125,7 @@ queue_pochta() {
   t0=$(date +%s.%N); runner_start
   for _ in $(seq 6000); do [ "$(count "$MD")" -ge $((n0 + M)) ] && break; sleep 0.05; done
   t1=$(date +%s.%N)
-  awk -v n="$M" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}'
+  QRATE=$(awk -v n="$(( $(count "$MD") - n0 ))" -v m="$M" -v a="$t0" -v b="$t1" 'BEGIN{ if (n < m) printf "timeout(%d/%d)", n, m; else printf "%.1f", n/(b-a)}')
 }
 queue_postfix() {
   local pc="$pfdir/postfix/etc" n0 t0 t1
@@ -128,12 +138,12 @@ queue_postfix() {
   postfix -c "$pc" reload >/dev/null 2>&1; postqueue -c "$pc" -f
   for _ in $(seq 6000); do [ "$(count "$PFMD")" -ge $((n0 + M)) ] && break; sleep 0.05; done
   t1=$(date +%s.%N)
-  awk -v n="$M" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n/(b-a)}'
+  QRATE=$(awk -v n="$(( $(count "$PFMD") - n0 ))" -v m="$M" -v a="$t0" -v b="$t1" 'BEGIN{ if (n < m) printf "timeout(%d/%d)", n, m; else printf "%.1f", n/(b-a)}')
 }
 oq=() pq=()
 for r in $(seq "$R"); do
-  x=$(queue_pochta); oq+=("$x"); echo "queue run=$r pochta delivered=$x msg/s"
-  if [ -n "$pf" ]; then y=$(queue_postfix); pq+=("$y"); echo "queue run=$r postfix delivered=$y msg/s"; fi
+  queue_pochta; oq+=("$QRATE"); echo "queue run=$r pochta delivered=$QRATE msg/s"
+  if [ -n "$pf" ]; then queue_postfix; pq+=("$QRATE"); echo "queue run=$r postfix delivered=$QRATE msg/s"; fi
 done
 A=$(printf '%s\n' "${oq[@]}" | median)
 if [ -n "$pf" ]; then B=$(printf '%s\n' "${pq[@]}" | median); echo "queue median pochta=$A postfix=$B ratio=$(ratio "$A" "$B")"

@@ -135,12 +135,20 @@ def tcp_loop(s):
         c, _ = s.accept()
         threading.Thread(target=tcp_conn, args=(c,), daemon=True).start()
 
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
-port = u.getsockname()[1]
-t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
+# the same port for UDP and TCP: a free UDP port may be taken for TCP, so try again
+for attempt in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        t.bind(("127.0.0.1", port))
+        break
+    except OSError:
+        u.close(); t.close()
+else:
+    sys.exit("fakedns: no port free for both UDP and TCP")
 t.listen(16)
 threading.Thread(target=tcp_loop, args=(t,), daemon=True).start()
 print(port, flush=True)
