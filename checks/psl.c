@@ -9,7 +9,7 @@
  *
  * Read here rather than through libpsl: the list is a plain file, and libpsl would
  * bring libidn2 and libunistring (LGPL/GPL) statically into pochta-smtpd for the
- * one conversion above. Loaded once per process, on first use: the one piece of
+ * one conversion above. Mapped once per process, on first use: the one piece of
  * state in checks/ that outlives a call. */
 #include <fcntl.h>
 #include <stdint.h>
@@ -25,24 +25,13 @@
 #define PSL_FILE_MAX (8u << 20)
 #define RULE_MAX 256
 
-/* A rule is stored as its kind ('n' normal, '*' wildcard, '!' exception) and its
- * text, so that "ck" and "*.ck" are two rules. */
-typedef struct { uint32_t off; uint16_t len; } rule;
-
+/* The list, mapped once per process and read in place: a session asks for one
+ * or two domains, and building a table of all ~9,000 rules cost it ~2 ms. */
 static struct {
-  char *text;       /* the rules, A-labels, each NUL-terminated */
-  size_t textlen, textcap;
-  rule *slot;       /* open addressing, a power of two */
-  size_t nslot, nrule;
+  char const *map;
+  size_t len;
   int loaded;
 } L;
-
-static uint32_t hash(char const *s, size_t n)
-{
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
-  return h;
-}
 
 /* ---------- punycode (RFC 3492), for rules written in Unicode ---------- */
 
@@ -132,44 +121,12 @@ static size_t ascii_rule(char const *s, size_t n, char *out, size_t cap)
   return o;
 }
 
-static rule const *find(char const *s, size_t n)
-{
-  if (!L.nslot || !n) return 0;
-  for (size_t i = hash(s, n) & (L.nslot - 1);; i = (i + 1) & (L.nslot - 1)) {
-    rule const *r = &L.slot[i];
-    if (!r->len) return 0;
-    if (r->len == n && !memcmp(L.text + r->off, s, n)) return r;
-  }
-}
-
-static int add(char const *s, size_t n)
-{
-  if (n < 2 || n > RULE_MAX + 1 || find(s, n)) return 1;
-  if (L.textlen + n + 1 > L.textcap) {
-    size_t c = L.textcap ? L.textcap * 2 : 1 << 18;
-    char *t;
-    while (c < L.textlen + n + 1) c *= 2;
-    if (!(t = realloc(L.text, c))) return 0;
-    L.text = t; L.textcap = c;
-  }
-  memcpy(L.text + L.textlen, s, n);
-  L.text[L.textlen + n] = 0;
-  for (size_t i = hash(s, n) & (L.nslot - 1);; i = (i + 1) & (L.nslot - 1)) {
-    if (L.slot[i].len) continue;
-    L.slot[i].off = (uint32_t)L.textlen; L.slot[i].len = (uint16_t)n;
-    break;
-  }
-  L.textlen += n + 1;
-  L.nrule++;
-  return 1;
-}
-
 static void load(void)
 {
   char const *env = getenv("POCHTA_PSL");
   char const *path = env && *env ? env : PSL_DEFAULT;
   struct stat st;
-  char *map;
+  void *map;
   int fd;
   L.loaded = 1;
   fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -177,58 +134,62 @@ static void load(void)
   if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !st.st_size || (size_t)st.st_size > PSL_FILE_MAX
       || (map = mmap(0, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)) == MAP_FAILED) { close(fd); return; }
   close(fd);
-  /* room for every line, at most half full */
-  size_t lines = 1;
-  for (off_t i = 0; i < st.st_size; i++) lines += map[i] == '\n';
-  for (L.nslot = 64; L.nslot < 2 * lines; L.nslot *= 2) ;
-  if (!(L.slot = calloc(L.nslot, sizeof *L.slot))) { L.nslot = 0; munmap(map, (size_t)st.st_size); return; }
-  for (size_t i = 0, n = (size_t)st.st_size; i < n;) {
-    char const *p = map + i, *nl = memchr(p, '\n', n - i);
-    size_t len = nl ? (size_t)(nl - p) : n - i, k = 0, ol;
-    char a[RULE_MAX + 8];
-    char kind = 'n';
-    i += len + 1;
-    while (k < len && p[k] != ' ' && p[k] != '\t' && p[k] != '\r') k++;   /* a rule is the first word */
-    if (!k || (k >= 2 && p[0] == '/' && p[1] == '/')) continue;
-    if (p[0] == '!') { kind = '!'; p++; k--; }
-    else if (k > 2 && p[0] == '*' && p[1] == '.') { kind = '*'; p += 2; k -= 2; }
-    if (!k || !(ol = ascii_rule(p, k, a + 1, sizeof a - 1))) continue;
-    a[0] = kind;
-    if (!add(a, ol + 1)) break;
-  }
-  munmap(map, (size_t)st.st_size);
+  L.map = map;
+  L.len = (size_t)st.st_size;
 }
 
-/* Does a rule of kind match the suffix s[0..n)? Wildcards are stored without
- * their "*.": "*.ck" matches "x.ck" through its parent "ck". */
-static int has(char const *s, size_t n, char kind)
+/* What the list says of domain d (l octets, lower case, no final dot): the
+ * labels of the longest normal or wildcard rule that matches, in *ps, and of
+ * the shortest matching exception in *exc (0: none). One pass over the file:
+ * a rule matches when it is a suffix of d that starts at a label. */
+static void match_rules(char const *d, size_t l, size_t *ps, size_t *exc)
 {
-  char k[CHK_DOMAIN_MAX + 2];
-  if (n > CHK_DOMAIN_MAX) return 0;
-  k[0] = kind;
-  memcpy(k + 1, s, n);
-  return find(k, n + 1) != 0;
+  int idn = 0;   /* rules in Unicode can only match a domain with A-labels */
+  for (size_t i = 0; i + 4 <= l; i++)
+    if (!memcmp(d + i, "xn--", 4) && (!i || d[i - 1] == '.')) { idn = 1; break; }
+  for (size_t i = 0, n = L.len; i < n;) {
+    char const *p = L.map + i, *nl = memchr(p, '\n', n - i);
+    size_t len = nl ? (size_t)(nl - p) : n - i, k = 0, rl, labels = 1;
+    char a[RULE_MAX + 8];
+    char const *r = p;
+    char kind = 'n';
+    int wide = 0;
+    i += len + 1;
+    /* a rule is the first word of its line */
+    while (k < len && p[k] != ' ' && p[k] != '\t' && p[k] != '\r') { wide |= (unsigned char)p[k] >= 0x80; k++; }
+    if (!k || (k >= 2 && p[0] == '/' && p[1] == '/')) continue;
+    if (p[0] == '!') { kind = '!'; r++; k--; }
+    else if (k > 2 && p[0] == '*' && p[1] == '.') { kind = '*'; r += 2; k -= 2; }
+    if (!k || k > RULE_MAX) continue;
+    if (wide) {
+      if (!idn || !(rl = ascii_rule(r, k, a, sizeof a))) continue;
+      r = a;
+    } else {
+      /* the cheap test first: most rules end differently */
+      if (k > l || (r[k - 1] | 0x20) != d[l - 1]) continue;
+      if (!(rl = ascii_rule(r, k, a, sizeof a))) continue;
+      r = a;
+    }
+    if (rl > l || memcmp(d + l - rl, r, rl) || (rl < l && d[l - rl - 1] != '.')) continue;
+    for (size_t j = 0; j < rl; j++) labels += r[j] == '.';
+    if (kind == '!') { if (!*exc || labels < *exc) *exc = labels; }
+    else if (kind == '*') { if (labels < 127 && rl < l && labels + 1 > *ps) *ps = labels + 1; }   /* any label under the rule */
+    else if (labels > *ps) *ps = labels;
+  }
 }
 
 int chk_orgdomain(char const *domain, char out[CHK_DOMAIN_MAX + 1])
 {
   char d[CHK_DOMAIN_MAX + 1];
-  size_t l = strlen(domain), start[128], nl = 0, ps = 0;   /* ps: labels in the public suffix */
+  size_t l = strlen(domain), start[128], nl = 0, ps = 0, exc = 0;   /* ps: labels in the public suffix */
   if (l && domain[l - 1] == '.') l--;
   if (!l || !chk_copy_lower(d, sizeof d, domain, l)) return 0;
   if (!L.loaded) load();
   start[nl++] = 0;
   for (size_t i = 0; i < l && nl < 128; i++) if (d[i] == '.') start[nl++] = i + 1;
-  for (size_t k = 1; k <= nl; k++) {   /* the suffix of the last k labels */
-    char const *s = d + start[nl - k];
-    size_t n = l - start[nl - k];
-    if (has(s, n, '!')) { ps = k - 1; goto found; }
-    if (has(s, n, 'n')) ps = k;
-    /* "*.parent": any label under a parent rule (the rest of the suffix) */
-    if (k >= 2 && has(d + start[nl - k + 1], l - start[nl - k + 1], '*')) ps = k;
-  }
-  if (!ps) ps = 1;   /* no rule: the last label */
- found:
+  if (L.map) match_rules(d, l, &ps, &exc);
+  if (exc) ps = exc - 1;   /* an exception wins, and stands for its suffix less one label */
+  if (!ps) ps = 1;         /* no rule: the last label */
   if (ps >= nl) { memcpy(out, d, l + 1); return 1; }   /* a public suffix: its own */
   {
     char const *r = d + start[nl - ps - 1];

@@ -102,6 +102,21 @@ spf() { run ck "$SPFTEST" <<<"$1	$2	${3:-mail.pass.test}"; result=${output%%	*};
   assert_line "co.uk co.uk"
   assert_line "Example.ORG. example.org"
   assert_line "x.y.z.example.com.au example.com.au"
+  # wildcard and exception rules (*.kawasaki.jp, !city.kawasaki.jp; *.ck, !www.ck),
+  # a rule written in Unicode (中国) met as its A-label, the private section
+  run "$CHECKTOOL" orgdomain a.b.kawasaki.jp a.kawasaki.jp www.city.kawasaki.jp b.c.ck www.ck \
+    www.example.xn--fiqs8s xn--fiqs8s x.y.github.io
+  assert_line "a.b.kawasaki.jp a.b.kawasaki.jp"
+  assert_line "a.kawasaki.jp a.kawasaki.jp"
+  assert_line "www.city.kawasaki.jp city.kawasaki.jp"
+  assert_line "b.c.ck b.c.ck"
+  assert_line "www.ck www.ck"
+  assert_line "www.example.xn--fiqs8s example.xn--fiqs8s"
+  assert_line "xn--fiqs8s xn--fiqs8s"
+  assert_line "x.y.github.io y.github.io"
+  # no list at all: the last label is the public suffix
+  POCHTA_PSL=/nonexistent run "$CHECKTOOL" orgdomain a.b.example.co.uk
+  assert_line "a.b.example.co.uk co.uk"
 }
 
 dmarc_zone() {
