@@ -15,6 +15,7 @@
 
 #include "conf.h"
 #include "connenv.h"
+#include "connlimit.h"
 #include "imapd.h"
 #include "io.h"
 #include "prelogin.h"
@@ -120,6 +121,29 @@ void postlogin_main(void)
   _exit(0);
 }
 
+static connlimit slot;   /* the session's connection slot, held while it lives */
+
+/* The service's connection slots (lib/connlimit.h): a full server says so in
+ * its greeting instead of leaving clients in the listen backlog. Returns only
+ * to serve. */
+static void limit(void)
+{
+  char const *why;
+  char const *ip = getenv("TCPREMOTEIP");
+  int r = connlimit_enter(&slot, "imap", ip, 0, &why);
+  if (why) logf_("event=%s error=\"%s\"", r == CONNLIMIT_FAULT ? "error" : "warning", why);
+  if (r == CONNLIMIT_OK) return;
+  io_puts(r == CONNLIMIT_FAULT ? "* BYE [UNAVAILABLE] Configuration fault, try again later\r\n"
+          : r == CONNLIMIT_FULL ? "* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
+          : "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n");
+  io_flush();
+  logf_("event=connlimit ip=%s result=%s", ip ? ip : "-",
+        r == CONNLIMIT_FULL ? "full" : r == CONNLIMIT_SOURCE_FULL ? "source-full" : "fault");
+  _exit(r == CONNLIMIT_FAULT ? 111 : 0);
+}
+
+int slot_keep_on_exec(void) { return connlimit_keep_on_exec(&slot); }
+
 int main(int argc, char **argv)
 {
   /* -W pid: the pre-login process after a login, waiting for the session to end
@@ -149,6 +173,7 @@ int main(int argc, char **argv)
     else setenv("IMAPD_TIMEOUT", argv[i + 1], 1);
     i++;
   }
+  limit();
   {
     char const *why;
     if (!prelogin_ok(&why)) {

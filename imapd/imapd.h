@@ -61,6 +61,9 @@ int cmd_read(stralloc *cmd);
 /* Run one command held in cmd. Returns 1 to go on, 0 to close. */
 int cmd_run(stralloc *cmd);
 void cmd_greeting(void);
+/* The pre-login process keeps its connection slot (lib/connlimit.h) across
+ * its exec into pochta-wait: 0 ok, -1 it cannot (then it must not exec). */
+int slot_keep_on_exec(void);
 void capability_line(void);
 /* The capabilities of the session's state, space-separated. */
 void caps(void);

@@ -143,11 +143,13 @@ void login_try(char const *tag, size_t taglen, char const *user, size_t ulen,
      * tcpserver's connection count stays right) but shed our memory: pochta-wait
      * beside us holds a few pages; without it, a fresh image of this program in
      * waiting mode touches little. */
-    waiter_exec(self_path);
-    char num[24];
-    snprintf(num, sizeof num, "%d", (int)pid);
-    char const *wargv[] = { self_path, "-W", num, 0 };
-    execv(self_path, (char *const *)wargv);
+    if (slot_keep_on_exec() == 0) {
+      waiter_exec(self_path);
+      char num[24];
+      snprintf(num, sizeof num, "%d", (int)pid);
+      char const *wargv[] = { self_path, "-W", num, 0 };
+      execv(self_path, (char *const *)wargv);
+    }
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) ;
     _exit(0);
   }

@@ -7,7 +7,8 @@ prints for each the first line the server sent ("<timeout>" when it said
 nothing within --wait seconds, "<closed>" when it closed without a word).
 With --hold, keeps the connections that were greeted open that long (or
 until killed) after printing, flushing stdout first, so that a test can act
-meanwhile. With --login, logs in on POP3 (USER/PASS) on each greeted one.
+meanwhile. With --login, logs in on each greeted one: POP3 (USER/PASS) or
+IMAP (LOGIN), by the greeting.
 """
 import argparse, os, socket, sys, time
 
@@ -50,6 +51,10 @@ for s in socks:
         u, pw = a.login.split(':', 1)
         s.sendall(('USER %s\r\nPASS %s\r\n' % (u, pw)).encode())
         line(s)
+        l = l + ' | ' + line(s)
+    elif l.startswith('* OK') and a.login:
+        u, pw = a.login.split(':', 1)
+        s.sendall(('a LOGIN %s %s\r\n' % (u, pw)).encode())
         l = l + ' | ' + line(s)
     print(l)
     if l.startswith('220') or l.startswith('+OK') or l.startswith('* OK'):

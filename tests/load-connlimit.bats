@@ -90,6 +90,28 @@ submission 1 1' >"$POCHTA_CONF/connlimits"
   wait_for 10 eval 'python3 "$HOLD" "$POP3_PORT" 1 --wait 5 | grep -q "^+OK"'
 }
 
+@test "connlimit imapd: BYE when full or when the source has its share; a logged-in session keeps its slot (in pochta-wait); logout frees it" {
+  echo 'imap 1 0' >"$POCHTA_CONF/connlimits"
+  start_imapd
+  hold in "$IMAP_PORT" 1 --login alice@example.test:secret
+  wait_for 10 held in 1
+  run cat "$BATS_TEST_TMPDIR/in.out"
+  assert_output --regexp '^\* OK .* \| a OK '
+  # the pre-login process became pochta-wait and still holds the slot
+  run python3 "$HOLD" "$IMAP_PORT" 2 --wait 5
+  assert_output "* BYE [UNAVAILABLE] Too many connections, try again later
+* BYE [UNAVAILABLE] Too many connections, try again later"
+  grep -q 'event=connlimit ip=127.0.0.1 result=full' "$BATS_TEST_TMPDIR/imapd.log"
+  stop in
+  wait_for 10 eval 'python3 "$HOLD" "$IMAP_PORT" 1 --wait 5 | grep -q "^\* OK"'
+  # a per-source share: 127.0.0.1 may hold two, a third is told so
+  echo 'imap 10 2' >"$POCHTA_CONF/connlimits"
+  run python3 "$HOLD" "$IMAP_PORT" 3 --wait 5
+  assert_line --index 0 --regexp '^\* OK '
+  assert_line --index 1 --regexp '^\* OK '
+  assert_line --index 2 "* BYE [UNAVAILABLE] Too many connections from your address, try again later"
+}
+
 @test "connlimit: a broken connlimits is a temporary failure; an unusable lock directory is served and logged" {
   echo 'smtp lots' >"$POCHTA_CONF/connlimits"
   start_smtpd
