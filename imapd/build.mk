@@ -1,5 +1,6 @@
-# pochta-imapd (the MIME module comes from mime/, see mime/mime.h).
-include mime/build.mk
+# pochta-imapd (the MIME module comes from mime/, see mime/mime.h; spam learning
+# from spam/, as an archive: of it imapd needs the token database alone).
+include spam/build.mk
 
 IMAPD_SRC := $(filter-out imapd/fuzz-%.c,$(wildcard imapd/*.c))
 IMAPD_OBJ := $(call objs,$(IMAPD_SRC))
@@ -8,11 +9,11 @@ IMAPD_OBJ := $(call objs,$(IMAPD_SRC))
 # <= 200) and every snprintf result is checked or harmlessly truncated, so GCC's
 # guesses about truncation are noise here.
 $(IMAPD_OBJ): CFLAGS += -Wno-format-truncation
-$(IMAPD_OBJ): CPPFLAGS += -Imime
+$(IMAPD_OBJ): CPPFLAGS += -Imime -Ispam
 
 PROGS += $(O)/bin/pochta-imapd
-$(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(MIME_OBJ) $(LIBPOCHTA)
-	$(call link,$(SKALIBS) $(ZLIB))
+$(O)/bin/pochta-imapd: $(IMAPD_OBJ) $(MIME_OBJ) $(SPAM_LIB) $(DNS_LIB) $(LIBPOCHTA)
+	$(call link,$(SKALIBS) $(ZLIB) -lm)
 
 # The command parser under libFuzzer: imapd/fuzz-imapcmd.c drives parse.c and the
 # command reader over memory.

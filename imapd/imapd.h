@@ -115,6 +115,16 @@ void folders_free(char **v);
 /* The SPECIAL-USE attributes of a folder name ("\\Sent", the fixed ones by
  * name, others as CREATE (USE ...) gave them), or NULL. */
 char const *special_of(char const *name);
+
+/* learn.c: spam learning from copies, moves and $Junk/$NotJunk (pochta-spam(5)).
+ * learn_class_*: SPAM_LEARN_SPAM, SPAM_LEARN_HAM or 0 (nothing to learn). */
+typedef struct spam_learner_s spam_learner;
+typedef struct { spam_learner *l; unsigned n[2]; unsigned failed; } learn_batch;
+#define LEARN_BATCH_ZERO { 0, { 0, 0 }, 0 }
+int learn_class_copy(char const *target, size_t len);
+int learn_class_keywords(mbox *mb, uint32_t before, uint32_t after);
+void learn_msg(learn_batch *b, int cls, mbox *mb, msg *m);
+void learn_end(learn_batch *b);
 /* CREATE (USE (...)): "(\\Sent ...)" into out, space-separated: 1, 0 syntax,
  * -1 an attribute that is not one (USEATTR). Keep them for the folder dir. */
 int special_use_parse(pcur *p, char *out, size_t len);

@@ -90,7 +90,7 @@ int c_store(pcur *p, int uid)
   flags_announce(&S.mb);
   /* the changes happen under the lock (one log write for them all);
    * the answers are written after it is released, a slow client holds no lock */
-  typedef struct { size_t i; uint64_t before; int other; } done_t;
+  typedef struct { size_t i; uint64_t before; int other, learn; } done_t;
   done_t *done = malloc((S.mb.n ? S.mb.n : 1) * sizeof *done);
   if (!done) { resp("NO [SERVERBUG] Out of memory"); return 1; }
   size_t nd = 0;
@@ -107,7 +107,8 @@ int c_store(pcur *p, int uid)
      * applied to the flags the file has now (mbox_setflags) */
     uint32_t want = mbox_flags_apply(mode, m->flags & F_SYSMASK & ~F_PASSED, fl);
     uint32_t wantkw = mbox_flags_apply(mode, m->kw, kw);
-    done[nd].i = i; done[nd].before = m->modseq; done[nd].other = 0;
+    done[nd].i = i; done[nd].before = m->modseq; done[nd].other = 0; done[nd].learn = 0;
+    uint32_t kwbefore = m->kw;
     int s = (m->flags & F_GONE) ? 0 : mbox_setflags(&S.mb, m, mode, fl, kw);
     if (s < 0) { failed = 1; continue; }
     if (s == 0) {
@@ -120,9 +121,14 @@ int c_store(pcur *p, int uid)
     }
     /* another session's change came to light: .SILENT must not hide it */
     done[nd].other = (m->flags & F_SYSMASK & ~F_PASSED) != want || m->kw != wantkw;
+    done[nd].learn = learn_class_keywords(&S.mb, kwbefore, m->kw);
     nd++;
   }
   if (mbox_change_end(&S.mb) < 0) failed = 1;
+  /* $Junk and $NotJunk set now train the classifier, outside the folder's lock */
+  learn_batch lb = LEARN_BATCH_ZERO;
+  for (size_t k = 0; k < nd; k++) if (done[k].learn) learn_msg(&lb, done[k].learn, &S.mb, &S.mb.m[done[k].i]);
+  learn_end(&lb);
   for (size_t k = 0; k < nd; k++) put_store_fetch(done[k].i, uid, silent && !done[k].other, done[k].before);
   free(done);
   uidset_end(&mod, ml, ms0);
@@ -212,6 +218,8 @@ static int do_copy(pcur *p, int uid, int move)
    * cur/ with one fsync and one write of its uid list (mbox_add_batch) */
   int kmap[MAXKW];
   for (unsigned k = 0; k < MAXKW; k++) kmap[k] = -2;
+  int cls = learn_class_copy(n.s, n.len);
+  learn_batch lb = LEARN_BATCH_ZERO;
   mbox_new nm[COPY_BATCH];
   size_t srcidx[COPY_BATCH];
   stralloc pool = STRALLOC_ZERO;
@@ -259,6 +267,8 @@ static int do_copy(pcur *p, int uid, int move)
       if (!nm[k].added) { unlink(nm[k].from); failed = 1; continue; }
       any = 1;
       if (nm[k].uid) { validity = v; uidset_add(&src, &sl, &ss0, S.mb.m[srcidx[k]].uid); uidset_add(&dst, &dl, &ds0, nm[k].uid); }
+      /* the copy is durable (mbox_add_batch); the original is still there */
+      learn_msg(&lb, cls, &S.mb, &S.mb.m[srcidx[k]]);
       if (move) S.mb.m[srcidx[k]].flags |= F_MOVED;
     }
   }
@@ -268,6 +278,7 @@ static int do_copy(pcur *p, int uid, int move)
   /* the originals go once every copy is in place, in one batch under the
    * lock, as every change to cur/ (see expunge in select.c) */
   if (move && any && unlink_moved() < 0) failed = 1;
+  learn_end(&lb);
   if (failed && !any) resp(move ? "NO Messages could not be moved" : "NO Messages could not be copied");
   else if (validity && src.len) {
     stralloc_0(&src); stralloc_0(&dst);

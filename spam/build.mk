@@ -14,6 +14,11 @@ SPAM_SRC := $(filter-out spam/spam-test.c spam/spam-bench.c spam/fuzz-%.c,$(wild
 SPAM_OBJ := $(call objs,$(SPAM_SRC)) $(MIME_OBJ) $(DNS_LIB)
 SPAM_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,$(SPAM_SRC) $(DNS_SRC)) $(MIME_FOBJ)
 SPAM_LIBS := $(SKALIBS) -lm
+# the same objects as an archive, for a program that needs a part (pochta-imapd)
+SPAM_LIB := $(O)/spam/libspam.a
+$(SPAM_LIB): $(call objs,$(SPAM_SRC))
+	rm -f $@
+	ar rcs $@ $^
 $(call objs,$(SPAM_SRC) spam/spam-test.c spam/spam-bench.c): CPPFLAGS += -Imime -Idns
 $(patsubst %.c,$(O)/fuzzobj/%.o,$(SPAM_SRC) $(wildcard spam/fuzz-*.c)): FUZZFLAGS += -Imime -Idns
 

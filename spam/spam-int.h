@@ -239,7 +239,5 @@ void spam_clamd_scan(char const *addr, unsigned timeout_s, char const *msg, size
  * over max). nofollow: a symlink is an error (ELOOP): what a user's directory holds
  * is not followed; the configuration directory is root's and may link. */
 int spam_slurp(stralloc *sa, char const *path, size_t max, int nofollow);
-/* The parent directory of maildir (the user's home) into sa, NUL-terminated. */
-int spam_home_of(stralloc *sa, char const *maildir);
 
 #endif

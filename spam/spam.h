@@ -241,6 +241,10 @@ int spam_junk_folder(stralloc *sa, char const *maildir);
 
 /* ---------------------------------------------------------------- learning */
 
+/* The parent directory of maildir (the user's home, where pochta-bayes lives)
+ * into sa, NUL-terminated. 1 ok, 0 ENOMEM. */
+int spam_home_of(stralloc *sa, char const *maildir);
+
 enum { SPAM_LEARN_HAM = 'h', SPAM_LEARN_SPAM = 's', SPAM_LEARN_FORGET = 'f' };
 
 typedef struct spam_learner_s spam_learner;
