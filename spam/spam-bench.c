@@ -4,6 +4,8 @@
  *        calls, classify the others as delivery does: accuracy, false positives and
  *        negatives at the default Junk threshold (a message without other score),
  *        the unsure share, CPU per learned and per classified message, memory
+ *   spam-bench classify DIR HOME NTRAIN   the same classification against
+ *        HOME/pochta-bayes, learned elsewhere (over IMAP)
  *   spam-bench score FILE...       the SMTP-time score of each file (no DNS lists,
  *        rules from a generated rules file of 200 rules): CPU per message, memory */
 #include <dirent.h>
@@ -78,6 +80,58 @@ static file load(char const *path)
 
 static void unload(file f) { if (f.len) munmap(f.data, f.len); }
 
+/* Classify the messages of ham and spam from ntrain on against the database at
+ * db_path, as delivery does: accuracy, false positives and negatives at the
+ * default Junk threshold (a message without other score), the unsure share. */
+static int classify(char **ham, unsigned nh, char **spam, unsigned ns, unsigned ntrain, char const *db_path, spam_conf const *c)
+{
+  /* classifying the rest against the mapped database, as delivery does */
+  file db = load(db_path);
+  bayesdb d;
+  if (!bayesdb_parse(&d, (unsigned char *)db.data, db.len)) { fprintf(stderr, "spam-bench: the database does not parse\n"); return 111; }
+  unsigned tested[2] = { 0, 0 }, junked[2] = { 0, 0 }, unsure[2] = { 0, 0 };
+  static double const cut[] = { 0.5, 0.8, 0.9, 0.95, 0.99 };
+  unsigned above[2][5] = { { 0 } };
+  double c0 = cpu_s();
+  for (int k = 0; k < 2; k++) {
+    char **v = k ? spam : ham;
+    unsigned n = k ? ns : nh;
+    for (unsigned i = ntrain; i < n; i++) {
+      file f = load(v[i]);
+      spam_view view = SPAM_VIEW_ZERO;
+      spam_tokens t = SPAM_TOKENS_ZERO;
+      bayes_out o;
+      if (!spam_view_make(&view, f.data, f.len) || !spam_tokens_make(&t, &view)) die("tokenize");
+      bayes_classify(&d, &t, c->bayes_min, &o);
+      double points = o.opinion ? bayes_points(o.p, c->bayes_spam, c->bayes_ham) : 0;
+      tested[k]++;
+      junked[k] += points >= c->junk;
+      for (unsigned q = 0; q < 5; q++) above[k][q] += o.p >= cut[q];
+      unsure[k] += o.p > 0.2 && o.p < 0.9;
+      spam_tokens_free(&t);
+      spam_view_free(&view);
+      unload(f);
+    }
+  }
+  double cls_cpu = cpu_s() - c0;
+  unsigned all = tested[0] + tested[1];
+  printf("spam-bench: database %zu KB, %u tokens, %u ham and %u spam learned\n", db.len / 1024, d.ntok, d.nham, d.nspam);
+  printf("spam-bench: classified %u ham + %u spam held out: accuracy %.2f%%, false positives %.2f%% (%u of %u ham into Junk),"
+         " false negatives %.2f%% (%u of %u spam in INBOX), unsure (0.2 < p < 0.9) %.1f%%\n",
+         tested[0], tested[1], all ? 100.0 * (tested[0] - junked[0] + junked[1]) / all : 0,
+         tested[0] ? 100.0 * junked[0] / tested[0] : 0, junked[0], tested[0],
+         tested[1] ? 100.0 * (tested[1] - junked[1]) / tested[1] : 0, tested[1] - junked[1], tested[1],
+         all ? 100.0 * (unsure[0] + unsure[1]) / all : 0);
+  printf("spam-bench: at other cut-offs (what other scores add moves it):");
+  for (unsigned q = 0; q < 5; q++)
+    printf(" p>=%.2f: FP %.2f%% FN %.2f%%%s", cut[q], tested[0] ? 100.0 * above[0][q] / tested[0] : 0,
+           tested[1] ? 100.0 * (tested[1] - above[1][q]) / tested[1] : 0, q < 4 ? "," : "\n");
+  printf("spam-bench: %.3f ms CPU per message classified (parse, tokens, lookups), max RSS %ld KB\n",
+         all ? cls_cpu * 1e3 / all : 0, maxrss_kb());
+  unload(db);
+  return 0;
+}
+
 static int corpus(char const *dir, unsigned ntrain)
 {
   char p[8200], home[4096];
@@ -111,54 +165,30 @@ static int corpus(char const *dir, unsigned ntrain)
   }
   if (!spam_learn_commit(l)) die("commit");
   double learn_cpu = cpu_s() - c0;
-
-  /* classifying the rest against the mapped database, as delivery does */
-  file db = load(p);
-  bayesdb d;
-  if (!bayesdb_parse(&d, (unsigned char *)db.data, db.len)) { fprintf(stderr, "spam-bench: the database does not parse\n"); return 111; }
-  unsigned tested[2] = { 0, 0 }, junked[2] = { 0, 0 }, unsure[2] = { 0, 0 };
-  static double const cut[] = { 0.5, 0.8, 0.9, 0.95, 0.99 };
-  unsigned above[2][5] = { { 0 } };
-  c0 = cpu_s();
-  for (int k = 0; k < 2; k++) {
-    char **v = k ? spam : ham;
-    unsigned n = k ? ns : nh;
-    for (unsigned i = ntrain; i < n; i++) {
-      file f = load(v[i]);
-      spam_view view = SPAM_VIEW_ZERO;
-      spam_tokens t = SPAM_TOKENS_ZERO;
-      bayes_out o;
-      if (!spam_view_make(&view, f.data, f.len) || !spam_tokens_make(&t, &view)) die("tokenize");
-      bayes_classify(&d, &t, c.bayes_min, &o);
-      double points = o.opinion ? bayes_points(o.p, c.bayes_spam, c.bayes_ham) : 0;
-      tested[k]++;
-      junked[k] += points >= c.junk;
-      for (unsigned q = 0; q < 5; q++) above[k][q] += o.p >= cut[q];
-      unsure[k] += o.p > 0.2 && o.p < 0.9;
-      spam_tokens_free(&t);
-      spam_view_free(&view);
-      unload(f);
-    }
-  }
-  double cls_cpu = cpu_s() - c0;
-  unsigned all = tested[0] + tested[1];
-  printf("spam-bench: trained %u ham + %u spam (%.3f ms CPU per message learned), database %zu KB, %u tokens\n",
-         ntrain, ntrain, learn_cpu * 1e3 / (2.0 * ntrain), db.len / 1024, d.ntok);
-  printf("spam-bench: classified %u ham + %u spam held out: accuracy %.2f%%, false positives %.2f%% (%u of %u ham into Junk),"
-         " false negatives %.2f%% (%u of %u spam in INBOX), unsure (0.2 < p < 0.9) %.1f%%\n",
-         tested[0], tested[1], all ? 100.0 * (tested[0] - junked[0] + junked[1]) / all : 0,
-         tested[0] ? 100.0 * junked[0] / tested[0] : 0, junked[0], tested[0],
-         tested[1] ? 100.0 * (tested[1] - junked[1]) / tested[1] : 0, tested[1] - junked[1], tested[1],
-         all ? 100.0 * (unsure[0] + unsure[1]) / all : 0);
-  printf("spam-bench: at other cut-offs (what other scores add moves it):");
-  for (unsigned q = 0; q < 5; q++)
-    printf(" p>=%.2f: FP %.2f%% FN %.2f%%%s", cut[q], tested[0] ? 100.0 * above[0][q] / tested[0] : 0,
-           tested[1] ? 100.0 * (tested[1] - above[1][q]) / tested[1] : 0, q < 4 ? "," : "\n");
-  printf("spam-bench: %.3f ms CPU per message classified (parse, tokens, lookups), max RSS %ld KB\n",
-         all ? cls_cpu * 1e3 / all : 0, maxrss_kb());
-  unload(db);
+  snprintf(p, sizeof p, "%s/pochta-bayes", home);
+  printf("spam-bench: trained %u ham + %u spam (%.3f ms CPU per message learned)\n",
+         ntrain, ntrain, learn_cpu * 1e3 / (2.0 * ntrain));
+  int r = classify(ham, nh, spam, ns, ntrain, p, &c);
   spam_conf_free(&c);
-  return 0;
+  return r;
+}
+
+/* The held-out part of a corpus against a database learned elsewhere (through
+ * pochta-imapd, tests/bench/spam-learn-imap.sh). */
+static int classify_only(char const *dir, char const *home, unsigned ntrain)
+{
+  char p[8200];
+  unsigned nh, ns;
+  snprintf(p, sizeof p, "%s/ham", dir);
+  char **ham = list(p, &nh);
+  snprintf(p, sizeof p, "%s/spam", dir);
+  char **spam = list(p, &ns);
+  snprintf(p, sizeof p, "%s/pochta-bayes", home);
+  spam_conf c;
+  spam_conf_init(&c);
+  int r = classify(ham, nh, spam, ns, ntrain, p, &c);
+  spam_conf_free(&c);
+  return r;
 }
 
 /* ---- the SMTP-time score, without DNS */
@@ -208,6 +238,7 @@ int main(int argc, char **argv)
 {
   if (argc == 4 && !strcmp(argv[1], "corpus")) return corpus(argv[2], (unsigned)atoi(argv[3]));
   if (argc >= 3 && !strcmp(argv[1], "score")) return score(argc, argv);
+  if (argc == 5 && !strcmp(argv[1], "classify")) return classify_only(argv[2], argv[3], (unsigned)atoi(argv[4]));
   fprintf(stderr, "usage: spam-bench corpus DIR NTRAIN | score FILE...\n");
   return 100;
 }
