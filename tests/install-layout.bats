@@ -237,6 +237,18 @@ PY
   assert_line imaps\ 2
   assert_line pop3\ 2
   assert_line pop3s\ 2
+  # a copy into Junk over IMAPS trains bob's classifier, as the Maildir owner
+  run python3 - "$P_IMAPS" <<'PY'
+import imaplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+m = imaplib.IMAP4_SSL('127.0.0.1', int(sys.argv[1]), ssl_context=ctx)
+m.login('bob@example.test', 'secret'); m.select('INBOX'); print(m.copy('1', 'Junk')[0]); m.logout()
+PY
+  assert_output OK
+  run pochta spam user bob@example.test
+  assert_line --partial "learned 1 spam, 0 ham"
+  owner=$(stat -c %U "$(md bob)")
+  [ "$(stat -c '%U %a' "$(dirname "$(md bob)")/pochta-bayes")" = "$owner 600" ]
 }
 
 @test "layout: sendmail as an ordinary user (cron, www-data): through pochta-postdrop, uid recorded" {
