@@ -33,7 +33,7 @@ tmp=$(mktemp -d /tmp/smtp-deployed.XXXXXX)
 chmod 755 "$tmp"
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${pids[@]}" ${runner:-}; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
   [ -n "${pf:-}" ] && "$peers/down.sh" /tmp/peers-bench >/dev/null 2>&1
   rm -rf "$tmp"
