@@ -38,11 +38,13 @@
  * and cur/ while it was made (change_publish in mbox.c). */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>   /* RENAME_EXCHANGE */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -208,7 +210,14 @@ int index_write(mbox const *mb, msg const *extra, char const *extraname)
   h.nnames = off;
   if (off >= NAME_OWN || pwrite(w.fd, &h, sizeof h, 0) != (ssize_t)sizeof h) w.ok = 0;
   if (close(w.fd) < 0) w.ok = 0;
-  if (w.ok && rename(t, p) == 0) return 0;
+  if (!w.ok) { unlink(t); return -1; }
+  /* Renaming over the old index makes ext4 (auto_da_alloc) start writing the
+   * new one to disk at once: a disk write per change of a file that is never
+   * fsynced and soon replaced. Exchanging the two names and unlinking the old
+   * one does not; where the exchange is not there (no index yet, a file system
+   * without it), the rename. */
+  if (syscall(SYS_renameat2, AT_FDCWD, t, AT_FDCWD, p, RENAME_EXCHANGE) == 0) { unlink(t); return 0; }
+  if (rename(t, p) == 0) return 0;
   unlink(t);
   return -1;
 }
