@@ -11,6 +11,8 @@
 #            Postfix's smtpd), from ../shared/peers/conn-rss.py
 # CHECKS=on measures pochta with its sender checks (DNS from a dnsmasq of the
 # benchmark's own on loopback; Postfix has no milter then); the default is off.
+# BENCH_DIR=DIR puts both servers' queues and Maildirs on DIR's file system (default
+# /tmp): the file system decides much (see README, Benchmarks).
 # SPAM=off measures pochta without the spam score (it is on by default, as deployed). Needs ../shared/peers (the steering
 # checkout) for Postfix; without it only pochta is measured. Prints figures, asserts
 # nothing. Root, loopback only.
@@ -29,13 +31,13 @@ peers=$(cd "$top/.." && pwd)/shared/peers
 SRC=$(command -v smtp-source || echo /usr/sbin/smtp-source)
 [ -x "$SRC" ] || { echo "smtp-deployed: smtp-source not found (Debian package postfix)"; exit 0; }
 
-tmp=$(mktemp -d /tmp/smtp-deployed.XXXXXX)
+tmp=$(mktemp -d "${BENCH_DIR:-/tmp}/smtp-deployed.XXXXXX")
 chmod 755 "$tmp"
 pids=()
 cleanup() {
   for p in "${pids[@]}" ${runner:-}; do kill "$p" 2>/dev/null; done
   wait 2>/dev/null
-  [ -n "${pf:-}" ] && "$peers/down.sh" /tmp/peers-bench >/dev/null 2>&1
+  [ -n "${pf:-}" ] && "$peers/down.sh" "$pfdir" >/dev/null 2>&1
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -61,7 +63,7 @@ runner_start() { pochta-send >/dev/null 2>>"$tmp/send.log" & runner=$!; }
 runner_stop() { kill "$runner" 2>/dev/null; wait "$runner" 2>/dev/null; }
 runner_start
 
-pf= pfdir=/tmp/peers-bench
+pf= pfdir=${BENCH_DIR:-/tmp}/peers-bench
 if [ -x "$peers/up.sh" ]; then
   # ports of our own, beside any peers another session runs
   if PEER_TLS=1 SMTP_PORT=2725 IMAP_PORT=2743 POP3_PORT=2710 SUBMIT_PORT=2787 SMTPS_PORT=2765 \
