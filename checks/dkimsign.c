@@ -31,6 +31,7 @@
 #include "conf.h"
 #include "trustconf.h"
 #include "fdwrite.h"
+#include "lsan_setid.h"
 
 #define KEYS_MAX 8
 #define MSG_MAX (64u << 20)   /* what any databytes setting allows, and more */
@@ -102,6 +103,7 @@ static int seal(chk_msg *m, char const *domain, char const *cv, char const *auth
   return 1;
 }
 
+
 int main(int argc, char **argv)
 {
   chk_buf in = CHK_BUF_ZERO, out = CHK_BUF_ZERO;
@@ -129,17 +131,16 @@ int main(int argc, char **argv)
     chk_buf_free(&out);
     return 0;
   }
-  if (!chk_msg_from_domain(m, domain)) {   /* no single From: domain: nobody signs it */
+  n = 0;
+  if (!chk_msg_from_domain(m, domain))   /* no single From: domain: nobody signs it */
     fprintf(stderr, "pochta-dkimsign: event=unsigned why=\"no single From: domain\"\n");
-    return 0;
+  else if ((n = dkim_keys_load(conf_dir(), domain, keys, KEYS_MAX)) < 0) die(111, "load the keys", strerror(errno));
+  else if (n) {
+    if (!dkim_sign(m, keys, (unsigned)n, time(0), "\n", &out)) die(111, "sign", strerror(errno));
+    if (!fd_write_all(1, out.s, out.len)) die(111, "write the fields", strerror(errno));
+    fprintf(stderr, "pochta-dkimsign: event=signed domain=%s keys=%d\n", domain, n);
+    free_keys(keys, n);
   }
-  n = dkim_keys_load(conf_dir(), domain, keys, KEYS_MAX);
-  if (n < 0) die(111, "load the keys", strerror(errno));
-  if (!n) return 0;
-  if (!dkim_sign(m, keys, (unsigned)n, time(0), "\n", &out)) die(111, "sign", strerror(errno));
-  if (!fd_write_all(1, out.s, out.len)) die(111, "write the fields", strerror(errno));
-  fprintf(stderr, "pochta-dkimsign: event=signed domain=%s keys=%d\n", domain, n);
-  free_keys(keys, n);
   chk_msg_free(m);
   chk_buf_free(&in);
   chk_buf_free(&out);

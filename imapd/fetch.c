@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <skalibs/allreadwrite.h>
+
 #include "imapd.h"
 #include "io.h"
 #include "mime.h"
@@ -209,24 +211,36 @@ static void put_date(time_t t)
   io_puts(b);
 }
 
-/* The message file, mapped. */
+/* The message file: read into small, mapped when large. */
 typedef struct { int ok; char const *data; size_t len; size_t maplen; time_t mtime; mime_tree t; int parsed; } mfile;
+
+/* Messages up to this size are read into one buffer kept for the session: a
+ * map and an unmap per message (each unmap a TLB flush) cost more than the
+ * copy. One message is open at a time (fetch_one). */
+#define MFILE_READ_MAX 16384
+static stralloc mfile_buf = STRALLOC_ZERO;
 
 /* 1 open, 0 error, -1 the file is gone (expunged by someone else). */
 static int mfile_open(mfile *f, msg *m)
 {
-  memset(f, 0, sizeof *f);
-  int fd = mbox_open_msg(&S.mb, m);
-  if (fd < 0) return errno == ENOENT ? -1 : 0;
   struct stat st;
-  if (fstat(fd, &st) < 0) { close(fd); return 0; }
+  memset(f, 0, sizeof *f);
+  int fd = mbox_open_msg_stat(&S.mb, m, &st);
+  if (fd < 0) return errno == ENOENT ? -1 : 0;
   f->len = (size_t)st.st_size;
   f->mtime = st.st_mtime;
-  if (f->len) {
+  if (!f->len) f->data = "";
+  else if (f->len <= MFILE_READ_MAX) {
+    /* (message files never change: fewer octets than fstat said is an error) */
+    if (!stralloc_ready(&mfile_buf, f->len)) { close(fd); return 0; }
+    size_t got = allread(fd, mfile_buf.s, f->len);
+    if (got != f->len) { close(fd); errno = EIO; return 0; }
+    f->data = mfile_buf.s;
+  } else {
     void *p = mmap(0, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) { close(fd); return 0; }
     f->data = p; f->maplen = f->len;
-  } else f->data = "";
+  }
   close(fd);
   f->ok = 1;
   return 1;

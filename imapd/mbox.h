@@ -117,6 +117,9 @@ int mbox_refind(mbox *mb, msg *m);
 /* Open m's file for reading (O_NOFOLLOW, regular files only), finding it again
  * when it was renamed: the fd, or -1 (errno; ENOENT: the message is gone). */
 int mbox_open_msg(mbox *mb, msg *m);
+struct stat;
+/* The same, with the file's stat (taken once: FETCH needs its size and time). */
+int mbox_open_msg_stat(mbox *mb, msg *m, struct stat *st);
 /* Forget the directory names read for mbox_refind (end of a command). */
 void mbox_find_done(mbox *mb);
 

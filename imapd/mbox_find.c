@@ -125,6 +125,12 @@ int mbox_refind(mbox *mb, msg *m)
 
 int mbox_open_msg(mbox *mb, msg *m)
 {
+  struct stat st;
+  return mbox_open_msg_stat(mb, m, &st);
+}
+
+int mbox_open_msg_stat(mbox *mb, msg *m, struct stat *st)
+{
   char p[4700];
   for (int attempt = 0; attempt < 3; attempt++) {
     if (!mbox_path(mb, m, p, sizeof p)) { errno = ENAMETOOLONG; return -1; }
@@ -132,8 +138,7 @@ int mbox_open_msg(mbox *mb, msg *m)
      * the session read any file its owner can */
     int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
-      struct stat st;
-      if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) return fd;
+      if (fstat(fd, st) == 0 && S_ISREG(st->st_mode)) return fd;
       close(fd);
       errno = EINVAL;   /* a FIFO or device is no message either */
       return -1;

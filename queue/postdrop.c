@@ -24,6 +24,7 @@
 #include "qfmt.h"
 #include "trustconf.h"
 #include "fdwrite.h"
+#include "lsan_setid.h"
 
 #define DROP_HEADER 17   /* 16 hex digits of the message's length and a newline */
 
