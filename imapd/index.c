@@ -190,7 +190,11 @@ int index_write(mbox const *mb, msg const *extra, char const *extraname)
   snprintf(p, sizeof p, "%s/pochta-index", mb->dir);
   snprintf(t, sizeof t, "%s/pochta-index.tmp", mb->dir);
   wbuf w;
-  w.fd = open(t, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  /* A leftover of the name may be an old index that sessions still map (a
+   * writer that died between the exchange below and its unlink): never
+   * truncate it, take a new file. */
+  unlink(t);
+  w.fd = open(t, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (w.fd < 0) return -1;
   w.ok = 1; w.len = 0;
   wput(&w, &h, sizeof h);
