@@ -1,7 +1,7 @@
 # checks/: SPF, DKIM (verify and sign), DMARC, ARC, iprev, Authentication-Results.
 # Pure engines with DNS behind a hook (see checks/checks.h for the API). libc,
 # BearSSL, libsodium and the public suffix list (read in checks/psl.c); no skalibs, so any program
-# can link CHECKS_LIB. Includes dns/build.mk for DNS_LIB.
+# can link CHECKS_LIB (with LIBPOCHTA, for lib/base64.c). Includes dns/build.mk for DNS_LIB.
 ifndef CHECKS_MK
 CHECKS_MK := 1
 include dns/build.mk
@@ -31,21 +31,21 @@ $(O)/bin/pochta-dkimsign: $(call objs,checks/dkimsign.c) $(CHECKS_LIB) $(DNS_LIB
 
 CHECKS += $(O)/check/spftest
 $(call objs,checks/spftest.c): CPPFLAGS += -Idns
-$(O)/check/spftest: $(call objs,checks/spftest.c) $(CHECKS_LIB) $(DNS_LIB)
+$(O)/check/spftest: $(call objs,checks/spftest.c) $(CHECKS_LIB) $(DNS_LIB) $(LIBPOCHTA)
 	$(call link,$(CHECKS_LIBS))
 
 CHECKS += $(O)/check/checktool
 $(call objs,checks/checktool.c): CPPFLAGS += -Idns
-$(O)/check/checktool: $(call objs,checks/checktool.c) $(CHECKS_LIB) $(DNS_LIB)
+$(O)/check/checktool: $(call objs,checks/checktool.c) $(CHECKS_LIB) $(DNS_LIB) $(LIBPOCHTA)
 	$(call link,$(CHECKS_LIBS))
 
 # Fuzz targets (spelled out: the top Makefile defines FO and fobjs after build.mk)
 CHECKS_FOBJ := $(patsubst %.c,$(O)/fuzzobj/%.o,$(CHECKS_SRC) $(DNS_SRC))
 $(CHECKS_FOBJ) $(O)/fuzzobj/checks/fuzz-msgauth.o $(O)/fuzzobj/checks/fuzz-spf.o: FUZZFLAGS += -Idns -Itls
 FUZZERS += $(O)/fuzz/fuzz-msgauth $(O)/fuzz/fuzz-spf
-$(O)/fuzz/fuzz-msgauth: $(O)/fuzzobj/checks/fuzz-msgauth.o $(CHECKS_FOBJ)
+$(O)/fuzz/fuzz-msgauth: $(O)/fuzzobj/checks/fuzz-msgauth.o $(CHECKS_FOBJ) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(CHECKS_LIBS))
-$(O)/fuzz/fuzz-spf: $(O)/fuzzobj/checks/fuzz-spf.o $(CHECKS_FOBJ)
+$(O)/fuzz/fuzz-spf: $(O)/fuzzobj/checks/fuzz-spf.o $(CHECKS_FOBJ) $(O)/fuzzobj/libpochta.a
 	$(call fuzzlink,$(CHECKS_LIBS))
 
 endif

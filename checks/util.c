@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "int.h"
 
 char const *chk_result_name(int r)
@@ -105,16 +106,6 @@ int chk_domain_ok(char const *s, int allow_single)
   return lab && (dots || allow_single);
 }
 
-static int b64val(int c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 int chk_b64_decode(unsigned char *out, size_t outmax, size_t *outlen, char const *in, size_t len)
 {
   unsigned acc = 0, bits = 0, pad = 0;
@@ -123,7 +114,7 @@ int chk_b64_decode(unsigned char *out, size_t outmax, size_t *outlen, char const
     int c = (unsigned char)in[i], v;
     if (chk_is_wsp(c)) continue;
     if (c == '=') { pad++; continue; }
-    if (pad || (v = b64val(c)) < 0) return 0;   /* data after padding, or junk */
+    if (pad || (v = base64_value((unsigned char)c)) < 0) return 0;   /* data after padding, or junk */
     acc = acc << 6 | (unsigned)v;
     bits += 6;
     if (bits >= 8) {

@@ -24,6 +24,7 @@
 #include <skalibs/allreadwrite.h>
 
 #include "imapd.h"
+#include "base64.h"
 #include "waiter.h"
 #include "io.h"
 
@@ -193,33 +194,6 @@ int c_login(pcur *p, int uid)
   return after_attempt();
 }
 
-static int b64val(char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-/* Decode base64 (with padding); 0 on invalid input. */
-static int b64dec(char const *s, size_t n, char *out, size_t *olen, size_t max)
-{
-  size_t o = 0; unsigned acc = 0; int bits = 0, pad = 0;
-  if (n % 4) return 0;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '=') { pad++; if (i + 2 < n) return 0; continue; }
-    if (pad) return 0;
-    int v = b64val(s[i]);
-    if (v < 0) return 0;
-    acc = (acc << 6) | (unsigned)v; bits += 6;
-    if (bits >= 8) { bits -= 8; if (o >= max) return 0; out[o++] = (char)(acc >> bits); }
-  }
-  *olen = o;
-  return 1;
-}
-
 int c_authenticate(pcur *p, int uid)
 {
   (void)uid;
@@ -244,8 +218,10 @@ int c_authenticate(pcur *p, int uid)
     if (line.len == 1 && line.s[0] == '*') { resp("BAD Authentication cancelled"); return 1; }
     b64 = line.s; b64len = line.len;
   }
-  char dec[1600]; size_t dl;
-  if (!b64dec(b64, b64len, dec, &dl, sizeof dec)) { resp("BAD Invalid base64"); return 1; }
+  char dec[1600];
+  long dn = base64_decode(dec, sizeof dec, b64, b64len);
+  if (dn < 0) { resp("BAD Invalid base64"); return 1; }
+  size_t dl = (size_t)dn;
   /* authzid \0 authcid \0 password */
   char *z1 = memchr(dec, 0, dl);
   char *z2 = z1 ? memchr(z1 + 1, 0, dl - (size_t)(z1 + 1 - dec)) : 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
+#include "base64.h"
 #include "mime-int.h"
 
 /* Output sink with the window [skip, skip+max) and a running total. */
@@ -39,16 +40,6 @@ static int sink_put(sink *k, char const *s, size_t n)
   return 1;
 }
 
-static int b64val(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 /* base64: blanks and line ends are skipped; '=' ends the data (only padding and
  * blanks may follow); any other octet makes the content undecodable (-1: the
  * caller answers NO [UNKNOWN-CTE], as Dovecot does). */
@@ -62,7 +53,7 @@ static int dec_base64(sink *k, char const *d, size_t len)
         if (d[i] != '=' && d[i] != ' ' && d[i] != '\t' && d[i] != '\r' && d[i] != '\n') return -1;
       break;
     }
-    int v = b64val(c);
+    int v = base64_value(c);
     if (v < 0) {
       if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
       return -1;

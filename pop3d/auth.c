@@ -15,6 +15,7 @@
 
 #include <skalibs/stralloc.h>
 
+#include "base64.h"
 #include "cmd.h"
 #include "conf.h"
 #include "connlimit.h"
@@ -312,7 +313,7 @@ static void auth(pop3_cmd const *c, char *line, unsigned *authfail)
     resp = line; resplen = len;
   }
   if (resplen == 1 && resp[0] == '*') { io_puts(&io, "-ERR Authentication cancelled\r\n"); return; }
-  long n = resplen == 1 && resp[0] == '=' ? 0 : b64_decode(resp, resplen, dec, sizeof dec - 1);
+  long n = resplen == 1 && resp[0] == '=' ? 0 : base64_decode(dec, sizeof dec - 1, resp, resplen);
   if (n < 0) { io_puts(&io, "-ERR Malformed AUTH PLAIN response (base64)\r\n"); ++*authfail; return; }
   if (!plain_split(dec, (size_t)n, &u, &p)) {
     explicit_bzero(dec, sizeof dec);

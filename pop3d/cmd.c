@@ -77,38 +77,6 @@ int cmd_count(char const *s, size_t len, unsigned long long *n)
   return 1;
 }
 
-static int b64val(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-long b64_decode(char const *s, size_t len, char *out, size_t outmax)
-{
-  size_t w = 0;
-  if (len % 4) return -1;
-  for (size_t i = 0; i < len; i += 4) {
-    int v[4], pad = 0;
-    for (int k = 0; k < 4; k++) {
-      unsigned char ch = (unsigned char)s[i + k];
-      if (ch == '=' && i + 4 == len && k >= 2) { v[k] = 0; pad++; continue; }
-      if (pad) return -1;                  /* data after padding */
-      v[k] = b64val(ch);
-      if (v[k] < 0) return -1;
-    }
-    unsigned long x = (unsigned long)v[0] << 18 | (unsigned long)v[1] << 12 | (unsigned long)v[2] << 6 | (unsigned long)v[3];
-    if (w + (size_t)(3 - pad) > outmax) return -1;
-    out[w++] = (char)(x >> 16);
-    if (pad < 2) out[w++] = (char)(x >> 8);
-    if (pad < 1) out[w++] = (char)x;
-  }
-  return (long)w;
-}
-
 int plain_split(char *msg, size_t len, char const **user, char const **pass)
 {
   char *a = memchr(msg, 0, len);

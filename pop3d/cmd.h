@@ -39,7 +39,6 @@ int cmd_count(char const *s, size_t len, unsigned long long *n);
 
 /* Decode base64 (RFC 4648, padding required, no white space) into out
  * (room outmax). Returns the decoded length, or -1 if malformed/too long. */
-long b64_decode(char const *s, size_t len, char *out, size_t outmax);
 
 /* Split a decoded AUTH PLAIN message authzid\0authcid\0passwd.
  * 1 ok (pointers into msg; user and pass NUL-terminated in place, so msg

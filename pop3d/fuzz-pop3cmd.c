@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "cmd.h"
 
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
         if (cmd_msgnum(c.arg[a], c.arglen[a], 1000, &m) && (m < 1 || m > 1000)) abort();
         cmd_count(c.arg[a], c.arglen[a], &k);
         char dec[1024];
-        long d = b64_decode(c.arg[a], c.arglen[a], dec, sizeof dec - 1);
+        long d = base64_decode(dec, sizeof dec - 1, c.arg[a], c.arglen[a]);
         if (d > (long)sizeof dec - 1) abort();
         if (d >= 0) {
           char const *u, *p;

@@ -5,39 +5,8 @@
 
 #include <skalibs/stralloc.h>
 
+#include "base64.h"
 #include "smtpd.h"
-
-static int b64val(unsigned char c)
-{
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-/* Strict RFC 4648 base64 (padding required). Length decoded, or -1. */
-int b64_decode(char *out, size_t outmax, char const *in, size_t len)
-{
-  size_t i, n = 0;
-  if (len % 4) return -1;
-  for (i = 0; i < len; i += 4) {
-    int v[4], k, pad = 0;
-    for (k = 0; k < 4; k++) {
-      unsigned char c = (unsigned char)in[i + k];
-      if (c == '=' && i + 4 == len && k >= 2) { v[k] = 0; pad++; continue; }
-      if (pad) return -1;          /* data after '=' */
-      v[k] = b64val(c);
-      if (v[k] < 0) return -1;
-    }
-    if (n + 3 - (size_t)pad > outmax) return -1;
-    out[n++] = (char)(v[0] << 2 | v[1] >> 4);
-    if (pad < 2) out[n++] = (char)((v[1] & 15) << 4 | v[2] >> 2);
-    if (pad < 1) out[n++] = (char)((v[2] & 3) << 6 | v[3]);
-  }
-  return (int)n;
-}
 
 /* A client response: the initial one, or a line read after "334 prompt".
  * Decoded into out. Length, -1 after a reply has been given, -2 session over. */
@@ -53,7 +22,7 @@ static int response(smtpd *s, char const *initial, char const *prompt, char *out
   }
   if (!strcmp(p, "*")) { reply(s, "501 5.7.0 Error: authentication cancelled"); return -1; }
   if (!strcmp(p, "=")) return 0;   /* RFC 4954: empty initial response */
-  n = b64_decode(out, max, p, strlen(p));
+  n = (int)base64_decode(out, max, p, strlen(p));
   if (n < 0) { reply(s, "501 5.5.2 Error: cannot decode response"); return -1; }
   return n;
 }

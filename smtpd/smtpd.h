@@ -199,7 +199,6 @@ char const *head_owned(smtpd *);   /* NULL, or the reply refusing the message */
 int received(smtpd *, char *buf, size_t len);   /* header into buf: length, 0 if too small */
 /* auth.c */
 void cmd_auth(smtpd *, char *arg);
-int b64_decode(char *out, size_t outmax, char const *in, size_t len);  /* length or -1 */
 /* starttls.c */
 void cmd_starttls(smtpd *, char *arg);
 /* log.c */
