@@ -50,49 +50,44 @@ static struct {
   int spam_state;                        /* 0 not opened, 1 open, -1 broken */
 } C;
 
-static void settings(void)
+/* A small file of the configuration directory into buf, NUL-terminated: its
+ * length, or 0 when it is absent, empty or unreadable (the defaults hold). */
+static size_t conf_small(char const *name, char *buf, size_t cap)
 {
   char path[4096];
+  if (!conf_path(path, sizeof path, name)) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, cap - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = 0;
+  return (size_t)n;
+}
+
+static void settings(void)
+{
+  char buf[4096];
   if (C.ready) return;
   C.ready = 1;
   C.checks = 1;
-  if (conf_path(path, sizeof path, "checks")) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[512];
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n > 0) {
-        buf[n] = 0;
-        for (char *w = strtok(buf, " \t\r\n"); w; w = strtok(0, " \t\r\n")) {
-          if (!strcmp(w, "off")) C.checks = 0;
-          else if (!strcmp(w, "spfreject")) C.spfreject = 1;
-        }
-      }
+  if (conf_small("checks", buf, 512))
+    for (char *w = strtok(buf, " \t\r\n"); w; w = strtok(0, " \t\r\n")) {
+      if (!strcmp(w, "off")) C.checks = 0;
+      else if (!strcmp(w, "spfreject")) C.spfreject = 1;
     }
+  if (!conf_small("arcsealers", buf, sizeof buf)) return;
+  /* a word per line; # starts a comment to the line's end */
+  for (char *line = buf, *next; line && C.nsealers < SEALERS_MAX; line = next) {
+    char *w;
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    line[strcspn(line, "#")] = 0;
+    w = line + strspn(line, " \t\r");
+    w[strcspn(w, " \t\r")] = 0;
+    if (*w && stralloc_catb(&C.sealers, w, strlen(w) + 1)) C.nsealers++;
   }
-  if (conf_path(path, sizeof path, "arcsealers")) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[4096];
-      ssize_t n = read(fd, buf, sizeof buf - 1);
-      close(fd);
-      if (n > 0) {
-        buf[n] = 0;
-        /* a word per line; # starts a comment to the line's end */
-        for (char *line = buf, *next; line && C.nsealers < SEALERS_MAX; line = next) {
-          char *w;
-          next = strchr(line, '\n');
-          if (next) *next++ = 0;
-          line[strcspn(line, "#")] = 0;
-          w = line + strspn(line, " \t\r");
-          w[strcspn(w, " \t\r")] = 0;
-          if (*w && stralloc_catb(&C.sealers, w, strlen(w) + 1)) C.nsealers++;
-        }
-        for (size_t i = 0, k = 0; k < C.nsealers; k++) { C.sealer[k] = C.sealers.s + i; i += strlen(C.sealers.s + i) + 1; }
-      }
-    }
-  }
+  for (size_t i = 0, k = 0; k < C.nsealers; k++) { C.sealer[k] = C.sealers.s + i; i += strlen(C.sealers.s + i) + 1; }
 }
 
 /* ---------- the header's fields ---------- */
