@@ -23,7 +23,7 @@ postfix dovecot-imapd dovecot-pop3d mandoc
 libsodium-dev publicsuffix
 python3-dkim python3-nacl python3-dnspython python3-spf python3-yaml
 opendkim opendkim-tools miltertest
-musl-tools autoconf automake libtool pkg-config
+musl-tools autoconf automake libtool libltdl-dev pkg-config
 clamav-daemon clamav-freshclam"
 
 deps() {

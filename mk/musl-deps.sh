@@ -30,6 +30,9 @@ for p in $PKGS; do [ -f "$DIR/stamp-$p" ] || need="$need $p"; done
 for t in musl-gcc autoreconf libtoolize; do
   command -v $t >/dev/null || { echo "musl-deps: $t missing (build.sh installs musl-tools autoconf automake libtool)" >&2; exit 111; }
 done
+# libxcrypt's configure.ac uses LT_SYS_SYMBOL_USCORE, which only libltdl-dev's ltdl.m4
+# defines: without it autoreconf fails on a machine that never had it pulled in
+[ -f /usr/share/aclocal/ltdl.m4 ] || { echo "musl-deps: /usr/share/aclocal/ltdl.m4 missing (build.sh installs libltdl-dev)" >&2; exit 111; }
 
 # deb-src entries for the mirrors the system uses (deb822 or one-line sources)
 mirrors=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
