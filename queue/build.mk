@@ -7,9 +7,9 @@ $(O)/bin/pochta-postdrop: $(call objs,queue/postdrop.c) $(QUEUE_COMMON) $(LIBPOC
 	$(call link,$(SKALIBS) $(CRYPT))
 $(O)/bin/pochta-queue: $(call objs,queue/pochta-queue.c) $(QUEUE_COMMON) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
-$(O)/bin/pochta-send: $(call objs,queue/send.c queue/sched.c queue/spawn.c queue/worker.c queue/pickup.c) $(QUEUE_COMMON) $(SPAM_OBJ) $(LIBPOCHTA)
+$(O)/bin/pochta-send: $(call objs,queue/send.c queue/sched.c queue/spawn.c queue/worker.c queue/delivery.c queue/pickup.c) $(QUEUE_COMMON) $(SPAM_OBJ) $(LIBPOCHTA)
 	$(call link,$(SPAM_LIBS) $(CRYPT))
-$(call objs,queue/worker.c): CPPFLAGS += -Ispam -Imime
+$(call objs,queue/worker.c queue/delivery.c): CPPFLAGS += -Ispam -Imime
 $(O)/bin/pochta-queuectl: $(call objs,queue/queuectl.c) $(QUEUE_COMMON) $(LIBPOCHTA)
 	$(call link,$(SKALIBS) $(CRYPT))
 

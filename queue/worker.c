@@ -22,11 +22,8 @@
 #include <skalibs/stralloc.h>
 
 #include "deliver.h"
+#include "delivery.h"
 #include "exitcodes.h"
-#include "maildir.h"
-#include "mime.h"
-#include "spam.h"
-#include "users.h"
 #include "worker.h"
 
 #define REQ_MAX 1024
@@ -92,7 +89,35 @@ int worker_recv(worker const *w, uint32_t *id, int *status, char *text, size_t t
 
 /* ---------- the worker ---------- */
 
+/* A local delivery costs a process creation on top of its work if every delivery
+ * has a process of its own, and on the virtual machines pochta is measured on a
+ * fork and an exit cost more than the delivery. So the worker keeps up to POOL_MAX
+ * delivery processes of its own, each making one delivery after another in
+ * process (delivery.c) and replaced after POOL_USES deliveries, which bounds what a
+ * leak in the spam or users code could grow to. A delivery that overruns its time
+ * is SIGKILLed with its process, as before; the key makes the repeat safe. An
+ * admin's delivery program (POCHTA_DELIVER) still gets a child per delivery. */
+#define POOL_MAX 16
+#define POOL_USES 1000
+#define WAITING_MAX 1024   /* above the runner's highest concurrencylocal */
+
+/* A child per delivery (POCHTA_DELIVER). */
 typedef struct { pid_t pid; uint32_t id; int errfd; time_t deadline; } job;
+
+/* A delivery process: fd -1 once it is told to go (it ends when it sees EOF). */
+typedef struct { pid_t pid; int fd; int busy; uint32_t id; time_t deadline; unsigned uses; } deliverer;
+
+/* A request waiting for a delivery process. */
+typedef struct { size_t n; int fd; char buf[REQ_MAX]; } waiting;
+
+typedef struct {
+  int sock;                 /* to the runner */
+  job jobs[RUNNING_MAX];
+  unsigned njobs;
+  deliverer pool[POOL_MAX];
+  waiting wait[WAITING_MAX];
+  unsigned whead, wlen;
+} worker_state;
 
 static int answer(int sock, uint32_t id, int status, char const *text, size_t len)
 {
@@ -124,96 +149,180 @@ static size_t first_line(int fd, char *out, size_t cap)
   return nl ? (size_t)(nl - out) : n;
 }
 
-/* Spam filing (spam/spam.h, pochta-spam(5)): INBOX or its .Junk folder for a
- * message our smtpd scored, the X-Spam-Bayes field, and one log line on logfd (the
- * runner's log). Looking may fail in many ways and none fails the delivery; only a
- * broken <confdir>/spam does, as every configuration fault (a temporary failure).
- * *dir is where the message goes; o->alt the other folder, where a repeat of this
- * keyed delivery may find it. */
-static void spam_stage(int logfd, char const *key, char const *rcpt, char const *md,
-                       stralloc *junk, deliver_opt *o, char const **dir)
+/* One request and the descriptor that came with it; 1 got one, 0 none, -1 EOF or error. */
+static int recv_request(int sock, char *buf, size_t cap, size_t *n, int *fd)
 {
-  mime_msg m = MIME_MSG_ZERO;
-  spam_junk j;
-  *dir = md;
-  if (!mime_msg_map(&m, 0)) {
-    dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" problem=\"cannot map the message: %s\"\n", key, rcpt, strerror(errno));
-    return;
+  union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
+  struct iovec iov = { buf, cap };
+  struct msghdr mh;
+  ssize_t r;
+  memset(&mh, 0, sizeof mh);
+  mh.msg_iov = &iov; mh.msg_iovlen = 1;
+  mh.msg_control = cm.b; mh.msg_controllen = sizeof cm.b;
+  *fd = -1;
+  r = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (r == 0) return -1;
+  if (r < 0) return errno == EAGAIN || errno == EINTR ? 0 : -1;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+  if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+    memcpy(fd, CMSG_DATA(c), sizeof *fd);
+  *n = (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ? 0 : (size_t)r;
+  return 1;
+}
+
+/* ----- a delivery process ----- */
+
+static void deliverer_main(int sock) __attribute__((noreturn));
+static void deliverer_main(int sock)
+{
+  for (;;) {
+    char buf[REQ_MAX], line[WORKER_TEXT_MAX + 1];
+    size_t n;
+    int fd, r;
+    delivery_req q;
+    struct pollfd p = { sock, POLLIN, 0 };
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) _exit(EX_TEMP);
+    r = recv_request(sock, buf, sizeof buf, &n, &fd);
+    if (r < 0) _exit(0);   /* told to go, or the worker is gone */
+    if (!r) continue;
+    if (fd < 0 || !delivery_parse(&q, buf, n)) _exit(EX_TEMP);   /* the worker checked it: cannot be */
+    int code = delivery_here(2, fd, &q, line, sizeof line);
+    close(fd);
+    if (!answer(sock, q.id, W_EXITCODE(code, 0), line, strlen(line))) _exit(EX_TEMP);
   }
-  int ok = spam_deliver_decide(md, m.data, m.len, &j);
-  mime_msg_unmap(&m);
-  if (!ok) { dprintf(2, "4.3.0 %s\n", j.why); _exit(EX_TEMP); }
-  if (!j.scored) return;   /* not from port 25: nothing to say */
-  o->header = j.header;
-  if (j.junk) {
-    if (!spam_junk_folder(junk, md)) {
-      dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" %s problem=\"no Junk folder, INBOX instead: %s\"\n", key, rcpt, j.why, strerror(errno));
-      return;
+}
+
+/* Start a delivery process in slot k. 1 ok, 0 error. */
+static int pool_spawn(worker_state *ws, unsigned k, int sfd)
+{
+  int sv[2];
+  pid_t parent = getpid();
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return 0;
+  pid_t pid = fork();
+  if (pid < 0) { close(sv[0]); close(sv[1]); return 0; }
+  if (!pid) {
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGCHLD, SIG_DFL);
+    signal(SIGPIPE, SIG_IGN);
+    sigprocmask(SIG_SETMASK, &none, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) _exit(EX_TEMP);
+    close(sv[0]); close(ws->sock); close(sfd);
+    for (unsigned i = 0; i < POOL_MAX; i++) if (ws->pool[i].fd >= 0) close(ws->pool[i].fd);
+    for (unsigned i = 0; i < ws->wlen; i++) close(ws->wait[(ws->whead + i) % WAITING_MAX].fd);
+    for (unsigned i = 0; i < ws->njobs; i++) close(ws->jobs[i].errfd);
+    deliverer_main(sv[1]);
+  }
+  close(sv[1]);
+  ws->pool[k] = (deliverer){ .pid = pid, .fd = sv[0], .busy = 0, .uses = 0 };
+  return 1;
+}
+
+/* Tell delivery process k to go: it sees EOF and ends; reap() frees the slot. */
+static void pool_retire(deliverer *d)
+{
+  if (d->fd >= 0) close(d->fd);
+  d->fd = -1;
+}
+
+/* Hand the waiting requests to idle delivery processes, starting some if needed. */
+static void pool_dispatch(worker_state *ws, int sfd)
+{
+  while (ws->wlen) {
+    waiting *w = &ws->wait[ws->whead];
+    unsigned k, empty = POOL_MAX;
+    for (k = 0; k < POOL_MAX; k++) {
+      if (ws->pool[k].pid > 0 && ws->pool[k].fd >= 0 && !ws->pool[k].busy) break;
+      if (ws->pool[k].pid <= 0 && empty == POOL_MAX) empty = k;
     }
-    *dir = junk->s;
-    o->alt = md;
-  } else if (stralloc_cats(junk, md) && stralloc_cats(junk, "/.Junk") && stralloc_0(junk) && maildir_check(junk->s))
-    o->alt = junk->s;
-  dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" %s\n", key, rcpt, j.why);
+    if (k == POOL_MAX) {
+      if (empty == POOL_MAX || !pool_spawn(ws, empty, sfd)) return;   /* all busy: later */
+      k = empty;
+    }
+    deliverer *d = &ws->pool[k];
+    union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
+    struct iovec iov = { w->buf, w->n };
+    struct msghdr mh;
+    delivery_req q;
+    memset(&mh, 0, sizeof mh);
+    memset(&cm, 0, sizeof cm);
+    mh.msg_iov = &iov; mh.msg_iovlen = 1;
+    mh.msg_control = cm.b; mh.msg_controllen = sizeof cm.b;
+    cm.h.cmsg_level = SOL_SOCKET; cm.h.cmsg_type = SCM_RIGHTS; cm.h.cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(&cm.h), &w->fd, sizeof w->fd);
+    (void)delivery_parse(&q, w->buf, w->n);   /* checked when it came */
+    ssize_t r;
+    do r = sendmsg(d->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT); while (r < 0 && errno == EINTR);
+    if (r != (ssize_t)w->n) {
+      /* it cannot take a request: let it go; the request waits for another */
+      kill(d->pid, SIGKILL);
+      pool_retire(d);
+      continue;
+    }
+    d->busy = 1;
+    d->id = q.id;
+    d->deadline = time(0) + (time_t)q.timeout;
+    close(w->fd);
+    ws->whead = (ws->whead + 1) % WAITING_MAX;
+    ws->wlen--;
+  }
 }
 
-/* In the child: one delivery, never returns. fd 0 is the message, fd 2 the line,
- * logfd the runner's log. */
-static void deliver_one(int logfd, char const *key, char const *sender, char const *rcpt) __attribute__((noreturn));
-static void deliver_one(int logfd, char const *key, char const *sender, char const *rcpt)
+/* An answer from delivery process k: pass it on. 0 the runner is gone. */
+static int pool_answer(worker_state *ws, deliverer *d)
 {
-  users u = USERS_ZERO;
-  stralloc canon = STRALLOC_ZERO, md = STRALLOC_ZERO;
-  char const *prog = getenv("POCHTA_DELIVER");
-  int r;
-  if (users_open(&u) < 0) {
-    dprintf(2, "4.3.0 cannot use users.cdb: %s\n", users_why(errno));
-    _exit(EX_TEMP);
+  char buf[16 + WORKER_TEXT_MAX];
+  ssize_t r;
+  do r = recv(d->fd, buf, sizeof buf, MSG_DONTWAIT); while (r < 0 && errno == EINTR);
+  if (r < 0 && errno == EAGAIN) return 1;
+  if (r <= 0 || r < 9 || buf[0] != 'A' || !d->busy || memcmp(buf + 1, &d->id, 4)) {
+    /* gone, or saying what it should not: it goes; reap() answers for it */
+    if (r != 0) kill(d->pid, SIGKILL);
+    pool_retire(d);
+    return 1;
   }
-  if (!users_canon(&canon, rcpt, strlen(rcpt))) { dprintf(2, "5.1.3 bad recipient address\n"); _exit(EX_PERM); }
-  r = users_maildir(&u, canon.s, &md);
-  if (r < 0) { dprintf(2, "4.3.0 cannot read users.cdb: %s\n", users_why(errno)); _exit(EX_TEMP); }
-  if (!r) { dprintf(2, "5.1.1 no such user here\n"); _exit(EX_PERM); }
-  users_close(&u);
-  stralloc junk = STRALLOC_ZERO;
-  deliver_opt o = { 0, 0 };
+  d->busy = 0;
+  if (++d->uses >= POOL_USES) pool_retire(d);
+  for (;;) {
+    ssize_t s = send(ws->sock, buf, (size_t)r, MSG_NOSIGNAL);
+    if (s >= 0) return 1;
+    if (errno != EINTR) return 0;
+  }
+}
+
+/* ----- a child per delivery: the admin's program ----- */
+
+/* In the child: fd 0 is the message, fd 2 the line, logfd the runner's log. */
+static void exec_program(int logfd, char const *prog, delivery_req const *q) __attribute__((noreturn));
+static void exec_program(int logfd, char const *prog, delivery_req const *q)
+{
+  stralloc md = STRALLOC_ZERO, junk = STRALLOC_ZERO;
+  deliver_opt o;
   char const *dir;
-  spam_stage(logfd, key, rcpt, md.s, &junk, &o, &dir);
+  char line[WORKER_TEXT_MAX + 1];
+  int code = delivery_prepare(logfd, 0, q, &md, &junk, &o, &dir, line, sizeof line);
+  if (code >= 0) { dprintf(2, "%s\n", line); _exit(code); }
   if (logfd >= 0) close(logfd);
-  if (prog && *prog) {
-    /* A delivery program of the admin's (pochta-deliver's interface), as in qmail:
-       given the folder spam filing chose. */
-    char const *argv[] = { prog, "-k", key, "-f", sender, "-t", rcpt, dir, 0 };
-    execv(prog, (char *const *)argv);
-    dprintf(2, "4.3.0 cannot run %s: %s\n", prog, strerror(errno));
-    _exit(EX_TEMP);
-  }
-  deliver_exit_opt(0, dir, sender, rcpt, key, &o);
+  /* A delivery program of the admin's (pochta-deliver's interface), as in qmail:
+     given the folder spam filing chose. */
+  char const *argv[] = { prog, "-k", q->key, "-f", q->sender, "-t", q->rcpt, dir, 0 };
+  execv(prog, (char *const *)argv);
+  dprintf(2, "4.3.0 cannot run %s: %s\n", prog, strerror(errno));
+  _exit(EX_TEMP);
 }
 
-/* Parse a request and start its delivery; answer at once if it cannot start. */
-static void start(int sock, char *buf, size_t n, int msgfd, job *jobs, unsigned *njobs)
+static void job_start(worker_state *ws, char const *prog, delivery_req const *q, int msgfd)
 {
-  uint32_t id, timeout;
-  char const *key, *sender, *rcpt, *end = buf + n;
   char line[200];
   job *j;
-  if (n < 12 || buf[n - 1]) goto bad;
-  memcpy(&id, buf + 1, 4);
-  memcpy(&timeout, buf + 5, 4);
-  key = buf + 9;
-  sender = key + strlen(key) + 1;
-  if (sender >= end) goto bad;
-  rcpt = sender + strlen(sender) + 1;
-  if (rcpt >= end || rcpt + strlen(rcpt) + 1 != end) goto bad;
-  if (*njobs >= RUNNING_MAX) {
-    answer(sock, id, W_EXITCODE(EX_TEMP, 0), line, (size_t)snprintf(line, sizeof line, "4.3.0 too many deliveries at once"));
+  if (ws->njobs >= RUNNING_MAX) {
+    answer(ws->sock, q->id, W_EXITCODE(EX_TEMP, 0), line, (size_t)snprintf(line, sizeof line, "4.3.0 too many deliveries at once"));
     close(msgfd);
     return;
   }
-  j = &jobs[*njobs];
-  j->id = id;
-  j->deadline = time(0) + (time_t)timeout;
+  j = &ws->jobs[ws->njobs];
+  j->id = q->id;
+  j->deadline = time(0) + (time_t)q->timeout;
   j->errfd = memfd_create("pochta-delivery", MFD_CLOEXEC);
   if (j->errfd < 0) goto fail;
   j->pid = fork();
@@ -227,23 +336,47 @@ static void start(int sock, char *buf, size_t n, int msgfd, job *jobs, unsigned 
     /* the worker's stderr (the runner's log) stays reachable for a log line */
     int logfd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     if (dup2(msgfd, 0) < 0 || dup2(j->errfd, 2) < 0) _exit(EX_TEMP);
-    close(sock);
-    deliver_one(logfd, key, sender, rcpt);
+    close(ws->sock);
+    exec_program(logfd, prog, q);
   }
   close(msgfd);
-  ++*njobs;
+  ws->njobs++;
   return;
  fail:
-  answer(sock, id, W_EXITCODE(EX_TEMP, 0), line, (size_t)snprintf(line, sizeof line, "4.3.0 cannot start the delivery: %s", strerror(errno)));
+  answer(ws->sock, q->id, W_EXITCODE(EX_TEMP, 0), line, (size_t)snprintf(line, sizeof line, "4.3.0 cannot start the delivery: %s", strerror(errno)));
   close(msgfd);
-  return;
- bad:
-  /* a malformed request is the runner's bug: say so where it is logged */
-  fprintf(stderr, "pochta-send: event=error what=\"malformed request to the delivery worker\"\n");
-  if (msgfd >= 0) close(msgfd);
 }
 
-static void reap(int sock, job *jobs, unsigned *njobs)
+/* ----- the worker's loop ----- */
+
+/* A request from the runner: to the pool (or a child of its own), or answered at
+ * once if it cannot be taken. */
+static void take(worker_state *ws, char const *buf, size_t n, int fd, int sfd)
+{
+  char line[200];
+  delivery_req q;
+  char const *prog = getenv("POCHTA_DELIVER");
+  if (fd < 0 || !delivery_parse(&q, buf, n)) {
+    /* a malformed request is the runner's bug: say so where it is logged */
+    fprintf(stderr, "pochta-send: event=error what=\"malformed request to the delivery worker\"\n");
+    if (fd >= 0) close(fd);
+    return;
+  }
+  if (prog && *prog) { job_start(ws, prog, &q, fd); return; }
+  if (ws->wlen >= WAITING_MAX) {
+    answer(ws->sock, q.id, W_EXITCODE(EX_TEMP, 0), line, (size_t)snprintf(line, sizeof line, "4.3.0 too many deliveries at once"));
+    close(fd);
+    return;
+  }
+  waiting *w = &ws->wait[(ws->whead + ws->wlen) % WAITING_MAX];
+  memcpy(w->buf, buf, n);
+  w->n = n;
+  w->fd = fd;
+  ws->wlen++;
+  pool_dispatch(ws, sfd);
+}
+
+static void reap(worker_state *ws)
 {
   for (;;) {
     int st;
@@ -251,61 +384,82 @@ static void reap(int sock, job *jobs, unsigned *njobs)
     unsigned k;
     char text[WORKER_TEXT_MAX];
     if (pid <= 0) return;
-    for (k = 0; k < *njobs && jobs[k].pid != pid; k++) ;
-    if (k == *njobs) continue;
-    size_t n = first_line(jobs[k].errfd, text, sizeof text);
-    close(jobs[k].errfd);
-    if (!answer(sock, jobs[k].id, st, text, n)) _exit(EX_TEMP);   /* the runner is gone */
-    jobs[k] = jobs[--*njobs];
+    for (k = 0; k < POOL_MAX && ws->pool[k].pid != pid; k++) ;
+    if (k < POOL_MAX) {
+      deliverer *d = &ws->pool[k];
+      /* an answer it sent before it ended counts: read it first */
+      if (d->fd >= 0 && d->busy && !pool_answer(ws, d)) _exit(EX_TEMP);
+      if (d->busy) {
+        /* Never "delivered" without its own answer: an exit without one is a
+           temporary failure, a kill (the deadline) is passed on as it was. */
+        int as = WIFSIGNALED(st) ? st : W_EXITCODE(EX_TEMP, 0);
+        size_t n = WIFSIGNALED(st) ? 0 : (size_t)snprintf(text, sizeof text, "4.3.0 the delivery process ended without an answer");
+        if (!answer(ws->sock, d->id, as, text, n)) _exit(EX_TEMP);
+      }
+      pool_retire(d);
+      *d = (deliverer){ .pid = 0, .fd = -1 };
+      continue;
+    }
+    for (k = 0; k < ws->njobs && ws->jobs[k].pid != pid; k++) ;
+    if (k == ws->njobs) continue;
+    size_t n = first_line(ws->jobs[k].errfd, text, sizeof text);
+    close(ws->jobs[k].errfd);
+    if (!answer(ws->sock, ws->jobs[k].id, st, text, n)) _exit(EX_TEMP);   /* the runner is gone */
+    ws->jobs[k] = ws->jobs[--ws->njobs];
   }
 }
 
-static void kill_overdue(job const *jobs, unsigned njobs, time_t now)
+static void kill_overdue(worker_state const *ws, time_t now)
 {
   /* SIGKILL, as the runner always did: the key makes a repeat safe. */
-  for (unsigned k = 0; k < njobs; k++) if (now > jobs[k].deadline) kill(jobs[k].pid, SIGKILL);
+  for (unsigned k = 0; k < ws->njobs; k++) if (now > ws->jobs[k].deadline) kill(ws->jobs[k].pid, SIGKILL);
+  for (unsigned k = 0; k < POOL_MAX; k++)
+    if (ws->pool[k].pid > 0 && ws->pool[k].busy && now > ws->pool[k].deadline) kill(ws->pool[k].pid, SIGKILL);
 }
 
 static void worker_main(int sock) __attribute__((noreturn));
 static void worker_main(int sock)
 {
-  static job jobs[RUNNING_MAX];
-  unsigned njobs = 0;
+  static worker_state ws;
   sigset_t set;
   int sfd;
+  ws.sock = sock;
+  for (unsigned k = 0; k < POOL_MAX; k++) ws.pool[k] = (deliverer){ .pid = 0, .fd = -1 };
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
   if (sigprocmask(SIG_BLOCK, &set, 0) < 0 || (sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) _exit(EX_TEMP);
   for (;;) {
-    struct pollfd p[2] = { { sock, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-    if (poll(p, 2, njobs ? 1000 : -1) < 0 && errno != EINTR) _exit(EX_TEMP);
+    struct pollfd p[2 + POOL_MAX];
+    unsigned np = 2, busy = ws.njobs, at[POOL_MAX];
+    p[0] = (struct pollfd){ sock, POLLIN, 0 };
+    p[1] = (struct pollfd){ sfd, POLLIN, 0 };
+    for (unsigned k = 0; k < POOL_MAX; k++) {
+      if (ws.pool[k].pid <= 0 || ws.pool[k].fd < 0) continue;
+      busy += (unsigned)ws.pool[k].busy;
+      at[np - 2] = k;
+      p[np++] = (struct pollfd){ ws.pool[k].fd, POLLIN, 0 };
+    }
+    if (poll(p, np, busy || ws.wlen ? 1000 : -1) < 0 && errno != EINTR) _exit(EX_TEMP);
+    for (unsigned i = 2; i < np; i++)
+      if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) && ws.pool[at[i - 2]].fd >= 0 && !pool_answer(&ws, &ws.pool[at[i - 2]]))
+        _exit(EX_TEMP);   /* the runner is gone */
     if (p[1].revents & POLLIN) {
       struct signalfd_siginfo si;
       while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) ;
-      reap(sock, jobs, &njobs);
+      reap(&ws);
     }
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-      char buf[REQ_MAX];
-      union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } cm;
-      struct iovec iov = { buf, sizeof buf };
-      struct msghdr mh;
-      int fd = -1;
-      ssize_t r;
-      memset(&mh, 0, sizeof mh);
-      mh.msg_iov = &iov; mh.msg_iovlen = 1;
-      mh.msg_control = cm.b; mh.msg_controllen = sizeof cm.b;
-      r = recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      if (r == 0) _exit(0);   /* the runner stopped: so do we (running deliveries finish) */
-      if (r < 0 && errno != EAGAIN && errno != EINTR) _exit(EX_TEMP);
-      if (r > 0) {
-        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-        if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
-          memcpy(&fd, CMSG_DATA(c), sizeof fd);
-        if (buf[0] == 'D' && fd >= 0 && !(mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) start(sock, buf, (size_t)r, fd, jobs, &njobs);
-        else start(sock, buf, 0, fd, jobs, &njobs);   /* answers nothing, logs, closes fd */
+      for (int i = 0; i < 64; i++) {
+        char buf[REQ_MAX];
+        size_t n;
+        int fd, r = recv_request(sock, buf, sizeof buf, &n, &fd);
+        if (r < 0) _exit(0);   /* the runner stopped: so do we (running deliveries are killed with us) */
+        if (!r) break;
+        take(&ws, buf, n, fd, sfd);
       }
     }
-    kill_overdue(jobs, njobs, time(0));
+    pool_dispatch(&ws, sfd);
+    kill_overdue(&ws, time(0));
   }
 }
 

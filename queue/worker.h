@@ -1,6 +1,7 @@
 /* The local delivery worker of pochta-send: one long-lived process that runs as
- * the Maildir owner and makes each local delivery in a child it forks, without an
- * exec (lib/deliver.c). The runner, which does not run as the owner, started it
+ * the Maildir owner and makes the local deliveries in long-lived delivery
+ * processes of its own, without an exec or a process per delivery (delivery.c,
+ * lib/deliver.c). The runner, which does not run as the owner, started it
  * before giving up root, and talks to it over a socket: a request names the
  * delivery and carries the message's open file; the answer carries the delivery's
  * exit status and its one line of text, as pochta-deliver's would. */

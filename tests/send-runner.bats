@@ -248,3 +248,35 @@ d=\$1; shift 2; for r in \"\$@\"; do printf 'K%s\tok\n' \"\$r\"; done"
   # the janitor frees what was removed
   wait_for 10 bash -c "[ -z \"\$(ls '$QUEUE/trash')\" ]"
 }
+
+# The built-in local delivery runs in the delivery worker's long-lived processes,
+# one delivery after another: no process per delivery.
+delivery_procs() {
+  local send w
+  send=$(cat "$BATS_TEST_TMPDIR/send.pid" 2>/dev/null || pgrep -xo pochta-send)
+  for w in $(pgrep -P "$send" || true); do pgrep -P "$w" || true; done
+}
+
+@test "send: built-in deliveries reuse the worker's delivery processes; one that hangs is killed at jobtimeout and the message delivered by another" {
+  echo 10 >"$POCHTA_CONF/jobtimeout"
+  runner
+  for i in 1 2 3; do q_enqueue 'Fbob@example.test\0Talice@example.test\0\0' "Subject: $i"$'\n\nx\n'; done
+  wait_for 30 n_mail alice@example.test 3
+  before=$(delivery_procs | sort | tr '\n' ' ')
+  [ -n "$before" ]
+  for i in 4 5 6; do q_enqueue 'Fbob@example.test\0Talice@example.test\0\0' "Subject: $i"$'\n\nx\n'; done
+  wait_for 30 n_mail alice@example.test 6
+  # the same processes made them (none is started per delivery)
+  [ "$(delivery_procs | sort | tr '\n' ' ')" = "$before" ]
+  # stop them all: the next delivery hangs in one of them
+  kill -STOP $before
+  q_enqueue 'Fbob@example.test\0Talice@example.test\0\0' $'Subject: stuck\n\nx\n'
+  sleep 3
+  n_mail alice@example.test 6
+  wait_for 40 n_mail alice@example.test 7
+  grep -q 'killed by signal 9' "$BATS_TEST_TMPDIR/send.log"
+  kill -CONT $before 2>/dev/null || true
+  wait_for 20 queue_empty
+  # delivered once, whole
+  [ "$(grep -l '^Subject: stuck$' "$(maildir_of alice@example.test)"/new/* | wc -l)" = 1 ]
+}

@@ -6,7 +6,8 @@
 # by 10-25 %. pochta as deployed: tcpserver -> pochta-tlsd -> pochta-smtpd (STARTTLS
 # offered), pochta-send and its worker; Postfix: master, smtpd, cleanup, qmgr,
 # virtual (../shared/peers). CHECKS=on adds pochta's sender checks (DNS from a
-# dnsmasq of its own on loopback), SPAM=off takes its spam score away; NOTLSD=1 leaves
+# dnsmasq of its own on loopback), SPAM=off takes its spam score away; PEER=off leaves
+# Postfix out (pochta alone, to profile it); NOTLSD=1 leaves
 # pochta-tlsd out (to see what it costs). Prints figures,
 # asserts nothing. Root, cgroup v1 cpuacct, loopback only.
 set -uo pipefail
@@ -58,7 +59,7 @@ for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 port=$(tr -d '[:space:]' <"$tmp/port")
 
 pf=
-if [ -x "$peers/up.sh" ] && SMTP_PORT=2825 IMAP_PORT=2843 POP3_PORT=2810 PEER_TLS=1 SUBMIT_PORT=2887 SMTPS_PORT=2865 \
+if [ "${PEER:-on}" != off ] && [ -x "$peers/up.sh" ] && SMTP_PORT=2825 IMAP_PORT=2843 POP3_PORT=2810 PEER_TLS=1 SUBMIT_PORT=2887 SMTPS_PORT=2865 \
     IMAPS_PORT=2893 POP3S_PORT=2895 "$peers/up.sh" /tmp/peers-cpu >"$tmp/peers.log" 2>&1; then
   pf=2825
   pm=$(cat /tmp/peers-cpu/pids/postfix.pid 2>/dev/null)
