@@ -1,7 +1,9 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -20,16 +22,43 @@ int conf_path(char *buf, size_t len, char const *name)
   return n > 0 && (size_t)n < len;
 }
 
+int conf_read_small(char const *path, char *buf, size_t cap, size_t *len)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  size_t got = 0;
+  if (fd < 0) return errno == ENOENT ? 0 : -1;
+  while (got < cap) {
+    ssize_t r = read(fd, buf + got, cap - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { int e = errno; close(fd); errno = e; return -1; }
+    if (!r) break;
+    got += (size_t)r;
+  }
+  close(fd);
+  *len = got;
+  return got < cap ? 1 : 2;
+}
+
 int conf_line(stralloc *sa, char const *name)
 {
-  char path[4096];
-  size_t i;
+  char path[4096], buf[1024];
+  char const *s = buf;
+  size_t i, n;
+  int r;
   if (!conf_path(path, sizeof path, name)) { errno = ENAMETOOLONG; return -1; }
   sa->len = 0;
-  if (!openslurpclose(sa, path)) return errno == ENOENT ? 0 : -1;
-  for (i = 0; i < sa->len && sa->s[i] != '\n'; i++) ;
-  while (i > 0 && (sa->s[i-1] == ' ' || sa->s[i-1] == '\t' || sa->s[i-1] == '\r')) i--;
-  sa->len = i;
+  /* Most settings are a few octets: read into the stack, not a 4 KiB heap buffer
+   * (with musl's allocator each read was an mmap and an munmap). */
+  r = conf_read_small(path, buf, sizeof buf, &n);
+  if (r <= 0) return r;
+  if (r == 2 && !memchr(buf, '\n', n)) {
+    if (!openslurpclose(sa, path)) return errno == ENOENT ? 0 : -1;
+    s = sa->s; n = sa->len;
+  }
+  for (i = 0; i < n && s[i] != '\n'; i++) ;
+  while (i > 0 && (s[i-1] == ' ' || s[i-1] == '\t' || s[i-1] == '\r')) i--;
+  if (s == buf) { if (!stralloc_copyb(sa, buf, i)) return -1; }
+  else sa->len = i;
   if (!stralloc_0(sa)) return -1;
   sa->len--;
   return 1;

@@ -67,14 +67,19 @@ int connlimit_parse(char const *s, size_t len, char const *service, unsigned *to
 int connlimit_config(char const *service, unsigned *total, unsigned *persource, char const **why)
 {
   stralloc sa = STRALLOC_ZERO;
-  char path[4096];
+  char path[4096], buf[4096];
+  size_t len;
   int r;
   *why = 0;
   *total = *persource = 0;
   for (size_t k = 0; k < sizeof defaults / sizeof defaults[0]; k++)
     if (!strcmp(defaults[k].service, service)) { *total = defaults[k].total; *persource = defaults[k].persource; }
   if (!conf_path(path, sizeof path, "connlimits")) { *why = "connlimits: path too long"; return -1; }
-  if (!openslurpclose(&sa, path)) {
+  /* read every connection: into the stack when it fits, as it always does */
+  r = conf_read_small(path, buf, sizeof buf, &len);
+  if (r == 1) return connlimit_parse(buf, len, service, total, persource, why);
+  if (!r) return 0;
+  if (r < 0 || !openslurpclose(&sa, path)) {
     if (errno == ENOENT) return 0;
     *why = "cannot read connlimits";
     return -1;

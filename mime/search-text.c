@@ -61,6 +61,7 @@ static int charset_of(char const *n, size_t len)
 static int to_utf8(stralloc *o, int cs, char const *s, size_t len)
 {
   if (cs == CS_RAW) return stralloc_catb(o, s, len);
+  if (!stralloc_readyplus(o, 2 * len + 16)) return 0;   /* most text at most doubles */
   for (size_t i = 0; i < len; i++) {
     unsigned c = (unsigned char)s[i];
     if (c < 0x80) { if (!stralloc_catb(o, s + i, 1)) return 0; continue; }
@@ -287,6 +288,9 @@ static int part_text(stralloc *out, mime_tree const *t, uint32_t i, size_t max, 
   char const *d = t->data + p->body_start;
   size_t len = p->body_end - p->body_start;
   if (len > max) len = max;
+  /* Room for the whole decoded text at once: grown append by append, the buffer
+   * went through a dozen sizes, each a fresh mapping with musl's allocator. */
+  if (!stralloc_ready(&raw, len + len / 2 + 64)) return 0;
   if (!mime_ct_read(&ct, t->data + p->hdr_start, p->hdr_end - p->hdr_start)) goto done;
   if (html) *html = ct.has_type && ct.sublen == 4 && !strncasecmp(ct.sa.s + ct.sub, "html", 4);
   for (unsigned k = 0, off = ct.params; ct.has_type && k < ct.nparams; k++) {
