@@ -12,6 +12,8 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/fs.h>   /* RENAME_NOREPLACE */
 #include <unistd.h>
 
 #include <skalibs/stralloc.h>
@@ -156,19 +158,79 @@ int qdirty_flush(void)
 
 static int janitor_fd = -1;   /* the write end of its pipe, in the runner */
 
-/* Empty trash/ (relative to the working directory: the queue). */
-void qtrash_empty(void)
+/* One read of trash/'s entries into buf; the names of files that may be ours
+ * (id.kind) into names. Their number. */
+struct qdirent { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; };
+static size_t trash_names(char *buf, size_t cap, char const **names, size_t max)
+{
+  size_t k = 0;
+  int d = open("trash", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d < 0) return 0;
+  long n = syscall(SYS_getdents64, d, buf, cap);
+  close(d);
+  for (long at = 0; n > 0 && at < n && k < max; ) {
+    struct qdirent const *e = (struct qdirent const *)(buf + at);
+    at += e->reclen;
+    if ((e->type == DT_REG || e->type == DT_UNKNOWN) && strlen(e->name) == QID_LEN + 2) names[k++] = e->name;
+  }
+  return k;
+}
+
+int qtrash_claim(char const *to, uint64_t pick)
+{
+  char buf[4096], p[QPATH_LEN + 8];
+  char const *names[64];
+  size_t n = trash_names(buf, sizeof buf, names, 64);
+  for (size_t t = 0; t < n && t < 4; t++) {
+    struct stat st;
+    int fd;
+    snprintf(p, sizeof p, "trash/%s", names[(pick + t) % n]);
+    /* its times say "now" before it has its new name: the age checks of debris
+       (pochta-queuectl check) must never find an old file there */
+    if (utimensat(AT_FDCWD, p, 0, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (syscall(SYS_renameat2, AT_FDCWD, p, AT_FDCWD, to, RENAME_NOREPLACE) < 0) {
+      if (errno == ENOENT) continue;   /* another writer took that one */
+      return -1;                       /* EEXIST: the name is taken; else no such rename here */
+    }
+    fd = open(to, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) { unlink(to); continue; }
+    /* only a plain file of ours, small enough that rewriting it frees nothing
+       worth freeing */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()
+        || st.st_size > QTRASH_KEEP_SIZE) {
+      close(fd);
+      unlink(to);
+      continue;
+    }
+    return fd;
+  }
+  errno = ENOENT;
+  return -1;
+}
+
+/* Unlink what is in trash/ (relative to the working directory: the queue) but
+ * at most keep small files, which writers take over (qtrash_claim). */
+static void qtrash_trim(unsigned keep)
 {
   DIR *d = opendir("trash");
   struct dirent *de;
   char p[QPATH_LEN + 8];
+  unsigned kept = 0;
   if (!d) return;
   while ((de = readdir(d))) {
+    struct stat st;
     if (de->d_name[0] == '.' || strlen(de->d_name) > QID_LEN + 2) continue;
     snprintf(p, sizeof p, "trash/%s", de->d_name);
+    if (kept < keep && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1
+        && st.st_uid == geteuid() && st.st_size <= QTRASH_KEEP_SIZE) { kept++; continue; }
     unlink(p);
   }
   closedir(d);
+}
+
+void qtrash_empty(void)
+{
+  qtrash_trim(0);
 }
 
 void qjanitor_poke(void)
@@ -193,7 +255,7 @@ int qjanitor_start(void)
       if (poll(&pf, 1, 5000) < 0 && errno != EINTR) _exit(0);
       if (pf.revents & POLLIN) { if (read(p[0], buf, sizeof buf) == 0) _exit(0); }
       else if (pf.revents & (POLLHUP | POLLERR)) _exit(0);
-      qtrash_empty();
+      qtrash_trim(QTRASH_KEEP);
     }
   }
   close(p[0]);

@@ -40,12 +40,25 @@ int qfile_open(char const *path);
 int qfile_drop(char const *path, uint64_t id, char kind);
 
 /* The janitor (pochta-send's child): unlinks what is in trash/, when poked and
- * every few seconds. qjanitor_start forks it (1 ok, 0 error); qjanitor_poke tells
- * it there is work (nothing when it does not run); qtrash_empty does the work
- * here and now (start-up, pochta-queuectl check). */
+ * every few seconds, but keeps up to QTRASH_KEEP files of at most
+ * QTRASH_KEEP_SIZE octets for writers to take over. qjanitor_start forks it (1 ok,
+ * 0 error); qjanitor_poke tells it there is work (nothing when it does not run);
+ * qtrash_empty unlinks everything there here and now (start-up, pochta-queuectl
+ * check). */
+#define QTRASH_KEEP 256
+#define QTRASH_KEEP_SIZE 65536
 int qjanitor_start(void);
 void qjanitor_poke(void);
 void qtrash_empty(void);
+
+/* A new queue file at path to without making an inode: a file of trash/ renamed
+ * there (never over an existing name; its times set to now first), checked as ours,
+ * open for writing at offset 0 (its old length remains: the writer truncates).
+ * Making and freeing two inodes per message was a good part of an enqueue's cost
+ * (ext4 without a journal even scans past every inode freed in the last minutes).
+ * The fd, or -1: errno EEXIST when to exists, else nothing to take (the caller
+ * creates the file). pick chooses among the candidates (a random value). */
+int qtrash_claim(char const *to, uint64_t pick);
 
 /* Read a whole queue file (at most QENV_MAX octets) into sa.
  * 1 ok, 0 absent, -1 error (errno; EFBIG when too large). */

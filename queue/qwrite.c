@@ -1,5 +1,6 @@
 /* See qwrite.h and pochta-queue(5): the data (mess/hh/<id>, its id claimed with
- * O_EXCL) and the envelope (tmp/<id>), both fsynced, the data's directory fsynced,
+ * O_EXCL or a rename that never replaces) and the envelope (tmp/<id>), both
+ * fsynced, the data's directory fsynced,
  * then the one commit point (rename into new/, fsync new/). */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,9 @@ int qwrite_begin(qwrite *w)
     random_buf((char *)&v, sizeof v);
     if (!v) continue;
     qpath_mess(w->mess, v);
+    w->fd = qtrash_claim(w->mess, v);   /* the id is claimed as with O_EXCL */
+    if (w->fd >= 0) { w->id = v; w->have_mess = 1; w->reused = 1; return 0; }
+    if (errno == EEXIST) continue;
     w->fd = open(w->mess, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (w->fd >= 0) { w->id = v; w->have_mess = 1; return 0; }
     /* A queue directory that was never used: lay it out once, then retry. */
@@ -36,7 +40,9 @@ int qwrite_begin(qwrite *w)
 
 int qwrite_data(qwrite *w, char const *s, size_t len)
 {
-  return fd_write_all(w->fd, s, len) ? 0 : QX_WRITE;
+  if (!fd_write_all(w->fd, s, len)) return QX_WRITE;
+  w->len += len;
+  return 0;
 }
 
 int qwrite_commit(qwrite *w, qenv const *e)
@@ -49,10 +55,19 @@ int qwrite_commit(qwrite *w, qenv const *e)
    * makes both files' creation durable in one journal commit, and the second has
    * almost nothing left to do (ext4 commits all pending metadata at once). */
   qpath_tmp(w->tmp, w->id, "");
-  fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  int reused = 1;
+  fd = qtrash_claim(w->tmp, w->id >> 7);
+  if (fd < 0 && errno != EEXIST) {
+    reused = 0;
+    fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  }
   if (fd < 0) { stralloc_free(&out); return QX_QUEUEDIR; }
   w->have_tmp = 1;
-  if (!fd_write_all(fd, out.s, out.len)) { e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE; }
+  if (!fd_write_all(fd, out.s, out.len)
+      || (reused && ftruncate(fd, (off_t)out.len) < 0)
+      || (w->reused && ftruncate(w->fd, (off_t)w->len) < 0)) {
+    e2 = errno; close(fd); stralloc_free(&out); errno = e2; return QX_WRITE;
+  }
   stralloc_free(&out);
   if (fsync(w->fd) < 0 || fsync(fd) < 0) { e2 = errno; close(fd); errno = e2; return QX_WRITE; }
   e2 = close(w->fd);

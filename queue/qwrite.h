@@ -16,6 +16,8 @@ struct qwrite_s {
   char mess[QPATH_LEN];      /* its path, removed again if the message is not committed */
   char tmp[QPATH_LEN];       /* tmp/<id> while the envelope is written */
   int have_mess, have_tmp;
+  int reused;                /* fd is a file taken over from trash/: truncate at commit */
+  uint64_t len;              /* octets written to fd */
 };
 
 /* Claim a fresh id (mess/hh/<id> created with O_EXCL) and open its data file.
