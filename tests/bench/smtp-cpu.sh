@@ -7,7 +7,8 @@
 # offered), pochta-send and its worker; Postfix: master, smtpd, cleanup, qmgr,
 # virtual (../shared/peers). CHECKS=on adds pochta's sender checks (DNS from a
 # dnsmasq of its own on loopback), SPAM=off takes its spam score away; PEER=off leaves
-# Postfix out (pochta alone, to profile it); NOTLSD=1 leaves
+# Postfix out (pochta alone, to profile it); TLS=1 does STARTTLS in every session
+# (smtp-tls-client.py instead of smtp-source; Postfix offers STARTTLS); NOTLSD=1 leaves
 # pochta-tlsd out (to see what it costs). Prints figures,
 # asserts nothing. Root, cgroup v1 cpuacct, loopback only.
 set -uo pipefail
@@ -72,14 +73,16 @@ count() { find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l; }
 run() {
   local name=$1 p=$2 md=$3 n0 u0 u1 t0 t1
   n0=$(count "$md"); u0=$(cat "$cg/$name/cpuacct.usage"); t0=$(date +%s.%N)
-  "$SRC" -s "$S" -m "$M" -l "$L" -f a@example.test -t alice@example.test "127.0.0.1:$p" >/dev/null 2>&1
+  if [ -n "${TLS:-}" ]; then python3 "$here/smtp-tls-client.py" 127.0.0.1 "$p" "$M" "$S" "$L" >"$tmp/client.out" 2>&1
+  else "$SRC" -s "$S" -m "$M" -l "$L" -f a@example.test -t alice@example.test "127.0.0.1:$p" >/dev/null 2>&1; fi
   for _ in $(seq 6000); do [ "$(count "$md")" -ge $((n0 + M)) ] && break; sleep 0.05; done
   sleep 0.3   # the last deliveries' bookkeeping
   t1=$(date +%s.%N); u1=$(cat "$cg/$name/cpuacct.usage")
   awk -v n="$M" -v u="$((u1 - u0))" -v a="$t0" -v b="$t1" -v w="$name" \
     'BEGIN { printf "%s cpu=%.3f ms/msg rate=%.1f msg/s\n", w, u / 1e6 / n, n / (b - a) }'
+  if [ -n "${TLS:-}" ]; then echo "# $name client: $(tail -n 1 "$tmp/client.out")"; fi
 }
-echo "# smtp-cpu: bin=$BIN checks=${CHECKS:-off} spam=${SPAM:-on} messages=$M sessions=$S load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
+echo "# smtp-cpu: bin=$BIN checks=${CHECKS:-off} spam=${SPAM:-on} tls=${TLS:-off} messages=$M sessions=$S load=$(cut -d' ' -f1-3 /proc/loadavg) $(date -u +%FT%TZ)"
 for r in 1 2; do
   run pochta "$port" "$tmp/mail/example.test/alice/Maildir"
   [ -n "$pf" ] && run postfix "$pf" /tmp/peers-cpu/mail/alice/Maildir
