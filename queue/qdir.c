@@ -192,7 +192,9 @@ int qtrash_claim(char const *to, uint64_t pick)
       if (errno == ENOENT) continue;   /* another writer took that one */
       return -1;                       /* EEXIST: the name is taken; else no such rename here */
     }
-    fd = open(to, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO among them (on a file system without d_type) must not
+       hang the writer; on a regular file it changes nothing */
+    fd = open(to, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) { unlink(to); continue; }
     /* only a plain file of ours, small enough that rewriting it frees nothing
        worth freeing */
