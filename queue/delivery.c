@@ -32,7 +32,8 @@ int delivery_parse(delivery_req *q, char const *buf, size_t n)
  * 0, the line in line). *dir is where the message goes; o->alt the other folder,
  * where a repeat of this keyed delivery may find it. */
 static int spam_stage(int logfd, int msgfd, char const *key, char const *rcpt, char const *md,
-                      stralloc *junk, deliver_opt *o, char const **dir, char *line, size_t linecap)
+                      stralloc *junk, deliver_opt *o, char *header, char const **dir,
+                      char *line, size_t linecap)
 {
   mime_msg m = MIME_MSG_ZERO;
   spam_junk j;
@@ -45,7 +46,10 @@ static int spam_stage(int logfd, int msgfd, char const *key, char const *rcpt, c
   mime_msg_unmap(&m);
   if (!ok) { snprintf(line, linecap, "4.3.0 %s", j.why); return 0; }
   if (!j.scored) return 1;   /* not from port 25: nothing to say */
-  o->header = j.header;
+  /* j dies with this function: the field goes where the caller keeps it */
+  _Static_assert(sizeof j.header <= DELIVERY_HEADER_MAX, "room for the spam header field");
+  memcpy(header, j.header, sizeof j.header);
+  o->header = header;
   if (j.junk) {
     if (!spam_junk_folder(junk, md)) {
       dprintf(logfd, "pochta-send: event=spam key=%s rcpt=\"%s\" %s problem=\"no Junk folder, INBOX instead: %s\"\n", key, rcpt, j.why, strerror(errno));
@@ -60,7 +64,8 @@ static int spam_stage(int logfd, int msgfd, char const *key, char const *rcpt, c
 }
 
 int delivery_prepare(int logfd, int msgfd, delivery_req const *q, stralloc *md, stralloc *junk,
-                     deliver_opt *o, char const **dir, char *line, size_t linecap)
+                     deliver_opt *o, char header[DELIVERY_HEADER_MAX], char const **dir,
+                     char *line, size_t linecap)
 {
   users u = USERS_ZERO;
   stralloc canon = STRALLOC_ZERO;
@@ -76,7 +81,7 @@ int delivery_prepare(int logfd, int msgfd, delivery_req const *q, stralloc *md, 
   users_close(&u);
   stralloc_free(&canon);
   if (code >= 0) return code;
-  if (!spam_stage(logfd, msgfd, q->key, q->rcpt, md->s, junk, o, dir, line, linecap)) return EX_TEMP;
+  if (!spam_stage(logfd, msgfd, q->key, q->rcpt, md->s, junk, o, header, dir, line, linecap)) return EX_TEMP;
   return -1;
 }
 
@@ -84,9 +89,10 @@ int delivery_here(int logfd, int msgfd, delivery_req const *q, char *line, size_
 {
   stralloc md = STRALLOC_ZERO, junk = STRALLOC_ZERO;
   deliver_opt o;
+  char header[DELIVERY_HEADER_MAX];
   char const *dir;
   *line = 0;
-  int code = delivery_prepare(logfd, msgfd, q, &md, &junk, &o, &dir, line, linecap);
+  int code = delivery_prepare(logfd, msgfd, q, &md, &junk, &o, header, &dir, line, linecap);
   if (code < 0) code = deliver_run(msgfd, dir, q->sender, q->rcpt, q->key, &o, line, linecap);
   stralloc_free(&md);
   stralloc_free(&junk);

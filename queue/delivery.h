@@ -20,12 +20,16 @@ struct delivery_req_s { uint32_t id, timeout; char const *key, *sender, *rcpt; }
 /* Parse the n octets at buf (pointers into buf). 1 ok, 0 malformed. */
 int delivery_parse(delivery_req *q, char const *buf, size_t n);
 
+/* Room for the header field spam filing adds (o->header points there). */
+#define DELIVERY_HEADER_MAX 48
+
 /* Where the message goes: the recipient's Maildir or its Junk folder (*dir, which
- * points into md or junk), and what deliver_run needs to know of spam filing (o).
- * Log lines go to logfd. -1 go on, else the exit code of a delivery that cannot
- * be made, its line in line. */
+ * points into md or junk), and what deliver_run needs to know of spam filing (o,
+ * whose header points into header). Log lines go to logfd. -1 go on, else the
+ * exit code of a delivery that cannot be made, its line in line. */
 int delivery_prepare(int logfd, int msgfd, delivery_req const *q, stralloc *md, stralloc *junk,
-                     deliver_opt *o, char const **dir, char *line, size_t linecap);
+                     deliver_opt *o, char header[DELIVERY_HEADER_MAX], char const **dir,
+                     char *line, size_t linecap);
 
 /* The whole delivery in this process: an exit code as pochta-deliver's, the line
  * in line (empty when nothing to say). */

@@ -298,9 +298,10 @@ static void exec_program(int logfd, char const *prog, delivery_req const *q)
 {
   stralloc md = STRALLOC_ZERO, junk = STRALLOC_ZERO;
   deliver_opt o;
+  char header[DELIVERY_HEADER_MAX];
   char const *dir;
   char line[WORKER_TEXT_MAX + 1];
-  int code = delivery_prepare(logfd, 0, q, &md, &junk, &o, &dir, line, sizeof line);
+  int code = delivery_prepare(logfd, 0, q, &md, &junk, &o, header, &dir, line, sizeof line);
   if (code >= 0) { dprintf(2, "%s\n", line); _exit(code); }
   if (logfd >= 0) close(logfd);
   /* A delivery program of the admin's (pochta-deliver's interface), as in qmail:
