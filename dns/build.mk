@@ -6,7 +6,9 @@
 ifndef DNS_MK
 DNS_MK := 1
 
-DNS_SRC := dns/dns_pkt.c dns/dns_conf.c dns/dns_net.c dns/dns_cache.c dns/dns_resolve.c
+# (lib/readsmall.c: libc only, in libpochta.a too; an archive gives a program the
+# first copy it needs, so linking both never defines it twice)
+DNS_SRC := dns/dns_pkt.c dns/dns_conf.c dns/dns_net.c dns/dns_cache.c dns/dns_resolve.c lib/readsmall.c
 DNS_OBJ := $(call objs,$(DNS_SRC))
 DNS_LIB := $(O)/dns/libdns.a
 $(DNS_LIB): $(DNS_OBJ)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "readsmall.h"
 
 int dns_conf_server(dns_resolver *r, char const *spec)
 {
@@ -103,22 +104,6 @@ void dns_conf_parse(dns_resolver *r, char const *t, size_t len)
   }
 }
 
-/* Read a whole small file. 1 read, 0 absent, -1 error. */
-static int slurp(char const *path, char *buf, size_t max, size_t *len)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  size_t got = 0;
-  if (fd < 0) return errno == ENOENT ? 0 : -1;
-  for (;;) {
-    ssize_t n = read(fd, buf + got, max - got);
-    if (n < 0) { if (errno == EINTR) continue; close(fd); return -1; }
-    if (!n || (got += (size_t)n) == max) break;
-  }
-  close(fd);
-  *len = got;
-  return 1;
-}
-
 int dns_conf_load(dns_resolver *r)
 {
   char buf[8192], path[4096];
@@ -146,13 +131,13 @@ int dns_conf_load(dns_resolver *r)
     cd = getenv("POCHTA_CONF");
     if (!cd || !*cd) cd = "/etc/pochta";
     if (snprintf(path, sizeof path, "%s/dnsservers", cd) >= (int)sizeof path) return DNS_TEMP;
-    got = slurp(path, buf, sizeof buf, &len);
+    got = read_small(path, buf, sizeof buf, &len);
     if (got < 0) return DNS_TEMP;
     if (got) dns_conf_parse(r, buf, len);
   }
   if (!r->nservers) {
     char const *rc = getenv("POCHTA_RESOLV_CONF");
-    got = slurp(rc && *rc ? rc : "/etc/resolv.conf", buf, sizeof buf, &len);
+    got = read_small(rc && *rc ? rc : "/etc/resolv.conf", buf, sizeof buf, &len);
     if (got < 0) return DNS_TEMP;
     if (got) dns_conf_parse(r, buf, len);
   }

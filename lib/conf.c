@@ -9,6 +9,7 @@
 #include <skalibs/stralloc.h>
 
 #include "conf.h"
+#include "readsmall.h"
 
 char const *conf_dir(void)
 {
@@ -22,23 +23,6 @@ int conf_path(char *buf, size_t len, char const *name)
   return n > 0 && (size_t)n < len;
 }
 
-int conf_read_small(char const *path, char *buf, size_t cap, size_t *len)
-{
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  size_t got = 0;
-  if (fd < 0) return errno == ENOENT ? 0 : -1;
-  while (got < cap) {
-    ssize_t r = read(fd, buf + got, cap - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) { int e = errno; close(fd); errno = e; return -1; }
-    if (!r) break;
-    got += (size_t)r;
-  }
-  close(fd);
-  *len = got;
-  return got < cap ? 1 : 2;
-}
-
 int conf_line(stralloc *sa, char const *name)
 {
   char path[4096], buf[1024];
@@ -49,7 +33,7 @@ int conf_line(stralloc *sa, char const *name)
   sa->len = 0;
   /* Most settings are a few octets: read into the stack, not a 4 KiB heap buffer
    * (with musl's allocator each read was an mmap and an munmap). */
-  r = conf_read_small(path, buf, sizeof buf, &n);
+  r = read_small(path, buf, sizeof buf, &n);
   if (r <= 0) return r;
   if (r == 2 && !memchr(buf, '\n', n)) {
     if (!openslurpclose(sa, path)) return errno == ENOENT ? 0 : -1;

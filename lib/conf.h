@@ -14,10 +14,6 @@ char const *conf_dir(void);
  * trailing white space removed). 1 read, 0 file absent, -1 error (errno). */
 int conf_line(stralloc *sa, char const *name);
 
-/* Read the file at path into buf (at most cap octets), *len its length. 1 read
- * whole, 2 buf is full (the file may hold more), 0 absent, -1 error (errno). */
-int conf_read_small(char const *path, char *buf, size_t cap, size_t *len);
-
 /* Read conf_dir()/name as an unsigned number. 1 read, 0 absent (and *n = def),
  * -1 error or not a number. */
 int conf_ulong(unsigned long *n, char const *name, unsigned long def);

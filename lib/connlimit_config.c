@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "connlimit.h"
+#include "readsmall.h"
 
 /* Sized for a small host (a session costs about 1 MB); tcpserver's -c must be
  * larger, so that a full service still gets to answer (pochta-config(5)). */
@@ -76,7 +77,7 @@ int connlimit_config(char const *service, unsigned *total, unsigned *persource, 
     if (!strcmp(defaults[k].service, service)) { *total = defaults[k].total; *persource = defaults[k].persource; }
   if (!conf_path(path, sizeof path, "connlimits")) { *why = "connlimits: path too long"; return -1; }
   /* read every connection: into the stack when it fits, as it always does */
-  r = conf_read_small(path, buf, sizeof buf, &len);
+  r = read_small(path, buf, sizeof buf, &len);
   if (r == 1) return connlimit_parse(buf, len, service, total, persource, why);
   if (!r) return 0;
   if (r < 0 || !openslurpclose(&sa, path)) {

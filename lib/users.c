@@ -1,6 +1,7 @@
 /* users.cdb: domains, users and aliases (see users.h, doc/CONTRACTS.md). */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <skalibs/cdb.h>
 #include <skalibs/stralloc.h>
@@ -29,6 +30,27 @@ int users_open_cdb(cdb *c, char const *name)
 int users_open(users *u)
 {
   return users_open_cdb(&u->c, "users.cdb");
+}
+
+static int same_file(struct stat const *a, struct stat const *b)
+{
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+      && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int users_reopen(users *u)
+{
+  char path[4096];
+  struct stat st;
+  if (!conf_path(path, sizeof path, "users.cdb")) { users_close(u); errno = ENAMETOOLONG; return -1; }
+  /* A stat, not an open and a map and an unmap per delivery. Taken before the
+     open: a file renamed in between is seen as changed next time, never missed. */
+  if (stat(path, &st) < 0) { int e = errno; users_close(u); errno = e; return -1; }
+  if (u->c.map && same_file(&st, &u->id)) return 1;
+  users_close(u);
+  if (users_open(u) < 0) return -1;
+  u->id = st;
+  return 1;
 }
 
 char const *users_why(int err)

@@ -3,12 +3,15 @@
 #ifndef POCHTA_USERS_H
 #define POCHTA_USERS_H
 
+#include <sys/stat.h>
+
 #include <skalibs/cdb.h>
 #include <skalibs/stralloc.h>
 
-/* An open users.cdb. Open once per process (or per reload), look up many times. */
+/* An open users.cdb. Open once per process (or per reload), look up many times.
+ * id: the file that is open, for users_reopen. */
 typedef struct users_s users;
-struct users_s { cdb c; };
+struct users_s { cdb c; struct stat id; };
 #define USERS_ZERO { .c = CDB_ZERO }
 
 /* The marker record pochta compile writes into users.cdb and passwords.cdb: its
@@ -21,6 +24,11 @@ struct users_s { cdb c; };
  * compile wrote: empty, zero-filled, truncated, foreign) or the system's. Every
  * caller treats -1 as a temporary failure (4xx, exit 111) and logs users_why(). */
 int users_open(users *u);
+/* For a process that looks up over a long time (the runner's delivery processes):
+ * keep u open, and open users.cdb again only when it is no longer the file that is
+ * open (pochta compile renames a new one into place). u starts as USERS_ZERO. 1 ok;
+ * -1 as users_open, u then closed. */
+int users_reopen(users *u);
 void users_close(users *u);
 /* A readable reason for errno after users_open (or a lookup) failed. */
 char const *users_why(int err);

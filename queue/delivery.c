@@ -63,36 +63,34 @@ static int spam_stage(int logfd, int msgfd, char const *key, char const *rcpt, c
   return 1;
 }
 
-int delivery_prepare(int logfd, int msgfd, delivery_req const *q, stralloc *md, stralloc *junk,
+int delivery_prepare(int logfd, int msgfd, delivery_req const *q, users *u, stralloc *md, stralloc *junk,
                      deliver_opt *o, char header[DELIVERY_HEADER_MAX], char const **dir,
                      char *line, size_t linecap)
 {
-  users u = USERS_ZERO;
   stralloc canon = STRALLOC_ZERO;
   int r, code = -1;
   o->header = o->alt = 0;
-  if (users_open(&u) < 0) {
+  if (users_reopen(u) < 0) {
     snprintf(line, linecap, "4.3.0 cannot use users.cdb: %s", users_why(errno));
     return EX_TEMP;
   }
   if (!users_canon(&canon, q->rcpt, strlen(q->rcpt))) { snprintf(line, linecap, "5.1.3 bad recipient address"); code = EX_PERM; }
-  else if ((r = users_maildir(&u, canon.s, md)) < 0) { snprintf(line, linecap, "4.3.0 cannot read users.cdb: %s", users_why(errno)); code = EX_TEMP; }
+  else if ((r = users_maildir(u, canon.s, md)) < 0) { snprintf(line, linecap, "4.3.0 cannot read users.cdb: %s", users_why(errno)); code = EX_TEMP; }
   else if (!r) { snprintf(line, linecap, "5.1.1 no such user here"); code = EX_PERM; }
-  users_close(&u);
   stralloc_free(&canon);
   if (code >= 0) return code;
   if (!spam_stage(logfd, msgfd, q->key, q->rcpt, md->s, junk, o, header, dir, line, linecap)) return EX_TEMP;
   return -1;
 }
 
-int delivery_here(int logfd, int msgfd, delivery_req const *q, char *line, size_t linecap)
+int delivery_here(int logfd, int msgfd, delivery_req const *q, users *u, char *line, size_t linecap)
 {
   stralloc md = STRALLOC_ZERO, junk = STRALLOC_ZERO;
   deliver_opt o;
   char header[DELIVERY_HEADER_MAX];
   char const *dir;
   *line = 0;
-  int code = delivery_prepare(logfd, msgfd, q, &md, &junk, &o, header, &dir, line, linecap);
+  int code = delivery_prepare(logfd, msgfd, q, u, &md, &junk, &o, header, &dir, line, linecap);
   if (code < 0) code = deliver_run(msgfd, dir, q->sender, q->rcpt, q->key, &o, line, linecap);
   stralloc_free(&md);
   stralloc_free(&junk);

@@ -12,6 +12,7 @@
 #include <skalibs/stralloc.h>
 
 #include "deliver.h"
+#include "users.h"
 
 /* A request: 'D' u32 id, u32 timeout, key\0 sender\0 rcpt\0 (worker.c). */
 typedef struct delivery_req_s delivery_req;
@@ -23,16 +24,17 @@ int delivery_parse(delivery_req *q, char const *buf, size_t n);
 /* Room for the header field spam filing adds (o->header points there). */
 #define DELIVERY_HEADER_MAX 48
 
-/* Where the message goes: the recipient's Maildir or its Junk folder (*dir, which
+/* Where the message goes: the recipient's Maildir (looked up in u, kept open and
+ * opened again when users.cdb changed: users_reopen) or its Junk folder (*dir, which
  * points into md or junk), and what deliver_run needs to know of spam filing (o,
  * whose header points into header). Log lines go to logfd. -1 go on, else the
  * exit code of a delivery that cannot be made, its line in line. */
-int delivery_prepare(int logfd, int msgfd, delivery_req const *q, stralloc *md, stralloc *junk,
+int delivery_prepare(int logfd, int msgfd, delivery_req const *q, users *u, stralloc *md, stralloc *junk,
                      deliver_opt *o, char header[DELIVERY_HEADER_MAX], char const **dir,
                      char *line, size_t linecap);
 
 /* The whole delivery in this process: an exit code as pochta-deliver's, the line
  * in line (empty when nothing to say). */
-int delivery_here(int logfd, int msgfd, delivery_req const *q, char *line, size_t linecap);
+int delivery_here(int logfd, int msgfd, delivery_req const *q, users *u, char *line, size_t linecap);
 
 #endif

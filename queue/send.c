@@ -69,7 +69,6 @@ static uint32_t wk_next = 1;   /* delivery numbers: a local job's pid is -number
 static job jobs[2 * MAX_SLOTS + 1];
 static unsigned njobs, nlocal, nremote;
 static users ucdb = USERS_ZERO;
-static struct stat ucdb_st;
 static uint64_t now;
 static msg *touched;
 static int stopping;
@@ -134,23 +133,12 @@ static void config_read(void)
 static int ucdb_bad;
 static void users_refresh(void)
 {
-  char path[4096];
-  struct stat st;
-  int e;
-  if (!conf_path(path, sizeof path, "users.cdb")) { errno = ENAMETOOLONG; goto bad; }
-  if (stat(path, &st) < 0) goto bad;
-  if (ucdb.c.map && st.st_ino == ucdb_st.st_ino && st.st_mtim.tv_sec == ucdb_st.st_mtim.tv_sec
-      && st.st_mtim.tv_nsec == ucdb_st.st_mtim.tv_nsec && st.st_size == ucdb_st.st_size) return;
-  users_close(&ucdb);
-  if (users_open(&ucdb) < 0) goto bad;
-  ucdb_st = st;
-  if (ucdb_bad) { logid("config", 0); logq("file", "users.cdb"); logq("result", "ok"); logend(); }
-  ucdb_bad = 0;
-  return;
- bad:
-  e = errno;
-  users_close(&ucdb);
-  memset(&ucdb_st, 0, sizeof ucdb_st);
+  if (users_reopen(&ucdb) > 0) {
+    if (ucdb_bad) { logid("config", 0); logq("file", "users.cdb"); logq("result", "ok"); logend(); }
+    ucdb_bad = 0;
+    return;
+  }
+  int e = errno;
   if (!ucdb_bad) {
     logid("config", 0); logq("file", "users.cdb"); logq("result", "fault"); logq("error", users_why(e));
     logq("effect", "every delivery waits until it is mended"); logend();

@@ -175,6 +175,7 @@ static int recv_request(int sock, char *buf, size_t cap, size_t *n, int *fd)
 static void deliverer_main(int sock) __attribute__((noreturn));
 static void deliverer_main(int sock)
 {
+  users u = USERS_ZERO;   /* kept open from one delivery to the next */
   for (;;) {
     char buf[REQ_MAX], line[WORKER_TEXT_MAX + 1];
     size_t n;
@@ -186,7 +187,7 @@ static void deliverer_main(int sock)
     if (r < 0) _exit(0);   /* told to go, or the worker is gone */
     if (!r) continue;
     if (fd < 0 || !delivery_parse(&q, buf, n)) _exit(EX_TEMP);   /* the worker checked it: cannot be */
-    int code = delivery_here(2, fd, &q, line, sizeof line);
+    int code = delivery_here(2, fd, &q, &u, line, sizeof line);
     close(fd);
     if (!answer(sock, q.id, W_EXITCODE(code, 0), line, strlen(line))) _exit(EX_TEMP);
   }
@@ -301,7 +302,8 @@ static void exec_program(int logfd, char const *prog, delivery_req const *q)
   char header[DELIVERY_HEADER_MAX];
   char const *dir;
   char line[WORKER_TEXT_MAX + 1];
-  int code = delivery_prepare(logfd, 0, q, &md, &junk, &o, header, &dir, line, sizeof line);
+  users u = USERS_ZERO;
+  int code = delivery_prepare(logfd, 0, q, &u, &md, &junk, &o, header, &dir, line, sizeof line);
   if (code >= 0) { dprintf(2, "%s\n", line); _exit(code); }
   if (logfd >= 0) close(logfd);
   /* A delivery program of the admin's (pochta-deliver's interface), as in qmail:

@@ -2,26 +2,18 @@
 # The DNS answer parser, the message authentication engines (DKIM, ARC, DMARC, A-R)
 # and SPF under libFuzzer for about 10 seconds each, from the seeds in
 # tests/fuzz/fuzz-{dnsparse,msgauth,spf}. Uses $POCHTA_BUILD/fuzz/ when `make fuzz`
-# made them, else builds them.
+# made them, else builds them once (fuzz_targets).
 
 load helpers
 
+setup_file() { fuzz_targets fuzz-dnsparse fuzz-msgauth fuzz-spf; }
 setup() {
+  [ -z "$FZ_SKIP" ] || skip "$FZ_SKIP"
   top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-  B=${POCHTA_BUILD:-$POCHTA_BIN/..}
-}
-
-# fuzzer NAME: the path of a built fuzz target in $F (skips when none can be built)
-fuzzer() {
-  F=$B/fuzz/$1
-  [ -x "$F" ] && return 0
-  command -v clang >/dev/null || skip "clang not installed: no libFuzzer build"
-  make -s -C "$top" O="$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/b/fuzz/$1" >/dev/null 2>&1 || skip "$1 did not build"
-  F=$BATS_TEST_TMPDIR/b/fuzz/$1
 }
 
 fuzz_for() {
-  fuzzer "$1"
+  F=$FZ/$1
   mkdir -p "$BATS_TEST_TMPDIR/corpus"
   run timeout 120 "$F" -max_total_time=10 -max_len="$2" -timeout=10 -rss_limit_mb=1024 \
     -artifact_prefix="$BATS_TEST_TMPDIR/" "$BATS_TEST_TMPDIR/corpus" "$top/tests/fuzz/$1"

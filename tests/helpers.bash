@@ -361,3 +361,30 @@ without_ours() {
     tolower($0) ~ /^(authentication-results|x-spam-[a-z]+|x-virus-status|x-pochta-junk|dkim-signature|arc-[a-z-]+):/ { next }
     { state = 2; print }' "${1:--}"
 }
+
+# --- fuzz targets ---
+
+# fuzz_targets NAME...: from setup_file, the libFuzzer targets NAME... in one
+# directory, exported as FZ: $POCHTA_BUILD/fuzz when `make fuzz` made them all there,
+# else built once for the whole file into $BATS_FILE_TMPDIR/b (one make, the objects
+# they share compiled once). FZ_SKIP says why there are none: clang or its libFuzzer
+# runtime missing. Any other failure to build fails the file.
+fuzz_targets() {
+  local top f missing=
+  top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+  FZ=${POCHTA_BUILD:-$POCHTA_BIN/..}/fuzz FZ_SKIP=
+  for f in "$@"; do [ -x "$FZ/$f" ] || missing=1; done
+  if [ -n "$missing" ]; then
+    FZ=$BATS_FILE_TMPDIR/b/fuzz
+    echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$BATS_FILE_TMPDIR/t.c"
+    if ! command -v clang >/dev/null; then FZ_SKIP="clang not installed: no libFuzzer build"
+    elif ! clang -fsanitize=fuzzer -o "$BATS_FILE_TMPDIR/t" "$BATS_FILE_TMPDIR/t.c" 2>/dev/null; then
+      FZ_SKIP="clang's libFuzzer is unavailable (libclang-rt-14-dev)"
+    elif ! make -s -j2 -C "$top" O="$BATS_FILE_TMPDIR/b" $(for f in "$@"; do printf '%s ' "$FZ/$f"; done) \
+        >"$BATS_FILE_TMPDIR/fuzz-build.log" 2>&1; then
+      tail -30 "$BATS_FILE_TMPDIR/fuzz-build.log"
+      return 1
+    fi
+  fi
+  export FZ FZ_SKIP
+}

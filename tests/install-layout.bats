@@ -396,3 +396,43 @@ PY
     [ "$(stat -c '%U:%G %a' "$I/tmpfiles/imap.lock")" = "pochta-login:pochta-login 600" ]
   fi
 }
+
+@test "layout: the runner's delivery processes live on as the Maildir owner; smtpd takes queue files over from trash/ as pochta" {
+  n=$(mails bob)
+  for i in 1 2 3; do
+    run swaks --server 127.0.0.1 --port "$P_SMTP" --from x@remote.test --to bob@example.test --body "pool $i"
+    assert_success
+  done
+  wait_for 30 has_mail bob $((n + 3))
+  # the worker and its delivery processes: the Maildir owner's, and the same ones
+  # after more deliveries (no process per delivery)
+  before=$(pgrep -u pochta-mail -x pochta-send | sort | tr '\n' ' ')
+  [ "$(echo $before | wc -w)" -ge 2 ]
+  for i in 4 5 6; do
+    run swaks --server 127.0.0.1 --port "$P_SMTP" --from x@remote.test --to bob@example.test --body "pool $i"
+    assert_success
+  done
+  wait_for 30 has_mail bob $((n + 6))
+  [ "$(pgrep -u pochta-mail -x pochta-send | sort | tr '\n' ' ')" = "$before" ]
+  # what the runner removed stays in trash/, the queue account's; with the runner
+  # down (it empties trash/ when it starts), the next message smtpd accepts is
+  # written into files taken over from there
+  wait_for 20 bash -c "[ \$(find '$I/queue/trash' -type f | wc -l) -gt 0 ]"
+  sv -w 20 down "$I/service/pochta-send" >/dev/null
+  wait_for 20 bash -c "! pgrep -u pochta -x pochta-send >/dev/null"
+  inodes=" $(find "$I/queue/trash" -type f -user pochta -printf '%i ') "
+  [ "$inodes" != "  " ]
+  find "$I/queue/new" -type f -printf '%f\n' | sort >"$I/queued.before"
+  run swaks --server 127.0.0.1 --port "$P_SMTP" --from x@remote.test --to bob@example.test --body "taken over"
+  assert_success
+  id=$(find "$I/queue/new" -type f -printf '%f\n' | sort | comm -13 "$I/queued.before" -)
+  [ -n "$id" ]
+  data=$I/queue/mess/${id:0:2}/$id
+  env=$I/queue/new/$id
+  [ "$(stat -c %U "$data" "$env" | sort -u)" = pochta ]
+  case "$inodes" in *" $(stat -c %i "$data") "*) ;; *) echo "data not taken over: $(stat -c %i "$data") not in$inodes"; false ;; esac
+  case "$inodes" in *" $(stat -c %i "$env") "*) ;; *) echo "envelope not taken over"; false ;; esac
+  sv -w 20 up "$I/service/pochta-send" >/dev/null
+  wait_for 30 has_mail bob $((n + 7))
+  grep -rlx 'taken over' "$(md bob)/new" >/dev/null
+}

@@ -139,7 +139,8 @@ PY
 }
 
 @test "bounce: huge headers are cut at a line, a message without body is fine" {
-  { printf 'Subject: big\n'; for i in $(seq 1 3000); do printf 'X-Filler-%d: %s\n' $i "$(head -c 40 /dev/zero | tr '\0' x)"; done; } >"$MSG"
+  x40=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx
+  { printf 'Subject: big\n'; for i in $(seq 1 3000); do printf 'X-Filler-%d: %s\n' $i "$x40"; done; } >"$MSG"
   printf 'a@x.test\tD\t550 no\n' >"$FAIL"
   run bounce_run s@a.test
   assert_success

@@ -295,6 +295,15 @@ delivery_procs() {
   wait_for 30 n_mail alice@example.test 6
   # the same processes made them (none is started per delivery)
   [ "$(delivery_procs | sort | tr '\n' ' ')" = "$before" ]
+  # they keep users.cdb open, yet see a user added since (pochta compile renamed a
+  # new file into place), and no longer one removed since
+  pochta -C "$POCHTA_CONF" user add carol@example.test --password secret >/dev/null
+  q_enqueue 'Fbob@example.test\0Tcarol@example.test\0\0' $'Subject: new user\n\nx\n'
+  wait_for 30 n_mail carol@example.test 1
+  pochta -C "$POCHTA_CONF" user del carol@example.test >/dev/null
+  q_enqueue 'Fbob@example.test\0Tcarol@example.test\0\0' $'Subject: gone\n\nx\n'
+  wait_for 30 grep -q 'rcpt=carol@example.test kind=local result=fail.*5.1.1' "$BATS_TEST_TMPDIR/send.log"
+  [ "$(delivery_procs | sort | tr '\n' ' ')" = "$before" ]
   # stop them all: the next delivery hangs in one of them
   kill -STOP $before
   q_enqueue 'Fbob@example.test\0Talice@example.test\0\0' $'Subject: stuck\n\nx\n'

@@ -1,22 +1,16 @@
 #!/usr/bin/env bats
 # The SMTP session engine (commands, AUTH, DATA/BDAT state machines) under
 # libFuzzer for about 20 seconds, from the seed corpus in tests/fuzz/fuzz-smtpd.
-# Uses $POCHTA_BUILD/fuzz/fuzz-smtpd when `make fuzz` made it, else builds it.
+# Uses $POCHTA_BUILD/fuzz/fuzz-smtpd when `make fuzz` made it, else builds it once
+# (fuzz_targets).
 
 load helpers
 
+setup_file() { fuzz_targets fuzz-smtpd; }
 setup() {
+  [ -z "$FZ_SKIP" ] || skip "$FZ_SKIP"
   top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-  F=${POCHTA_BUILD:-$POCHTA_BIN/..}/fuzz/fuzz-smtpd
-  if [ ! -x "$F" ]; then
-    command -v clang >/dev/null || skip "clang not installed: no libFuzzer build"
-    echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$BATS_TEST_TMPDIR/t.c"
-    clang -fsanitize=fuzzer -o "$BATS_TEST_TMPDIR/t" "$BATS_TEST_TMPDIR/t.c" 2>/dev/null ||
-      skip "clang's libFuzzer is unavailable (libclang-rt-14-dev)"
-    make -s -C "$top" O="$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/b/fuzz/fuzz-smtpd" >/dev/null 2>&1 ||
-      skip "fuzz-smtpd did not build"
-    F=$BATS_TEST_TMPDIR/b/fuzz/fuzz-smtpd
-  fi
+  F=$FZ/fuzz-smtpd
 }
 
 @test "smtpd fuzz: 20 s of libFuzzer on the session engine finds nothing" {

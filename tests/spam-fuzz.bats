@@ -6,15 +6,10 @@
 
 load helpers
 
+setup_file() { fuzz_targets fuzz-spammsg fuzz-spamconf fuzz-bayesdb fuzz-spamreply; }
 setup() {
+  [ -z "$FZ_SKIP" ] || skip "$FZ_SKIP"
   top=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
-  FZ=${POCHTA_BUILD:-$POCHTA_BIN/..}/fuzz
-  for f in fuzz-spammsg fuzz-spamconf fuzz-bayesdb fuzz-spamreply; do
-    [ -x "$FZ/$f" ] && continue
-    command -v clang >/dev/null || skip "clang not installed: no libFuzzer build"
-    make -s -C "$top" O="$BATS_TEST_TMPDIR/b" "$BATS_TEST_TMPDIR/b/fuzz/$f" >/dev/null 2>&1 || skip "$f did not build"
-    FZ=$BATS_TEST_TMPDIR/b/fuzz
-  done
 }
 
 fuzz() {
