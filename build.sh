@@ -85,7 +85,7 @@ build() {
 musl_deps() {
   [ -f build/musl-deps/stamp-libsodium ] && [ -f build/musl-deps/stamp-skalibs ] && [ -f build/musl-deps/stamp-bearssl ] &&
     [ -f build/musl-deps/stamp-libxcrypt ] && [ -f build/musl-deps/stamp-zlib ] && return 0
-  echo "build.sh: building the libraries for musl (once; log in build/musl-deps/build.log)" >&2
+  echo "build.sh: building the libraries for musl (once; logs in build/musl-deps/)" >&2
   sh mk/musl-deps.sh build/musl-deps || exit 111
 }
 

@@ -90,10 +90,26 @@ build() {
   touch "$DIR/stamp-$p"
 }
 
-for p in $need; do
-  if ! build "$p" >>"$log" 2>&1; then
-    echo "musl-deps: building $p failed; see $log" >&2
-    tail -20 "$log" >&2
-    exit 111
-  fi
-done
+# Two lines of builds at once: most of the time goes to configure scripts and
+# autoreconf, which use one core, so two libraries at a time fill both cores. Each
+# line has its own log (DIR/build-NAME.log); build.log has the fetching.
+line() {   # line NAME...: build each in turn; 0 ok, else the name that failed on stdout
+  for p in "$@"; do
+    case " $need " in *" $p "*) ;; *) continue ;; esac
+    build "$p" >"$DIR/build-$p.log" 2>&1 || { echo "$p"; return 1; }
+  done
+}
+line libxcrypt zlib >"$DIR/line1.status" & l1=$!
+line libsodium skalibs bearssl >"$DIR/line2.status" & l2=$!
+rc=0
+wait $l1 || rc=1
+wait $l2 || rc=1
+if [ $rc != 0 ]; then
+  for f in "$DIR/line1.status" "$DIR/line2.status"; do
+    p=$(cat "$f")
+    [ -n "$p" ] || continue
+    echo "musl-deps: building $p failed; see $DIR/build-$p.log" >&2
+    tail -20 "$DIR/build-$p.log" >&2
+  done
+  exit 111
+fi

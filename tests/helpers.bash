@@ -15,10 +15,22 @@ instance_new() {
   INST=${1:-$BATS_TEST_TMPDIR/inst}
   export POCHTA_CONF="$INST/etc"
   QUEUE="$INST/queue"; MAILROOT="$INST/mail"
-  pochta -C "$POCHTA_CONF" init --queue "$QUEUE" --mail "$MAILROOT" --state "$INST/state" --hostname mx.example.test >/dev/null
-  pochta -C "$POCHTA_CONF" domain add example.test >/dev/null
-  pochta -C "$POCHTA_CONF" user add alice@example.test --password secret >/dev/null
-  pochta -C "$POCHTA_CONF" user add bob@example.test --password secret >/dev/null
+  # The first instance of a file is made by the admin tool, as an admin would; the
+  # others are copies of it with their paths changed and users.cdb compiled again:
+  # each `user add` hashes a password (yescrypt, ~0.1 s of CPU here), which two per
+  # test made a noticeable part of the whole run.
+  local t=$BATS_FILE_TMPDIR/instance-template
+  if [ ! -f "$t/etc/users.cdb" ]; then
+    rm -rf "$t"
+    pochta -C "$t/etc" init --queue "$t/queue" --mail "$t/mail" --state "$t/state" --hostname mx.example.test >/dev/null
+    pochta -C "$t/etc" domain add example.test >/dev/null
+    pochta -C "$t/etc" user add alice@example.test --password secret >/dev/null
+    pochta -C "$t/etc" user add bob@example.test --password secret >/dev/null
+  fi
+  mkdir -p "$INST"
+  command cp -a "$t/." "$INST/"   # (command: a test file may define a function cp)
+  sed -i "s|$t/|$INST/|" "$POCHTA_CONF/queuedir" "$POCHTA_CONF/mailroot" "$POCHTA_CONF/statedir" "$POCHTA_CONF/users"
+  pochta -C "$POCHTA_CONF" compile >/dev/null
   # Failed logins answer at once in tests (the delay has its own tests).
   echo "delay=0" >"$POCHTA_CONF/authfail"
   # The sender checks ask DNS; they have their own tests (smtpd-checks.bats), with a
