@@ -1,11 +1,9 @@
 /* Which nameservers to ask: $POCHTA_DNS, <confdir>/dnsservers, /etc/resolv.conf. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dns.h"
 #include "readsmall.h"
